@@ -86,10 +86,14 @@ public:
 
 private:
   SafetensorsFile() = default;
+  /// Validates `buffer` and fills the fields below; errors name `displayName`.
+  llvm::Error parse();
   std::unique_ptr<llvm::MemoryBuffer> buffer;
   std::string displayName;
   uint64_t headerSize = 0;
   std::vector<TensorInfo> infos;
+  /// Indices into `infos`, sorted by tensor name, so that find() is a binary search.
+  std::vector<size_t> byName;
   std::map<std::string, std::string> meta;
 };
 

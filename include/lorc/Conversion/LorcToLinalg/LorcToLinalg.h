@@ -1,0 +1,23 @@
+//===- LorcToLinalg.h - lorc to linalg conversion ---------------*- C++ -*-===//
+
+#ifndef LORC_CONVERSION_LORCTOLINALG_LORCTOLINALG_H
+#define LORC_CONVERSION_LORCTOLINALG_LORCTOLINALG_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace lorc {
+
+#define GEN_PASS_DECL_CONVERTLORCTOLINALGPASS
+#include "lorc/Conversion/Passes.h.inc"
+
+/// Adds the patterns lowering lorc.linear, lorc.layer_norm and lorc.attention to linalg, tensor,
+/// arith and math on tensors.
+void populateLorcToLinalgConversionPatterns(mlir::RewritePatternSet &patterns);
+
+} // namespace lorc
+
+#endif // LORC_CONVERSION_LORCTOLINALG_LORCTOLINALG_H

@@ -1,0 +1,50 @@
+//===- Compile.h - ahead-of-time compilation of a model ---------*- C++ -*-===//
+//
+// The library behind lorc-compile: model directory → artifact directory.
+//
+// Artifact layout (all paths relative to the artifact directory; docs/Artifact.md):
+//   manifest.json        format, target, entry symbol, inputs/outputs (names, dtypes, shapes),
+//                        parameter buffers, tokenizer
+//   forward.so           host code; exports the C entry point `_mlir_ciface_forward`
+//   weights.safetensors  the parameter buffer: its data section is passed to the entry point
+//   vocab.txt            the tokenizer vocabulary, when the model has one
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LORC_PIPELINES_COMPILE_H
+#define LORC_PIPELINES_COMPILE_H
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+namespace lorc {
+
+/// What lorc-compile produces.
+enum class EmitKind {
+  Artifact, ///< the artifact directory
+  Mlir,     ///< the module after import and lorc-level passes (weights elided)
+  Llvm,     ///< the LLVM IR of the host code
+};
+
+struct CompileOptions {
+  std::string modelDir;
+  /// Artifact directory (EmitKind::Artifact) or IR file, "-" for stdout (the others).
+  std::string output;
+  /// "cpu" only, for now.
+  std::string target = "cpu";
+  EmitKind emit = EmitKind::Artifact;
+  /// LLVM optimisation level of the host code (0-3).
+  unsigned optLevel = 3;
+};
+
+/// Compiles `options.modelDir`. The artifact is written atomically: into a temporary directory
+/// beside `options.output`, renamed into place only when complete; on failure nothing is left.
+/// An existing artifact at `output` is replaced; any other existing path is an error.
+/// Progress (one line per stage, with wall times) goes to `log`.
+llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log);
+
+} // namespace lorc
+
+#endif // LORC_PIPELINES_COMPILE_H

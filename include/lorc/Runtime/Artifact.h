@@ -1,0 +1,103 @@
+//===- Artifact.h - load and run lorc artifacts -----------------*- C++ -*-===//
+//
+// The C++ API of the lorc runtime (tools/lorc-run is a thin client of it):
+//
+//   auto artifact = lorc::Artifact::load("minilm.lorc");     // Expected<unique_ptr<Artifact>>
+//   auto outputs = (*artifact)->run({ids, mask});             // Expected<vector<Tensor>>
+//
+// Ownership and threading: an Artifact owns the mapped weights and the loaded library; it is
+// immutable after load() and run() may be called from several threads at once (each call
+// allocates its own intermediates). Weights are mapped from weights.safetensors and passed to
+// the compiled code without a copy. The runtime does not depend on MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LORC_RUNTIME_ARTIFACT_H
+#define LORC_RUNTIME_ARTIFACT_H
+
+#include "lorc/Runtime/Tokenizer.h"
+#include "lorc/Support/Safetensors.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lorc {
+
+/// A dense row-major host tensor that owns its bytes.
+struct Tensor {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+
+  int64_t numElements() const;
+  template <typename T> T *data() { return reinterpret_cast<T *>(bytes.data()); }
+  template <typename T> const T *data() const { return reinterpret_cast<const T *>(bytes.data()); }
+
+  /// A tensor of `shape` and `dtype` with zeroed bytes.
+  static Tensor zeros(llvm::StringRef name, DType dtype, llvm::ArrayRef<int64_t> shape);
+};
+
+/// An input or output of an artifact as the manifest declares it.
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::F32;
+  /// -1 for a dimension known only at run time.
+  std::vector<int64_t> shape;
+  /// Symbolic names of the dimensions ("batch", "seq"); equal names must have equal sizes.
+  std::vector<std::string> dims;
+  /// Valid integer values [lo, hi), checked before the call (e.g. token ids < vocab size).
+  std::optional<std::pair<int64_t, int64_t>> range;
+};
+
+/// A loaded artifact directory (see docs/Artifact.md for the format).
+class Artifact {
+public:
+  ~Artifact();
+  /// Loads `dir`: reads and checks manifest.json, maps the weights, dlopens the library.
+  /// Errors name the file and the field or symbol.
+  static llvm::Expected<std::unique_ptr<Artifact>> load(llvm::StringRef dir);
+
+  llvm::ArrayRef<TensorSpec> inputs() const { return inputSpecs; }
+  llvm::ArrayRef<TensorSpec> outputs() const { return outputSpecs; }
+  /// The tokenizer shipped in the artifact, or nullptr.
+  const WordPieceTokenizer *tokenizer() const { return tok.get(); }
+  /// Largest sequence length the model accepts (its position table), or -1 if unbounded.
+  int64_t maxSequenceLength() const { return maxSeqLen; }
+  /// Floating-point operations of one run at the given batch and sequence length.
+  double flops(int64_t batch, int64_t seq) const;
+
+  /// Runs the artifact. `inputs` must match inputs() by name, dtype and shape; every violation
+  /// (missing or unknown input, wrong dtype, rank, size, value range) is an error naming the
+  /// input. Returns the outputs in outputs() order.
+  llvm::Expected<std::vector<Tensor>> run(llvm::ArrayRef<Tensor> inputs) const;
+
+private:
+  Artifact() = default;
+  llvm::Error checkInputs(llvm::ArrayRef<const Tensor *> ordered) const;
+
+  std::string dir;
+  void *library = nullptr;
+  void *entry = nullptr;
+  std::unique_ptr<SafetensorsFile> weights;
+  std::vector<TensorSpec> inputSpecs, outputSpecs;
+  std::unique_ptr<WordPieceTokenizer> tok;
+  int64_t maxSeqLen = -1;
+  double flopsPerToken = 0, flopsPerTokenPair = 0;
+};
+
+/// Sets the number of threads the CPU kernels (BLAS) use; <= 0 means all cores.
+void setCpuThreads(int threads);
+/// The number of threads the CPU kernels use.
+int getCpuThreads();
+
+} // namespace lorc
+
+#endif // LORC_RUNTIME_ARTIFACT_H

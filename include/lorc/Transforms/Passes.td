@@ -1,0 +1,75 @@
+//===- Passes.td - lorc-level passes -----------------------*- tablegen -*-===//
+
+#ifndef LORC_TRANSFORMS_PASSES_TD
+#define LORC_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
+  let summary = "Hand f32 matmuls on buffers to the CPU BLAS library through the lorc runtime";
+  let description = [{
+    Rewrites `linalg.matmul` and `linalg.batch_matmul` on f32 memrefs (after bufferization) into
+    calls of the lorc runtime's `lorc_cpu_matmul_f32` / `lorc_cpu_batch_matmul_f32`
+    (lib/Runtime/CpuKernels.cpp), which call `cblas_sgemm` (OpenBLAS). Both keep linalg's
+    accumulate semantics (C += A·B, BLAS beta = 1). Transposed operands are recognised from the
+    op's indexing maps (`(d0, d2), (d1, d2), (d0, d1)` is C += A·Bᵀ) and passed to BLAS as
+    transpose flags, so no transposed copy is made. The callee declarations carry
+    `llvm.emit_c_interface`, so the runtime receives strided memref descriptors.
+
+    Why: on the 2-core CPU this project targets, OpenBLAS reaches 130–250 GFLOP/s on MiniLM's
+    GEMM shapes, far above generated loops; docs/CpuPath.md records the choice.
+
+    Matmuls of other element types are left alone (they lower to loops).
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numDispatched", "num-dispatched", "Number of matmuls dispatched to BLAS">
+  ];
+}
+
+def LorcExternalizeWeightsPass : Pass<"lorc-externalize-weights", "mlir::ModuleOp"> {
+  let summary = "Move large weight constants out of the module into a parameter buffer";
+  let description = [{
+    Replaces every `arith.constant` holding a ranked f32 tensor of at least `min-elements`
+    elements (dense or `dense_resource`) in the entry function by a slice of a new leading
+    function argument `%params: tensor<Nxf32>`, reshaped to the constant's shape, and records the
+    layout in the function attribute `lorc.parameters` (one dictionary per tensor: `name`,
+    `offset` in elements, `shape`). With `weights-file`, the parameter buffer is written there as
+    a safetensors file whose data section is exactly that buffer (lorc-compile writes it into the
+    artifact instead).
+
+    Why: weights stay outside the compiled code, as IREE's parameters, so compiling a model does
+    not push megabytes of constants through LLVM, the artifact's library stays small, and the
+    runtime maps the weights file straight into the call (no copy).
+
+    Equal constants are stored once. Must run before bufferization.
+  }];
+  let options = [
+    Option<"entryFunction", "entry", "std::string", "\"forward\"",
+           "Name of the function whose constants become parameters">,
+    Option<"minElements", "min-elements", "int64_t", "16",
+           "Constants with fewer elements stay in the code">,
+    Option<"weightsFile", "weights-file", "std::string", "\"\"",
+           "If set, write the parameter buffer to this safetensors file">
+  ];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
+def LorcLowerExpandShapePass : Pass<"lorc-lower-expand-shape"> {
+  let summary = "Rewrite memref.expand_shape of contiguous buffers as memref.reinterpret_cast";
+  let description = [{
+    For a `memref.expand_shape` whose source has the identity layout, the result is the same
+    buffer viewed with the output sizes and their row-major strides, which
+    `memref.reinterpret_cast` states directly (followed by a `memref.cast` to the op's result
+    type).
+
+    Why: in LLVM 22.1.8, `--expand-strided-metadata` aborts on `memref.expand_shape` with more
+    than one dynamic size in the output (an assertion in its ReinterpretCastOp builder), which
+    every `[B·S, N] -> [B, S, N]` reshape of a dynamically shaped batch hits. Run this pass
+    before `--expand-strided-metadata`; expand_shapes of strided sources are left alone.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
+}
+
+#endif // LORC_TRANSFORMS_PASSES_TD

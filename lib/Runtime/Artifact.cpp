@@ -1,0 +1,347 @@
+//===- Artifact.cpp - load and run lorc artifacts -------------------------===//
+
+#include "lorc/Runtime/Artifact.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <set>
+
+using namespace lorc;
+using llvm::Twine;
+
+namespace {
+
+llvm::Error makeError(const Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+std::string shapeStr(llvm::ArrayRef<int64_t> s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i)
+    out += (i ? ", " : "") + (s[i] < 0 ? std::string("?") : std::to_string(s[i]));
+  return out + "]";
+}
+
+/// The manifest's dtype spelling ("f32", "i64", ...) to a safetensors dtype.
+std::optional<DType> parseManifestDType(llvm::StringRef s) {
+  return llvm::StringSwitch<std::optional<DType>>(s)
+      .Case("f32", DType::F32)
+      .Case("f16", DType::F16)
+      .Case("bf16", DType::BF16)
+      .Case("i64", DType::I64)
+      .Case("i32", DType::I32)
+      .Default(std::nullopt);
+}
+
+llvm::Expected<TensorSpec> parseSpec(const llvm::json::Value &v, llvm::StringRef where) {
+  const llvm::json::Object *o = v.getAsObject();
+  if (!o)
+    return makeError(where + ": expected an object");
+  TensorSpec spec;
+  std::optional<llvm::StringRef> name = o->getString("name");
+  std::optional<llvm::StringRef> dtype = o->getString("dtype");
+  const llvm::json::Array *shape = o->getArray("shape");
+  if (!name || !dtype || !shape)
+    return makeError(where + ": needs 'name', 'dtype' and 'shape'");
+  spec.name = name->str();
+  std::optional<DType> dt = parseManifestDType(*dtype);
+  if (!dt)
+    return makeError(where + " '" + *name + "': unsupported dtype '" + *dtype + "'");
+  spec.dtype = *dt;
+  for (const llvm::json::Value &d : *shape) {
+    std::optional<int64_t> i = d.getAsInteger();
+    if (!i || *i < -1)
+      return makeError(where + " '" + *name + "': shape entries must be integers >= -1");
+    spec.shape.push_back(*i);
+  }
+  if (const llvm::json::Array *dims = o->getArray("dims"))
+    for (const llvm::json::Value &d : *dims)
+      spec.dims.push_back(d.getAsString().value_or("").str());
+  if (const llvm::json::Array *range = o->getArray("range")) {
+    if (range->size() != 2 || !(*range)[0].getAsInteger() || !(*range)[1].getAsInteger())
+      return makeError(where + " '" + *name + "': 'range' must be [lo, hi)");
+    spec.range = {*(*range)[0].getAsInteger(), *(*range)[1].getAsInteger()};
+  }
+  return spec;
+}
+
+/// Calls the C-interface entry point with `args` (all pointers: results first).
+void callEntry(void *fn, llvm::ArrayRef<void *> a) {
+  using P = void *;
+  switch (a.size()) {
+  case 2: return reinterpret_cast<void (*)(P, P)>(fn)(a[0], a[1]);
+  case 3: return reinterpret_cast<void (*)(P, P, P)>(fn)(a[0], a[1], a[2]);
+  case 4: return reinterpret_cast<void (*)(P, P, P, P)>(fn)(a[0], a[1], a[2], a[3]);
+  case 5: return reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3], a[4]);
+  case 6:
+    return reinterpret_cast<void (*)(P, P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
+  default: llvm_unreachable("arity checked at load time");
+  }
+}
+
+/// A strided memref descriptor (MLIR's C interface) as words: allocated, aligned, offset,
+/// sizes[rank], strides[rank].
+std::vector<int64_t> descriptor(const void *data, llvm::ArrayRef<int64_t> shape) {
+  std::vector<int64_t> d{reinterpret_cast<int64_t>(data), reinterpret_cast<int64_t>(data), 0};
+  d.insert(d.end(), shape.begin(), shape.end());
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (int i = static_cast<int>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  d.insert(d.end(), strides.begin(), strides.end());
+  return d;
+}
+
+} // namespace
+
+int64_t Tensor::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+Tensor Tensor::zeros(llvm::StringRef name, DType dtype, llvm::ArrayRef<int64_t> shape) {
+  Tensor t;
+  t.name = name.str();
+  t.dtype = dtype;
+  t.shape.assign(shape.begin(), shape.end());
+  t.bytes.assign(static_cast<size_t>(t.numElements()) * dtypeBits(dtype) / 8, 0);
+  return t;
+}
+
+Artifact::~Artifact() {
+  if (library)
+    dlclose(library);
+}
+
+llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath) {
+  std::unique_ptr<Artifact> a(new Artifact());
+  a->dir = dirPath.str();
+  auto path = [&](llvm::StringRef name) {
+    llvm::SmallString<256> p(dirPath);
+    llvm::sys::path::append(p, name);
+    return p.str().str();
+  };
+  if (!llvm::sys::fs::is_directory(dirPath))
+    return makeError(dirPath + ": not an artifact directory (does not exist or is not a "
+                               "directory)");
+  std::string manifestPath = path("manifest.json");
+  auto buf = llvm::MemoryBuffer::getFile(manifestPath, /*IsText=*/true);
+  if (!buf)
+    return makeError(manifestPath + ": cannot open: " + buf.getError().message());
+  llvm::Expected<llvm::json::Value> json = llvm::json::parse((*buf)->getBuffer());
+  if (!json)
+    return makeError(manifestPath + ": invalid JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *m = json->getAsObject();
+  if (!m || m->getString("format") != "lorc-artifact")
+    return makeError(manifestPath + ": not a lorc artifact manifest (format != lorc-artifact)");
+  if (m->getInteger("version") != 1)
+    return makeError(manifestPath + ": unsupported manifest version (this runtime reads 1)");
+  if (m->getString("target") != "cpu")
+    return makeError(manifestPath + ": target '" + m->getString("target").value_or("?") +
+                     "' cannot run here (this runtime runs cpu artifacts)");
+  for (auto [key, specs] : {std::pair<const char *, std::vector<TensorSpec> *>{"inputs",
+                                                                               &a->inputSpecs},
+                            {"outputs", &a->outputSpecs}}) {
+    const llvm::json::Array *arr = m->getArray(key);
+    if (!arr)
+      return makeError(manifestPath + ": missing '" + key + "'");
+    for (const llvm::json::Value &v : *arr) {
+      llvm::Expected<TensorSpec> spec = parseSpec(v, manifestPath + ": " + key);
+      if (!spec)
+        return spec.takeError();
+      specs->push_back(std::move(*spec));
+    }
+  }
+  if (auto *limits = m->getObject("limits"))
+    a->maxSeqLen = limits->getInteger("max_seq_len").value_or(-1);
+  if (auto *model = m->getObject("model")) {
+    double h = model->getInteger("hidden_size").value_or(0);
+    double l = model->getInteger("num_hidden_layers").value_or(0);
+    double i = 4 * h; // BERT's intermediate size; refined when the manifest states it
+    if (auto inter = model->getInteger("intermediate_size"))
+      i = static_cast<double>(*inter);
+    // Per token: Q, K, V, output projections (4·H²) and the FFN (2·H·I), 2 FLOPs per MAC.
+    a->flopsPerToken = 2.0 * l * (4 * h * h + 2 * h * i);
+    // Per (query, key) pair: QKᵀ and P·V, H MACs each.
+    a->flopsPerTokenPair = 2.0 * l * 2 * h;
+  }
+
+  // Parameters: one f32 buffer, the data section of weights.safetensors.
+  const llvm::json::Array *params = m->getArray("parameters");
+  if (!params || params->size() != 1)
+    return makeError(manifestPath + ": expected exactly one entry in 'parameters'");
+  const llvm::json::Object *p0 = (*params)[0].getAsObject();
+  std::optional<llvm::StringRef> file = p0 ? p0->getString("file") : std::nullopt;
+  std::optional<int64_t> elements = p0 ? p0->getInteger("elements") : std::nullopt;
+  if (!file || !elements || p0->getString("dtype") != "f32")
+    return makeError(manifestPath + ": parameters[0] needs 'file', 'elements' and dtype f32");
+  llvm::Expected<std::unique_ptr<SafetensorsFile>> w = SafetensorsFile::open(path(*file));
+  if (!w)
+    return w.takeError();
+  a->weights = std::move(*w);
+  if (a->weights->dataSize() != static_cast<uint64_t>(*elements) * sizeof(float))
+    return makeError(path(*file) + ": holds " + Twine(a->weights->dataSize()) +
+                     " bytes of parameters, the manifest expects " + Twine(*elements * 4));
+  if (reinterpret_cast<uintptr_t>(a->weights->dataBegin()) % alignof(float) != 0)
+    return makeError(path(*file) + ": parameter data is not 4-byte aligned");
+
+  if (a->inputSpecs.size() + 2 > 6)
+    return makeError(manifestPath + ": too many inputs for this runtime's entry-point ABI");
+  std::optional<llvm::StringRef> lib = m->getString("library");
+  std::optional<llvm::StringRef> entry = m->getString("entry");
+  if (!lib || !entry)
+    return makeError(manifestPath + ": missing 'library' or 'entry'");
+  std::string libPath = path(*lib);
+  a->library = dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!a->library)
+    return makeError(libPath + ": cannot load: " + dlerror());
+  a->entry = dlsym(a->library, entry->str().c_str());
+  if (!a->entry)
+    return makeError(libPath + ": missing entry point '" + *entry + "'");
+
+  if (const llvm::json::Object *t = m->getObject("tokenizer")) {
+    std::optional<llvm::StringRef> vocab = t->getString("vocab");
+    if (t->getString("type") != "wordpiece" || !vocab)
+      return makeError(manifestPath + ": unsupported tokenizer (expected type wordpiece + vocab)");
+    llvm::Expected<WordPieceTokenizer> tk =
+        WordPieceTokenizer::load(path(*vocab), t->getBoolean("lower_case").value_or(true));
+    if (!tk)
+      return tk.takeError();
+    a->tok = std::make_unique<WordPieceTokenizer>(std::move(*tk));
+  }
+  return std::move(a);
+}
+
+double Artifact::flops(int64_t batch, int64_t seq) const {
+  double tokens = static_cast<double>(batch) * static_cast<double>(seq);
+  return tokens * flopsPerToken + tokens * static_cast<double>(seq) * flopsPerTokenPair;
+}
+
+llvm::Error Artifact::checkInputs(llvm::ArrayRef<const Tensor *> ordered) const {
+  llvm::StringMap<std::pair<int64_t, std::string>> dimSizes; // symbol -> (size, first input)
+  for (auto [spec, t] : llvm::zip(inputSpecs, ordered)) {
+    const std::string &n = spec.name;
+    if (t->dtype != spec.dtype)
+      return makeError("input '" + n + "': expected dtype " + dtypeName(spec.dtype) + ", got " +
+                       dtypeName(t->dtype));
+    if (t->shape.size() != spec.shape.size())
+      return makeError("input '" + n + "': expected rank " + Twine(spec.shape.size()) + " " +
+                       shapeStr(spec.shape) + ", got shape " + shapeStr(t->shape));
+    if (t->bytes.size() != static_cast<size_t>(t->numElements()) * dtypeBits(t->dtype) / 8)
+      return makeError("input '" + n + "': holds " + Twine(t->bytes.size()) +
+                       " bytes, its shape needs " +
+                       Twine(t->numElements() * dtypeBits(t->dtype) / 8));
+    for (size_t i = 0; i < spec.shape.size(); ++i) {
+      if (t->shape[i] <= 0)
+        return makeError("input '" + n + "': dimension " + Twine(i) + " is empty (shape " +
+                         shapeStr(t->shape) + ")");
+      if (spec.shape[i] >= 0 && spec.shape[i] != t->shape[i])
+        return makeError("input '" + n + "': expected shape " + shapeStr(spec.shape) +
+                         ", got " + shapeStr(t->shape));
+      if (i < spec.dims.size() && !spec.dims[i].empty()) {
+        auto [it, inserted] = dimSizes.try_emplace(spec.dims[i], t->shape[i], n);
+        if (!inserted && it->second.first != t->shape[i])
+          return makeError("input '" + n + "': dimension " + Twine(i) + " (" + spec.dims[i] +
+                           ") is " + Twine(t->shape[i]) + " but input '" + it->second.second +
+                           "' has " + Twine(it->second.first));
+      }
+    }
+    if (spec.range && t->dtype == DType::I64) {
+      const int64_t *v = t->data<int64_t>();
+      for (int64_t i = 0, e = t->numElements(); i < e; ++i)
+        if (v[i] < spec.range->first || v[i] >= spec.range->second)
+          return makeError("input '" + n + "': value " + Twine(v[i]) + " at flat index " +
+                           Twine(i) + " is outside [" + Twine(spec.range->first) + ", " +
+                           Twine(spec.range->second) + ")");
+    }
+  }
+  auto seq = dimSizes.find("seq");
+  if (maxSeqLen > 0 && seq != dimSizes.end() && seq->second.first > maxSeqLen)
+    return makeError("input '" + seq->second.second + "': sequence length " +
+                     Twine(seq->second.first) + " exceeds the model's maximum " +
+                     Twine(maxSeqLen));
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<Tensor>> Artifact::run(llvm::ArrayRef<Tensor> inputs) const {
+  std::vector<const Tensor *> ordered;
+  for (const TensorSpec &spec : inputSpecs) {
+    auto it = llvm::find_if(inputs, [&](const Tensor &t) { return t.name == spec.name; });
+    if (it == inputs.end())
+      return makeError("missing input '" + spec.name + "'");
+    ordered.push_back(&*it);
+  }
+  for (const Tensor &t : inputs)
+    if (llvm::none_of(inputSpecs, [&](const TensorSpec &s) { return s.name == t.name; }))
+      return makeError("unknown input '" + t.name + "' (the artifact takes " +
+                       Twine(inputSpecs.size()) + " inputs)");
+  if (llvm::Error e = checkInputs(ordered))
+    return std::move(e);
+
+  // Descriptors: results (filled by the callee), the parameter buffer, then the inputs.
+  size_t resultWords = 0;
+  for (const TensorSpec &s : outputSpecs)
+    resultWords += 3 + 2 * s.shape.size();
+  std::vector<int64_t> results(resultWords, 0);
+  std::vector<std::vector<int64_t>> descs;
+  descs.push_back(
+      descriptor(weights->dataBegin(), {static_cast<int64_t>(weights->dataSize() / 4)}));
+  for (const Tensor *t : ordered)
+    descs.push_back(descriptor(t->bytes.data(), t->shape));
+  std::vector<void *> args{results.data()};
+  for (auto &d : descs)
+    args.push_back(d.data());
+  callEntry(entry, args);
+
+  // Copy the results out (they may be strided) and free the buffers the callee allocated.
+  std::vector<Tensor> outs;
+  std::set<void *> toFree;
+  size_t w = 0;
+  for (const TensorSpec &s : outputSpecs) {
+    size_t r = s.shape.size();
+    auto *allocated = reinterpret_cast<void *>(results[w]);
+    auto *aligned = reinterpret_cast<const uint8_t *>(results[w + 1]);
+    int64_t offset = results[w + 2];
+    std::vector<int64_t> shape(results.begin() + w + 3, results.begin() + w + 3 + r);
+    std::vector<int64_t> strides(results.begin() + w + 3 + r, results.begin() + w + 3 + 2 * r);
+    w += 3 + 2 * r;
+    Tensor t = Tensor::zeros(s.name, s.dtype, shape);
+    size_t esize = dtypeBits(s.dtype) / 8;
+    int64_t n = t.numElements();
+    std::vector<int64_t> idx(r, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t src = offset;
+      for (size_t d = 0; d < r; ++d)
+        src += idx[d] * strides[d];
+      std::memcpy(t.bytes.data() + i * esize, aligned + src * esize, esize);
+      for (int d = static_cast<int>(r) - 1; d >= 0; --d) {
+        if (++idx[d] < shape[d])
+          break;
+        idx[d] = 0;
+      }
+    }
+    auto *lo = weights->dataBegin();
+    auto *p = static_cast<const uint8_t *>(allocated);
+    bool isParam = p >= lo && p < lo + weights->dataSize();
+    bool isInput = llvm::any_of(ordered, [&](const Tensor *in) {
+      return p >= in->bytes.data() && p < in->bytes.data() + in->bytes.size();
+    });
+    if (allocated && !isParam && !isInput)
+      toFree.insert(allocated);
+    outs.push_back(std::move(t));
+  }
+  for (void *p : toFree)
+    std::free(p);
+  return outs;
+}

@@ -1,0 +1,160 @@
+//===- ExternalizeWeights.cpp - move weight constants into a parameter buffer ===//
+
+#include "lorc/Transforms/Passes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#define DEBUG_TYPE "lorc-externalize-weights"
+
+namespace lorc {
+#define GEN_PASS_DEF_LORCEXTERNALIZEWEIGHTSPASS
+#include "lorc/Transforms/Passes.h.inc"
+} // namespace lorc
+
+using namespace mlir;
+using namespace lorc;
+
+namespace {
+
+/// A weight constant and where its bytes live.
+struct WeightSlot {
+  std::string name;
+  RankedTensorType type;
+  ArrayRef<uint8_t> bytes;
+  std::vector<uint8_t> owned; // for splats, which have no contiguous storage
+  int64_t offsetElements = 0;
+};
+
+/// Returns the bytes of `attr` (row-major f32), or failure with a diagnostic on `op`.
+LogicalResult getWeightBytes(arith::ConstantOp op, ElementsAttr attr, WeightSlot &slot) {
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    if (dense.isSplat()) {
+      slot.owned.resize(sizeof(float) * dense.getNumElements());
+      auto *f = reinterpret_cast<float *>(slot.owned.data());
+      std::fill(f, f + dense.getNumElements(), dense.getSplatValue<float>());
+      slot.bytes = slot.owned;
+    } else {
+      ArrayRef<char> raw = dense.getRawData();
+      slot.bytes = ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(raw.data()), raw.size());
+    }
+    return success();
+  }
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return op.emitOpError() << "weight '" << res.getRawHandle().getKey()
+                              << "' has no data (its resource blob was elided)";
+    ArrayRef<char> raw = blob->getData();
+    slot.bytes = ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(raw.data()), raw.size());
+    return success();
+  }
+  return op.emitOpError() << "weight constant of unsupported attribute kind";
+}
+
+} // namespace
+
+LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
+                                       SafetensorsWriter &writer) {
+  MLIRContext *ctx = entry.getContext();
+  // Collect the constants, storing equal attributes once.
+  SmallVector<std::pair<arith::ConstantOp, unsigned>> uses;
+  std::vector<WeightSlot> slots;
+  DenseMap<Attribute, unsigned> slotOf;
+  WalkResult walk = entry.walk([&](arith::ConstantOp op) -> WalkResult {
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    auto attr = dyn_cast<ElementsAttr>(op.getValue());
+    if (!type || !attr || type.getRank() == 0 || type.getNumElements() < minElements)
+      return WalkResult::advance();
+    if (!type.getElementType().isF32())
+      return op.emitOpError() << "weight of element type " << type.getElementType()
+                              << " cannot be externalized: the parameter buffer holds f32 only";
+    auto [it, inserted] = slotOf.try_emplace(op.getValue(), slots.size());
+    if (inserted) {
+      WeightSlot slot;
+      slot.type = type;
+      if (auto res = dyn_cast<DenseResourceElementsAttr>(attr))
+        slot.name = res.getRawHandle().getKey().str();
+      else
+        slot.name = "constant_" + std::to_string(slots.size());
+      if (failed(getWeightBytes(op, attr, slot)))
+        return WalkResult::interrupt();
+      if (slot.bytes.size() != sizeof(float) * static_cast<size_t>(type.getNumElements()))
+        return op.emitOpError() << "weight '" << slot.name << "' has " << slot.bytes.size()
+                                << " bytes, expected " << sizeof(float) * type.getNumElements();
+      slots.push_back(std::move(slot));
+    }
+    uses.push_back({op, it->second});
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+
+  for (WeightSlot &slot : slots) {
+    uint64_t begin =
+        slot.owned.empty()
+            ? writer.addReference(slot.name, DType::F32, slot.type.getShape(), slot.bytes)
+            : writer.addOwned(slot.name, DType::F32, slot.type.getShape(), slot.owned);
+    slot.offsetElements = static_cast<int64_t>(begin / sizeof(float));
+  }
+  int64_t total = static_cast<int64_t>(writer.dataSize() / sizeof(float));
+  auto paramsType = RankedTensorType::get({total}, Float32Type::get(ctx));
+  if (failed(entry.insertArgument(0, paramsType, DictionaryAttr::get(ctx), entry.getLoc())))
+    return entry.emitOpError() << "cannot add the parameter argument";
+  Value params = entry.getArgument(0);
+
+  // Materialise each weight once, at the top of the entry block.
+  OpBuilder b = OpBuilder::atBlockBegin(&entry.front());
+  SmallVector<Value> views(slots.size());
+  SmallVector<Attribute> layout;
+  for (auto [i, slot] : llvm::enumerate(slots)) {
+    Location loc = entry.getLoc();
+    int64_t n = slot.type.getNumElements();
+    auto flatType = RankedTensorType::get({n}, slot.type.getElementType());
+    Value flat = tensor::ExtractSliceOp::create(
+        b, loc, flatType, params, ArrayRef<OpFoldResult>{b.getIndexAttr(slot.offsetElements)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(n)}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    if (slot.type.getRank() == 1) {
+      views[i] = flat;
+    } else {
+      ReassociationIndices all;
+      for (int64_t d = 0; d < slot.type.getRank(); ++d)
+        all.push_back(d);
+      views[i] = tensor::ExpandShapeOp::create(b, loc, slot.type, flat, {all});
+    }
+    layout.push_back(b.getDictionaryAttr({
+        b.getNamedAttr("name", b.getStringAttr(slot.name)),
+        b.getNamedAttr("offset", b.getI64IntegerAttr(slot.offsetElements)),
+        b.getNamedAttr("shape", b.getDenseI64ArrayAttr(slot.type.getShape())),
+    }));
+  }
+  for (auto [op, slot] : uses) {
+    op.replaceAllUsesWith(views[slot]);
+    op.erase();
+  }
+  entry->setAttr("lorc.parameters", b.getArrayAttr(layout));
+  return success();
+}
+
+namespace {
+struct LorcExternalizeWeightsPass
+    : lorc::impl::LorcExternalizeWeightsPassBase<LorcExternalizeWeightsPass> {
+  using LorcExternalizeWeightsPassBase::LorcExternalizeWeightsPassBase;
+  void runOnOperation() override {
+    auto entry = getOperation().lookupSymbol<func::FuncOp>(entryFunction);
+    if (!entry || entry.isExternal()) {
+      getOperation().emitError() << "no function '" << entryFunction << "' with a body";
+      return signalPassFailure();
+    }
+    SafetensorsWriter writer;
+    if (failed(externalizeWeights(entry, minElements, writer)))
+      return signalPassFailure();
+    if (!weightsFile.empty())
+      if (llvm::Error err = writer.write(weightsFile)) {
+        getOperation().emitError() << llvm::toString(std::move(err));
+        return signalPassFailure();
+      }
+  }
+};
+} // namespace

@@ -1,0 +1,59 @@
+//===- lorc-compile.cpp - ahead-of-time compiler driver ------------------===//
+//
+// lorc-compile <model-dir> -o <artifact-dir> [--target=cpu] [--emit=artifact|mlir|llvm]
+//
+//===----------------------------------------------------------------------===//
+
+#include "lorc/Pipelines/Compile.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/WithColor.h"
+
+#include <chrono>
+
+using namespace llvm;
+
+namespace {
+/// Tool flags, kept out of global scope (circt:lib/Firtool/Firtool.cpp style).
+struct Flags {
+  cl::opt<std::string> modelDir{cl::Positional, cl::desc("<model-dir>"), cl::Required};
+  cl::opt<std::string> output{"o", cl::desc("Output artifact directory (or IR file for --emit)"),
+                              cl::value_desc("path"), cl::init("")};
+  cl::opt<std::string> target{"target", cl::desc("Target: cpu"), cl::init("cpu")};
+  cl::opt<lorc::EmitKind> emit{
+      "emit", cl::desc("What to produce"), cl::init(lorc::EmitKind::Artifact),
+      cl::values(clEnumValN(lorc::EmitKind::Artifact, "artifact", "the artifact directory"),
+                 clEnumValN(lorc::EmitKind::Mlir, "mlir", "MLIR after import and lorc passes"),
+                 clEnumValN(lorc::EmitKind::Llvm, "llvm", "LLVM IR of the host code"))};
+  cl::opt<unsigned> optLevel{"O", cl::desc("LLVM optimisation level"), cl::init(3), cl::Prefix};
+  cl::opt<bool> quiet{"quiet", cl::desc("Do not print progress"), cl::init(false)};
+};
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  Flags flags;
+  cl::ParseCommandLineOptions(argc, argv, "lorc ahead-of-time compiler\n");
+  lorc::CompileOptions options;
+  options.modelDir = flags.modelDir;
+  options.output = flags.output;
+  options.target = flags.target;
+  options.emit = flags.emit;
+  options.optLevel = flags.optLevel;
+  if (options.output.empty() && options.emit != lorc::EmitKind::Artifact)
+    options.output = "-";
+  auto start = std::chrono::steady_clock::now();
+  raw_ostream &log = flags.quiet || options.output == "-" ? nulls() : errs();
+  if (Error err = lorc::compileModel(options, log)) {
+    WithColor::error(errs(), "lorc-compile") << toString(std::move(err)) << "\n";
+    return 1;
+  }
+  if (options.emit == lorc::EmitKind::Artifact && !flags.quiet)
+    outs() << "lorc-compile: wrote " << options.output << " in "
+           << format("%.1f", std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                           start)
+                                 .count())
+           << " s\n";
+  return 0;
+}

@@ -1,0 +1,213 @@
+//===- lorc-run.cpp - run a lorc artifact ---------------------------------===//
+//
+// lorc-run <artifact-dir> (--inputs in.safetensors | --text "..." [--text "..."]...)
+//          [-o out.safetensors] [--threads N] [--bench[=N]] [--bench-json=FILE]
+//
+//===----------------------------------------------------------------------===//
+
+#include "lorc/Runtime/Artifact.h"
+#include "lorc/Support/Safetensors.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/WithColor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+using namespace llvm;
+
+namespace {
+struct Flags {
+  cl::opt<std::string> artifact{cl::Positional, cl::desc("<artifact-dir>"), cl::Required};
+  cl::opt<std::string> inputs{"inputs", cl::desc("Inputs as safetensors (input_ids, "
+                                                 "attention_mask: int64 [B, S])"),
+                              cl::value_desc("file")};
+  cl::list<std::string> texts{"text", cl::desc("A sentence to tokenise (repeatable)"),
+                              cl::value_desc("text")};
+  cl::opt<std::string> output{"o", cl::desc("Write the outputs to this safetensors file"),
+                              cl::value_desc("file")};
+  cl::opt<int> threads{"threads", cl::desc("CPU threads (default: the cores this process may "
+                                           "use)"),
+                       cl::init(0)};
+  cl::opt<unsigned> bench{"bench", cl::desc("Time N runs after warm-up"), cl::ValueOptional,
+                          cl::init(0)};
+  cl::opt<std::string> benchJson{"bench-json", cl::desc("Write the timings as JSON"),
+                                 cl::value_desc("file")};
+};
+
+int fail(const Twine &msg) {
+  WithColor::error(errs(), "lorc-run") << msg << "\n";
+  return 1;
+}
+
+/// Reads the inputs file into tensors (copies; inputs are small).
+Expected<std::vector<lorc::Tensor>> readInputs(StringRef path) {
+  auto file = lorc::SafetensorsFile::open(path);
+  if (!file)
+    return file.takeError();
+  std::vector<lorc::Tensor> out;
+  for (const lorc::TensorInfo &info : (*file)->tensors()) {
+    lorc::Tensor t;
+    t.name = info.name;
+    t.dtype = info.dtype;
+    t.shape.assign(info.shape.begin(), info.shape.end());
+    ArrayRef<uint8_t> bytes = (*file)->data(info);
+    t.bytes.assign(bytes.begin(), bytes.end());
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+void printSummary(ArrayRef<lorc::Tensor> outs) {
+  for (const lorc::Tensor &t : outs) {
+    llvm::outs() << t.name << ": " << lorc::dtypeName(t.dtype) << " [";
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      llvm::outs() << (i ? ", " : "") << t.shape[i];
+    llvm::outs() << "]";
+    if (t.dtype == lorc::DType::F32 && t.numElements() > 0) {
+      llvm::outs() << "  first values:";
+      for (int64_t i = 0; i < std::min<int64_t>(4, t.numElements()); ++i)
+        llvm::outs() << format(" %.6f", t.data<float>()[i]);
+    }
+    llvm::outs() << "\n";
+  }
+  // Cosine similarities between the rows of a sentence embedding.
+  for (const lorc::Tensor &t : outs) {
+    if (t.name != "sentence_embedding" || t.shape.size() != 2 || t.shape[0] < 2)
+      continue;
+    int64_t n = t.shape[0], d = t.shape[1];
+    const float *e = t.data<float>();
+    auto dot = [&](int64_t a, int64_t b) {
+      double s = 0;
+      for (int64_t k = 0; k < d; ++k)
+        s += static_cast<double>(e[a * d + k]) * e[b * d + k];
+      return s;
+    };
+    llvm::outs() << "cosine similarity of the sentence embeddings:\n";
+    for (int64_t a = 0; a < n; ++a) {
+      llvm::outs() << format("  [%2lld]", static_cast<long long>(a));
+      for (int64_t b = 0; b < n; ++b)
+        llvm::outs() << format(" %6.3f", dot(a, b) / std::sqrt(dot(a, a) * dot(b, b)));
+      llvm::outs() << "\n";
+    }
+  }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  // libLLVM registers a global -threads option; lorc-run's --threads replaces it.
+  if (auto *opt = cl::getRegisteredOptions().lookup("threads"))
+    opt->removeArgument();
+  Flags flags;
+  cl::ParseCommandLineOptions(argc, argv, "run a lorc artifact\n");
+  if (flags.inputs.empty() == flags.texts.empty())
+    return fail("give exactly one of --inputs <file> or --text \"...\"");
+  if (flags.threads < 0)
+    return fail("--threads must be >= 0");
+  lorc::setCpuThreads(flags.threads);
+
+  auto artifact = lorc::Artifact::load(flags.artifact);
+  if (!artifact)
+    return fail(toString(artifact.takeError()));
+  lorc::Artifact &a = **artifact;
+
+  std::vector<lorc::Tensor> inputs;
+  if (!flags.inputs.empty()) {
+    auto read = readInputs(flags.inputs);
+    if (!read)
+      return fail(toString(read.takeError()));
+    // Other tensors in the file (e.g. reference outputs beside the inputs) are not inputs.
+    for (lorc::Tensor &t : *read) {
+      if (llvm::any_of(a.inputs(), [&](const lorc::TensorSpec &s) { return s.name == t.name; }))
+        inputs.push_back(std::move(t));
+      else
+        WithColor::note(errs(), "lorc-run")
+            << flags.inputs << ": ignoring tensor '" << t.name << "' (not an input)\n";
+    }
+  } else {
+    const lorc::WordPieceTokenizer *tok = a.tokenizer();
+    if (!tok)
+      return fail(flags.artifact + ": the artifact has no tokenizer; use --inputs");
+    size_t maxLen = a.maxSequenceLength() > 0 ? a.maxSequenceLength() : 512;
+    auto batch = tok->encodeBatch(std::vector<std::string>(flags.texts.begin(),
+                                                           flags.texts.end()),
+                                  maxLen);
+    lorc::Tensor ids = lorc::Tensor::zeros("input_ids", lorc::DType::I64,
+                                           {batch.batch, batch.seqLen});
+    lorc::Tensor mask = lorc::Tensor::zeros("attention_mask", lorc::DType::I64,
+                                            {batch.batch, batch.seqLen});
+    std::copy(batch.inputIds.begin(), batch.inputIds.end(), ids.data<int64_t>());
+    std::copy(batch.attentionMask.begin(), batch.attentionMask.end(), mask.data<int64_t>());
+    inputs.push_back(std::move(ids));
+    inputs.push_back(std::move(mask));
+  }
+
+  auto start = std::chrono::steady_clock::now();
+  auto outs = a.run(inputs);
+  double firstMs =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (!outs)
+    return fail(toString(outs.takeError()));
+
+  if (!flags.output.empty()) {
+    lorc::SafetensorsWriter writer;
+    writer.setMetadata("generator", "lorc-run");
+    for (const lorc::Tensor &t : *outs)
+      writer.addReference(t.name, t.dtype, t.shape, t.bytes);
+    if (Error e = writer.write(flags.output))
+      return fail(toString(std::move(e)));
+  }
+  printSummary(*outs);
+  int64_t batch = 0, seq = 0;
+  for (const lorc::Tensor &t : inputs)
+    if (t.name == "input_ids" && t.shape.size() == 2)
+      batch = t.shape[0], seq = t.shape[1];
+  llvm::outs() << format("ran batch %lld x seq %lld in %.2f ms (first run)\n",
+                         static_cast<long long>(batch), static_cast<long long>(seq), firstMs);
+
+  if (flags.bench.getNumOccurrences()) {
+    unsigned iters = flags.bench ? flags.bench : 10;
+    for (int i = 0; i < 2; ++i) // warm-up beyond the first run
+      if (auto r = a.run(inputs); !r)
+        return fail(toString(r.takeError()));
+    std::vector<double> ms;
+    for (unsigned i = 0; i < iters; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      auto r = a.run(inputs);
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+              .count());
+      if (!r)
+        return fail(toString(r.takeError()));
+    }
+    std::sort(ms.begin(), ms.end());
+    double median = iters % 2 ? ms[iters / 2] : 0.5 * (ms[iters / 2 - 1] + ms[iters / 2]);
+    double gflops = a.flops(batch, seq) / (median * 1e6);
+    int threads = lorc::getCpuThreads();
+    llvm::outs() << format("bench: %u iterations, %d threads: median %.2f ms, min %.2f ms, "
+                           "%.1f GFLOP/s\n",
+                           iters, threads, median, ms.front(), gflops);
+    if (!flags.benchJson.empty()) {
+      std::error_code ec;
+      raw_fd_ostream os(flags.benchJson, ec);
+      if (ec)
+        return fail(flags.benchJson + ": cannot write: " + ec.message());
+      os << json::Value(json::Object{{"median_ms", median},
+                                     {"min_ms", ms.front()},
+                                     {"gflops", gflops},
+                                     {"iterations", iters},
+                                     {"threads", threads}})
+         << "\n";
+    }
+  }
+  return 0;
+}
