@@ -25,8 +25,9 @@ static void addUpstream(OpPassManager &pm, StringRef pipeline) {
 
 void lorc::buildLorcToLinalgPipeline(OpPassManager &pm) {
   pm.addPass(createConvertLorcToLinalgPass());
-  addUpstream(pm, "func.func(convert-elementwise-to-linalg),canonicalize,cse,"
-                  "func.func(linalg-fuse-elementwise-ops),canonicalize,cse");
+  addUpstream(pm, "func.func(convert-elementwise-to-linalg),canonicalize,cse");
+  pm.addPass(createLorcFuseElementwisePass());
+  addUpstream(pm, "canonicalize,cse");
 }
 
 void lorc::buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {

@@ -244,67 +244,69 @@ struct AttentionOpLowering : OpRewritePattern<AttentionOp> {
     auto qk = linalg::BatchMatmulOp::create(b, loc, TypeRange{sInit.getType()}, ValueRange{q, k},
                                             ValueRange{sInit});
     qk.setIndexingMapsAttr(transposedBMaps(b, /*batched=*/true));
-    Value scores = qk.getResult(0);
 
-    // Scale and mask: s' = scale·s + m. Masked positions get the lowest finite value, as
-    // Hugging Face's extended attention mask, so a fully masked row stays finite.
-    Value heads = arith::ConstantIndexOp::create(b, loc, op.getQuery().getType().getDimSize(1));
-    bool dynamicHeads = op.getQuery().getType().isDynamicDim(1);
-    if (dynamicHeads)
-      heads = tensor::DimOp::create(b, loc, op.getQuery(), 1);
+    // Scale and mask on the 4-D scores [B, H, Sq, Sk], so masks are plain indexing maps:
+    // s' = scale·s + m. Masked positions get the lowest finite value, as Hugging Face's
+    // extended attention mask, so a fully masked row stays finite.
+    SmallVector<OpFoldResult> scores4Shape = tensor::getMixedSizes(b, loc, op.getQuery());
+    scores4Shape[3] = sk;
+    auto scores4Type = RankedTensorType::get(
+        {op.getQuery().getType().getDimSize(0), op.getQuery().getType().getDimSize(1),
+         op.getQuery().getType().getDimSize(2), op.getKey().getType().getDimSize(2)},
+        elt);
+    Value scores4 = tensor::ExpandShapeOp::create(
+        b, loc, scores4Type, qk.getResult(0), SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}},
+        scores4Shape);
     Value scale = arith::ConstantOp::create(b, loc, b.getFloatAttr(elt, op.getEffectiveScale()));
     APFloat lowestVal = APFloat::getLargest(elt.getFloatSemantics(), /*Negative=*/true);
     Value lowest = arith::ConstantOp::create(b, loc, b.getFloatAttr(elt, lowestVal));
     Value mask = op.getMask();
     bool keyPadding = mask && isa<IntegerType>(getElementTypeOrSelf(mask.getType()));
     bool causal = op.getCausal();
-    Value maskedScores;
-    {
-      SmallVector<Value> ins{scores};
-      SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(3)};
-      Value maskIn;
-      if (mask && !keyPadding) {
-        // Additive rank-4 mask: collapse its [B, H] (or broadcast 1s) by indexing in the body.
-        maskIn = mask;
+    MLIRContext *ctx = b.getContext();
+    SmallVector<Value> ins{scores4};
+    SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(4)};
+    if (mask) {
+      ins.push_back(mask);
+      if (keyPadding) {
+        maps.push_back(AffineMap::get(4, 0, {b.getAffineDimExpr(0), b.getAffineDimExpr(3)}, ctx));
+      } else {
+        // Additive mask broadcast from size-1 dimensions.
+        auto mt = cast<RankedTensorType>(mask.getType());
+        SmallVector<AffineExpr> exprs;
+        for (int d = 0; d < 4; ++d)
+          exprs.push_back(mt.getDimSize(d) == 1 ? b.getAffineConstantExpr(0)
+                                                : b.getAffineDimExpr(d));
+        maps.push_back(AffineMap::get(4, 0, exprs, ctx));
       }
-      Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, scores), elt);
-      maps.push_back(b.getMultiDimIdentityMap(3));
-      SmallVector<IteratorType> iters(3, IteratorType::parallel);
-      auto gen = linalg::GenericOp::create(
-          b, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps, iters, "", "",
-          [&](OpBuilder &nb, Location nl, ValueRange a) {
-            Value s = arith::MulFOp::create(nb, nl, a[0], scale);
-            Value n = linalg::IndexOp::create(nb, nl, 0);
-            Value i = linalg::IndexOp::create(nb, nl, 1);
-            Value j = linalg::IndexOp::create(nb, nl, 2);
-            Value batch = arith::DivUIOp::create(nb, nl, n, heads);
-            if (keyPadding) {
-              auto mt = cast<RankedTensorType>(mask.getType());
-              Value m = tensor::ExtractOp::create(nb, nl, mask, ValueRange{batch, j});
-              Value zero = arith::ConstantOp::create(nb, nl, nb.getZeroAttr(mt.getElementType()));
-              Value keep = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, m, zero);
-              s = arith::SelectOp::create(nb, nl, keep, s,
-                                          arith::AddFOp::create(nb, nl, s, lowest));
-            } else if (maskIn) {
-              auto mt = cast<RankedTensorType>(maskIn.getType());
-              Value head = arith::RemUIOp::create(nb, nl, n, heads);
-              Value idx[4] = {batch, head, i, j};
-              Value zeroIdx = arith::ConstantIndexOp::create(nb, nl, 0);
-              for (int d = 0; d < 4; ++d)
-                if (mt.getDimSize(d) == 1)
-                  idx[d] = zeroIdx;
-              Value m = tensor::ExtractOp::create(nb, nl, maskIn, idx);
-              s = arith::AddFOp::create(nb, nl, s, m);
-            }
-            if (causal) {
-              Value future = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ugt, j, i);
-              s = arith::SelectOp::create(nb, nl, future,
-                                          arith::AddFOp::create(nb, nl, s, lowest), s);
-            }
-            linalg::YieldOp::create(nb, nl, s);
-          });
-      maskedScores = gen.getResult(0);
     }
+    Value maskedInit =
+        tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, scores4), elt);
+    maps.push_back(b.getMultiDimIdentityMap(4));
+    Value maskedScores =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{maskedInit.getType()}, ins, ValueRange{maskedInit}, maps,
+            SmallVector<IteratorType>(4, IteratorType::parallel), "", "",
+            [&](OpBuilder &nb, Location nl, ValueRange a) {
+              Value s = arith::MulFOp::create(nb, nl, a[0], scale);
+              if (keyPadding) {
+                Value zero = arith::ConstantOp::create(nb, nl, nb.getZeroAttr(a[1].getType()));
+                Value keep = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ne, a[1], zero);
+                s = arith::SelectOp::create(nb, nl, keep, s,
+                                            arith::AddFOp::create(nb, nl, s, lowest));
+              } else if (mask) {
+                s = arith::AddFOp::create(nb, nl, s, a[1]);
+              }
+              if (causal) {
+                Value i = linalg::IndexOp::create(nb, nl, 2);
+                Value j = linalg::IndexOp::create(nb, nl, 3);
+                Value future = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ugt, j, i);
+                s = arith::SelectOp::create(nb, nl, future,
+                                            arith::AddFOp::create(nb, nl, s, lowest), s);
+              }
+              linalg::YieldOp::create(nb, nl, s);
+            })
+            .getResult(0);
 
     // Numerically stable softmax over j.
     Value rowMax = buildLastDimReduction(
@@ -313,7 +315,7 @@ struct AttentionOpLowering : OpRewritePattern<AttentionOp> {
           return arith::MaximumFOp::create(nb, nl, a[0], a[1]);
         });
     Value expd = buildElementwise(b, loc, maskedScores, {maskedScores, rowMax},
-                                  {b.getMultiDimIdentityMap(3), dropLastDimMap(b, 3)},
+                                  {b.getMultiDimIdentityMap(4), dropLastDimMap(b, 4)},
                                   [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
                                     return math::ExpOp::create(
                                         nb, nl, arith::SubFOp::create(nb, nl, a[0], a[1]));
@@ -322,11 +324,12 @@ struct AttentionOpLowering : OpRewritePattern<AttentionOp> {
                                          [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
                                            return arith::AddFOp::create(nb, nl, a[0], a[1]);
                                          });
-    Value probs = buildElementwise(b, loc, expd, {expd, rowSum},
-                                   {b.getMultiDimIdentityMap(3), dropLastDimMap(b, 3)},
-                                   [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                                     return arith::DivFOp::create(nb, nl, a[0], a[1]);
-                                   });
+    Value probs4 = buildElementwise(b, loc, expd, {expd, rowSum},
+                                    {b.getMultiDimIdentityMap(4), dropLastDimMap(b, 4)},
+                                    [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                                      return arith::DivFOp::create(nb, nl, a[0], a[1]);
+                                    });
+    Value probs = tensor::CollapseShapeOp::create(b, loc, probs4, {{0, 1}, {2}, {3}});
 
     // out[n, i, e] = Σ_j p[n, i, j] · v[n, j, e]
     Value oInit = zeroFilled(b, loc, {bh, sq, dv}, elt);
