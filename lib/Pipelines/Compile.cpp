@@ -68,10 +68,10 @@ private:
   ScopedDiagnosticHandler handler;
 };
 
-/// Times a stage for the progress log.
+/// Times a stage for the progress log; only stages that finish are reported.
 struct Stage {
   Stage(llvm::raw_ostream &log, const char *name) : log(log), name(name) {}
-  ~Stage() {
+  void finish() {
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
     log << llvm::format("  %-28s %8.0f ms\n", name, ms.count());
   }
@@ -278,7 +278,7 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   if (!model)
     return model.takeError();
   ModuleOp module = *model->module;
-  stage.reset();
+  stage->finish();
 
   if (options.emit == EmitKind::Mlir) {
     std::error_code ec;
@@ -309,7 +309,7 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
     return diags.take("externalizing weights");
   entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
   int64_t paramElements = static_cast<int64_t>(weights.dataSize() / sizeof(float));
-  stage.reset();
+  stage->finish();
 
   stage.emplace(log, "lower to LLVM dialect");
   PassManager pm(&context);
@@ -317,14 +317,14 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   buildCpuPipeline(pm, pipelineOptions);
   if (failed(pm.run(module)))
     return diags.take("lowering to the LLVM dialect");
-  stage.reset();
+  stage->finish();
 
   stage.emplace(log, "translate to LLVM IR");
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
   if (!llvmModule)
     return diags.take("translating to LLVM IR");
-  stage.reset();
+  stage->finish();
 
   if (options.emit == EmitKind::Llvm) {
     std::error_code ec;
@@ -348,7 +348,8 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   }
   StringRef parent = llvm::sys::path::parent_path(outPath);
   if (!parent.empty() && !llvm::sys::fs::is_directory(parent))
-    return makeError(outPath + ": parent directory " + parent + " does not exist");
+    return makeError(outPath + ": parent " + parent +
+                     (llvm::sys::fs::exists(parent) ? " is not a directory" : " does not exist"));
   llvm::SmallString<256> tmpDir;
   if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(outPath + ".tmp", tmpDir))
     return makeError(outPath + ": cannot create a temporary directory: " + ec.message());
@@ -366,17 +367,20 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
     Stage s(log, "LLVM codegen (O3)");
     if (llvm::Error e = emitObject(*llvmModule, inTmp("forward.o"), options.optLevel, cpuName))
       return e;
+    s.finish();
   }
   {
     Stage s(log, "link forward.so");
     if (llvm::Error e = linkSharedLibrary(inTmp("forward.o"), inTmp("forward.so")))
       return e;
     llvm::sys::fs::remove(inTmp("forward.o"));
+    s.finish();
   }
   {
     Stage s(log, "write weights");
     if (llvm::Error e = weights.write(inTmp("weights.safetensors")))
       return e;
+    s.finish();
   }
   llvm::SmallString<256> vocab(options.modelDir);
   llvm::sys::path::append(vocab, "vocab.txt");

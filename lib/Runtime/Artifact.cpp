@@ -212,7 +212,7 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
   std::string libPath = path(*lib);
   a->library = dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!a->library)
-    return makeError(libPath + ": cannot load: " + dlerror());
+    return makeError(Twine("cannot load the artifact library: ") + dlerror());
   a->entry = dlsym(a->library, entry->str().c_str());
   if (!a->entry)
     return makeError(libPath + ": missing entry point '" + *entry + "'");

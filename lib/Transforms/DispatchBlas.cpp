@@ -86,7 +86,8 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
       bool batched = isa<linalg::BatchMatmulOp>(op);
       unsigned rank = batched ? 3 : 2;
       if (!llvm::all_of(op->getOperands(), [](Value v) {
-            return cast<MemRefType>(v.getType()).getElementType().isF32();
+            auto t = cast<MemRefType>(v.getType());
+            return t.getElementType().isF32() && !t.getMemorySpace();
           }))
         continue;
       std::optional<std::pair<bool, bool>> trans = getTransposes(op, batched ? 1 : 0);

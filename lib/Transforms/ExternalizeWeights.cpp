@@ -58,6 +58,10 @@ LogicalResult getWeightBytes(arith::ConstantOp op, ElementsAttr attr, WeightSlot
 LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
                                        SafetensorsWriter &writer) {
   MLIRContext *ctx = entry.getContext();
+  if (auto module = entry->getParentOfType<ModuleOp>())
+    if (!SymbolTable::symbolKnownUseEmpty(entry, module))
+      return entry.emitOpError() << "is called from within the module; its weights cannot become "
+                                    "a parameter argument (only an entry point may be externalized)";
   // Collect the constants, storing equal attributes once.
   SmallVector<std::pair<arith::ConstantOp, unsigned>> uses;
   std::vector<WeightSlot> slots;
@@ -65,7 +69,9 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
   WalkResult walk = entry.walk([&](arith::ConstantOp op) -> WalkResult {
     auto type = dyn_cast<RankedTensorType>(op.getType());
     auto attr = dyn_cast<ElementsAttr>(op.getValue());
-    if (!type || !attr || type.getRank() == 0 || type.getNumElements() < minElements)
+    // Integer tables (position ids, ...) are not weights and stay in the code.
+    if (!type || !attr || type.getRank() == 0 || type.getNumElements() < minElements ||
+        !isa<FloatType>(type.getElementType()))
       return WalkResult::advance();
     if (!type.getElementType().isF32())
       return op.emitOpError() << "weight of element type " << type.getElementType()

@@ -92,8 +92,13 @@ void printSummary(ArrayRef<lorc::Tensor> outs) {
     llvm::outs() << "cosine similarity of the sentence embeddings:\n";
     for (int64_t a = 0; a < n; ++a) {
       llvm::outs() << format("  [%2lld]", static_cast<long long>(a));
-      for (int64_t b = 0; b < n; ++b)
-        llvm::outs() << format(" %6.3f", dot(a, b) / std::sqrt(dot(a, a) * dot(b, b)));
+      for (int64_t b = 0; b < n; ++b) {
+        double norms = std::sqrt(dot(a, a) * dot(b, b));
+        if (norms > 0)
+          llvm::outs() << format(" %6.3f", dot(a, b) / norms);
+        else
+          llvm::outs() << "    n/a"; // an all-padding row pools to the zero vector
+      }
       llvm::outs() << "\n";
     }
   }

@@ -95,19 +95,30 @@ Value collapseToMatrix(OpBuilder &b, Location loc, Value v) {
   return tensor::CollapseShapeOp::create(b, loc, v, {lead, {rank - 1}});
 }
 
-/// Expands a [M, N] matrix back to `like`'s leading dimensions: [..., N].
-Value expandFromMatrix(OpBuilder &b, Location loc, Value m, Value like, RankedTensorType type) {
-  int64_t rank = type.getRank();
+/// Expands a [M, N] matrix back to `like`'s leading dimensions: [..., N], typed from the operands.
+Value expandFromMatrix(OpBuilder &b, Location loc, Value m, Value like) {
+  auto likeType = cast<RankedTensorType>(like.getType());
+  auto mType = cast<RankedTensorType>(m.getType());
+  int64_t rank = likeType.getRank();
   if (rank == 2)
     return m;
+  SmallVector<int64_t> shape(likeType.getShape());
+  shape.back() = mType.getDimSize(1);
+  auto type = RankedTensorType::get(shape, mType.getElementType());
   if (rank == 1)
     return tensor::CollapseShapeOp::create(b, loc, type, m, {{0, 1}});
-  SmallVector<OpFoldResult> shape = tensor::getMixedSizes(b, loc, like);
-  shape.back() = tensor::getMixedSize(b, loc, m, 1);
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, like);
+  sizes.back() = tensor::getMixedSize(b, loc, m, 1);
   ReassociationIndices lead;
   for (int64_t i = 0; i < rank - 1; ++i)
     lead.push_back(i);
-  return tensor::ExpandShapeOp::create(b, loc, type, m, {lead, {rank - 1}}, shape);
+  return tensor::ExpandShapeOp::create(b, loc, type, m, {lead, {rank - 1}}, sizes);
+}
+
+/// Casts `v` to `type` when they differ only in what is static (the verifiers accept result
+/// types more or less static than the operands imply).
+Value castTo(OpBuilder &b, Location loc, Value v, Type type) {
+  return v.getType() == type ? v : tensor::CastOp::create(b, loc, type, v).getResult();
 }
 
 /// Indexing maps of C += A·Bᵀ over (d0, d1, d2) = (m, n, k), with `batch` leading batch dims.
@@ -158,7 +169,8 @@ struct LinearOpLowering : OpRewritePattern<LinearOp> {
     auto mm = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()}, ValueRange{x, w},
                                        ValueRange{init});
     mm.setIndexingMapsAttr(transposedBMaps(b, /*batched=*/false));
-    b.replaceOp(op, expandFromMatrix(b, loc, mm.getResult(0), op.getInput(), op.getType()));
+    b.replaceOp(op, castTo(b, loc, expandFromMatrix(b, loc, mm.getResult(0), op.getInput()),
+                           op.getType()));
     return success();
   }
 };
@@ -338,8 +350,14 @@ struct AttentionOpLowering : OpRewritePattern<AttentionOp> {
                     .getResult(0);
     SmallVector<OpFoldResult> outShape = tensor::getMixedSizes(b, loc, op.getQuery());
     outShape[3] = dv;
-    b.replaceOpWithNewOp<tensor::ExpandShapeOp>(
-        op, op.getType(), out, SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}}, outShape);
+    auto qType = op.getQuery().getType();
+    auto outType = RankedTensorType::get({qType.getDimSize(0), qType.getDimSize(1),
+                                          qType.getDimSize(2),
+                                          op.getValue().getType().getDimSize(3)},
+                                         elt);
+    Value expanded = tensor::ExpandShapeOp::create(
+        b, loc, outType, out, SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}}, outShape);
+    b.replaceOp(op, castTo(b, loc, expanded, op.getType()));
     return success();
   }
 };

@@ -9,6 +9,8 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <cmath>
+
 #define GET_OP_CLASSES
 #include "lorc/Dialect/Lorc/IR/LorcOps.h.inc"
 

@@ -11,10 +11,11 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 /// Ranked tensors of floating-point elements: the activations and weights lorc ops compute on.
 def Lorc_FloatTensor : RankedTensorOf<[AnyFloat]>;
 
-/// A float attribute whose value is strictly positive (epsilons, scales).
+/// A float attribute whose value is positive and finite (epsilons, scales).
 def Lorc_FloatPositive : AttrConstraint<
-    CPred<"::llvm::cast<::mlir::FloatAttr>($_self).getValueAsDouble() > 0.0">,
-    "whose value is positive">;
+    CPred<"::llvm::cast<::mlir::FloatAttr>($_self).getValueAsDouble() > 0.0 && "
+          "::std::isfinite(::llvm::cast<::mlir::FloatAttr>($_self).getValueAsDouble())">,
+    "whose value is positive and finite">;
 
 //===----------------------------------------------------------------------===//
 // LinearOp

@@ -1,0 +1,71 @@
+// RUN: lorc-opt %s --lorc-cpu-pipeline | FileCheck %s --check-prefixes=COMMON,BLAS
+// RUN: lorc-opt %s --lorc-cpu-pipeline | FileCheck %s --check-prefix=NOTLEFT
+// RUN: lorc-opt %s --lorc-cpu-pipeline=blas=false | FileCheck %s --check-prefix=COMMON
+// RUN: lorc-opt %s --lorc-cpu-pipeline=blas=false | FileCheck %s --check-prefixes=NOTLEFT,NOBLAS
+
+// The whole CPU pipeline on a small encoder-like function with dynamic batch and sequence
+// sizes: lorc.linear, lorc.attention with a key-padding mask, math.erf (GELU's), lorc.layer_norm.
+// The result is in the LLVM dialect only. With BLAS (the default) the linear and both attention
+// matmuls call the lorc runtime through its C interface; with blas=false they are loops.
+
+// Module-level declarations come first: libm's erff (math.erf through convert-math-to-libm) and
+// the weights, which stay constants here (--lorc-externalize-weights is not part of the pipeline).
+//      COMMON-DAG: llvm.func @erff(f32) -> f32
+//      COMMON-DAG: llvm.mlir.global private constant @{{.*}}(dense<0.00999999977> : tensor<96x32xf32>)
+
+// COMMON-LABEL: llvm.func @forward(
+//        BLAS:   llvm.call @lorc_cpu_matmul_f32(
+//        BLAS:   llvm.call @lorc_cpu_batch_matmul_f32(
+//        BLAS:   llvm.call @lorc_cpu_batch_matmul_f32(
+//      COMMON:   llvm.call @erff(
+//      COMMON:   llvm.intr.sqrt
+//      COMMON:   llvm.return
+
+// The runtime entry points are declared with the C interface (memref descriptors by pointer);
+// the private wrappers unpack the descriptors and call them.
+//        BLAS-DAG: llvm.func private @lorc_cpu_matmul_f32(
+//        BLAS-DAG: llvm.call @_mlir_ciface_lorc_cpu_matmul_f32(
+//        BLAS-DAG: llvm.func @_mlir_ciface_lorc_cpu_matmul_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32)
+//        BLAS-DAG: llvm.func private @lorc_cpu_batch_matmul_f32(
+//        BLAS-DAG: llvm.call @_mlir_ciface_lorc_cpu_batch_matmul_f32(
+//        BLAS-DAG: llvm.func @_mlir_ciface_lorc_cpu_batch_matmul_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32)
+
+// Nothing but the LLVM dialect is left anywhere in the module.
+// NOTLEFT-NOT: lorc.
+// NOTLEFT-NOT: linalg.
+// NOTLEFT-NOT: tensor.
+// NOTLEFT-NOT: memref.
+// NOTLEFT-NOT: bufferization.
+// NOTLEFT-NOT: arith.
+// NOTLEFT-NOT: math.
+// NOTLEFT-NOT: scf.
+// NOTLEFT-NOT: cf.
+// NOTLEFT-NOT: func.func
+// NOTLEFT-NOT: func.call
+// NOTLEFT-NOT: unrealized_conversion_cast
+
+// Without BLAS, no runtime call remains.
+// NOBLAS-NOT: lorc_cpu
+
+func.func @forward(%x: tensor<?x?x32xf32>, %m: tensor<?x?xi64>) -> tensor<?x?x32xf32> {
+  %w = arith.constant dense<0.01> : tensor<96x32xf32>
+  %b = arith.constant dense<0.5> : tensor<96xf32>
+  %g = arith.constant dense<1.0> : tensor<32xf32>
+  %be = arith.constant dense<0.0> : tensor<32xf32>
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %qkv = lorc.linear %x, %w, %b : tensor<?x?x32xf32>, tensor<96x32xf32>, tensor<96xf32> -> tensor<?x?x96xf32>
+  %B = tensor.dim %x, %c0 : tensor<?x?x32xf32>
+  %S = tensor.dim %x, %c1 : tensor<?x?x32xf32>
+  %q = tensor.extract_slice %qkv[0, 0, 0] [%B, %S, 32] [1, 1, 1] : tensor<?x?x96xf32> to tensor<?x?x32xf32>
+  %q4 = tensor.expand_shape %q [[0], [1], [2, 3]] output_shape [%B, %S, 2, 16] : tensor<?x?x32xf32> into tensor<?x?x2x16xf32>
+  %e = tensor.empty(%B, %S) : tensor<?x2x?x16xf32>
+  %qt = linalg.transpose ins(%q4 : tensor<?x?x2x16xf32>) outs(%e : tensor<?x2x?x16xf32>) permutation = [0, 2, 1, 3]
+  %o = lorc.attention %qt, %qt, %qt, mask %m : tensor<?x2x?x16xf32>, tensor<?x2x?x16xf32>, tensor<?x2x?x16xf32>, tensor<?x?xi64> -> tensor<?x2x?x16xf32>
+  %e2 = tensor.empty(%B, %S) : tensor<?x?x2x16xf32>
+  %ot = linalg.transpose ins(%o : tensor<?x2x?x16xf32>) outs(%e2 : tensor<?x?x2x16xf32>) permutation = [0, 2, 1, 3]
+  %o3 = tensor.collapse_shape %ot [[0], [1], [2, 3]] : tensor<?x?x2x16xf32> into tensor<?x?x32xf32>
+  %h = math.erf %o3 : tensor<?x?x32xf32>
+  %y = lorc.layer_norm %h, %g, %be {epsilon = 1.0e-12 : f32} : tensor<?x?x32xf32>, tensor<32xf32>, tensor<32xf32>
+  return %y : tensor<?x?x32xf32>
+}

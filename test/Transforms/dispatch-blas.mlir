@@ -1,0 +1,186 @@
+// RUN: lorc-opt %s -split-input-file -lorc-dispatch-blas | FileCheck %s
+
+// f32 linalg.matmul / linalg.batch_matmul on buffers become calls of the lorc runtime with the
+// operands cast to fully dynamic strided memrefs and transpose flags read off the indexing maps.
+
+// CHECK-LABEL: func.func @matmul
+//  CHECK-SAME:   %[[A:.*]]: memref<4x8xf32>, %[[B:.*]]: memref<8x16xf32>, %[[C:.*]]: memref<4x16xf32>
+//   CHECK-DAG:   %[[CA:.*]] = memref.cast %[[A]] : memref<4x8xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+//   CHECK-DAG:   %[[CB:.*]] = memref.cast %[[B]] : memref<8x16xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+//   CHECK-DAG:   %[[CC:.*]] = memref.cast %[[C]] : memref<4x16xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+//   CHECK-DAG:   %[[TA:.*]] = arith.constant 0 : i32
+//   CHECK-DAG:   %[[TB:.*]] = arith.constant 0 : i32
+//       CHECK:   call @lorc_cpu_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[TA]], %[[TB]]) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) -> ()
+//   CHECK-NOT:   linalg.matmul
+//       CHECK:   return
+//       CHECK: func.func private @lorc_cpu_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+func.func @matmul(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>) {
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  return
+}
+
+// -----
+
+// C += A·Bᵀ (the lowering of lorc.linear): transB = 1. Two matmuls share one declaration.
+
+// CHECK-LABEL: func.func @matmul_transpose_b
+//  CHECK-SAME:   %[[A:.*]]: memref<?x?xf32>, %[[B:.*]]: memref<?x?xf32>, %[[C:.*]]: memref<?x?xf32>
+//   CHECK-DAG:   %[[CA:.*]] = memref.cast %[[A]] : memref<?x?xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+//   CHECK-DAG:   %[[CB:.*]] = memref.cast %[[B]] : memref<?x?xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+//   CHECK-DAG:   %[[CC:.*]] = memref.cast %[[C]] : memref<?x?xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+//   CHECK-DAG:   %[[TA:.*]] = arith.constant 0 : i32
+//   CHECK-DAG:   %[[TB:.*]] = arith.constant 1 : i32
+//       CHECK:   call @lorc_cpu_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[TA]], %[[TB]])
+//       CHECK:   call @lorc_cpu_matmul_f32(
+//   CHECK-NOT:   linalg.matmul
+//       CHECK: func.func private @lorc_cpu_matmul_f32(
+//   CHECK-NOT: func.func private @lorc_cpu_matmul_f32(
+func.func @matmul_transpose_b(%a: memref<?x?xf32>, %b: memref<?x?xf32>, %c: memref<?x?xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>,
+                                 affine_map<(d0, d1, d2) -> (d1, d2)>,
+                                 affine_map<(d0, d1, d2) -> (d0, d1)>]
+    ins(%a, %b : memref<?x?xf32>, memref<?x?xf32>) outs(%c : memref<?x?xf32>)
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>,
+                                 affine_map<(d0, d1, d2) -> (d1, d2)>,
+                                 affine_map<(d0, d1, d2) -> (d0, d1)>]
+    ins(%a, %b : memref<?x?xf32>, memref<?x?xf32>) outs(%c : memref<?x?xf32>)
+  return
+}
+
+// -----
+
+// C += Aᵀ·B: transA = 1; C += Aᵀ·Bᵀ: both.
+
+// CHECK-LABEL: func.func @matmul_transpose_a
+//   CHECK-DAG:   %[[ZERO:.*]] = arith.constant 0 : i32
+//   CHECK-DAG:   %[[ONE:.*]] = arith.constant 1 : i32
+//       CHECK:   call @lorc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ONE]], %[[ZERO]])
+//       CHECK:   %[[ONE2:.*]] = arith.constant 1 : i32
+//       CHECK:   %[[ONE3:.*]] = arith.constant 1 : i32
+//       CHECK:   call @lorc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ONE2]], %[[ONE3]])
+//   CHECK-NOT:   linalg.matmul
+func.func @matmul_transpose_a(%a: memref<8x4xf32>, %b: memref<8x16xf32>, %bt: memref<16x8xf32>, %c: memref<4x16xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d0)>,
+                                 affine_map<(d0, d1, d2) -> (d2, d1)>,
+                                 affine_map<(d0, d1, d2) -> (d0, d1)>]
+    ins(%a, %b : memref<8x4xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d0)>,
+                                 affine_map<(d0, d1, d2) -> (d1, d2)>,
+                                 affine_map<(d0, d1, d2) -> (d0, d1)>]
+    ins(%a, %bt : memref<8x4xf32>, memref<16x8xf32>) outs(%c : memref<4x16xf32>)
+  return
+}
+
+// -----
+
+// Strided views (a subview with an offset) are passed with their layout in the descriptor.
+
+// CHECK-LABEL: func.func @matmul_subview
+//       CHECK:   %[[SV:.*]] = memref.subview
+//       CHECK:   %[[CA:.*]] = memref.cast %[[SV]] : memref<4x8xf32, strided<[16, 1], offset: ?>> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+//       CHECK:   call @lorc_cpu_matmul_f32(%[[CA]],
+func.func @matmul_subview(%a: memref<8x16xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>, %i: index) {
+  %sv = memref.subview %a[%i, 0] [4, 8] [1, 1] : memref<8x16xf32> to memref<4x8xf32, strided<[16, 1], offset: ?>>
+  linalg.matmul ins(%sv, %b : memref<4x8xf32, strided<[16, 1], offset: ?>>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  return
+}
+
+// -----
+
+// linalg.batch_matmul: plain, and with the transposed right-hand side of Q·Kᵀ.
+
+// CHECK-LABEL: func.func @batch_matmul
+//  CHECK-SAME:   %[[A:.*]]: memref<2x4x8xf32>, %[[B:.*]]: memref<2x8x16xf32>, %[[C:.*]]: memref<2x4x16xf32>, %[[K:.*]]: memref<2x16x8xf32>
+//   CHECK-DAG:   %[[CA:.*]] = memref.cast %[[A]] : memref<2x4x8xf32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+//   CHECK-DAG:   %[[CB:.*]] = memref.cast %[[B]] : memref<2x8x16xf32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+//   CHECK-DAG:   %[[CC:.*]] = memref.cast %[[C]] : memref<2x4x16xf32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+//   CHECK-DAG:   %[[F0:.*]] = arith.constant 0 : i32
+//   CHECK-DAG:   %[[F1:.*]] = arith.constant 0 : i32
+//       CHECK:   call @lorc_cpu_batch_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[F0]], %[[F1]]) : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32) -> ()
+//       CHECK:   %[[CK:.*]] = memref.cast %[[K]] : memref<2x16x8xf32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
+//       CHECK:   %[[G0:.*]] = arith.constant 0 : i32
+//       CHECK:   %[[G1:.*]] = arith.constant 1 : i32
+//       CHECK:   call @lorc_cpu_batch_matmul_f32(%{{.*}}, %[[CK]], %{{.*}}, %[[G0]], %[[G1]])
+//   CHECK-NOT:   linalg.batch_matmul
+//       CHECK: func.func private @lorc_cpu_batch_matmul_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+//   CHECK-NOT: func.func private @lorc_cpu_matmul_f32
+func.func @batch_matmul(%a: memref<2x4x8xf32>, %b: memref<2x8x16xf32>, %c: memref<2x4x16xf32>, %k: memref<2x16x8xf32>) {
+  linalg.batch_matmul ins(%a, %b : memref<2x4x8xf32>, memref<2x8x16xf32>) outs(%c : memref<2x4x16xf32>)
+  linalg.batch_matmul indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>,
+                                       affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>,
+                                       affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>]
+    ins(%a, %k : memref<2x4x8xf32>, memref<2x16x8xf32>) outs(%c : memref<2x4x16xf32>)
+  return
+}
+
+// -----
+
+// Left alone: other element types (f16, and mixed f16 inputs with an f32 accumulator).
+
+// CHECK-LABEL: func.func @matmul_f16
+//       CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : memref<4x8xf16>, memref<8x16xf16>) outs(%{{.*}} : memref<4x16xf16>)
+//       CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : memref<4x8xf16>, memref<8x16xf16>) outs(%{{.*}} : memref<4x16xf32>)
+//   CHECK-NOT:   call
+//   CHECK-NOT:   func.func private
+func.func @matmul_f16(%a: memref<4x8xf16>, %b: memref<8x16xf16>, %c: memref<4x16xf16>, %d: memref<4x16xf32>) {
+  linalg.matmul ins(%a, %b : memref<4x8xf16>, memref<8x16xf16>) outs(%c : memref<4x16xf16>)
+  linalg.matmul ins(%a, %b : memref<4x8xf16>, memref<8x16xf16>) outs(%d : memref<4x16xf32>)
+  return
+}
+
+// -----
+
+// Left alone: matmuls on tensors (before bufferization).
+
+// CHECK-LABEL: func.func @matmul_tensor
+//       CHECK:   %[[R:.*]] = linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x8xf32>, tensor<8x16xf32>) outs(%{{.*}} : tensor<4x16xf32>) -> tensor<4x16xf32>
+//       CHECK:   return %[[R]]
+//   CHECK-NOT:   func.func private
+func.func @matmul_tensor(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>, %c: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<4x8xf32>, tensor<8x16xf32>) outs(%c : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %r : tensor<4x16xf32>
+}
+
+// -----
+
+// Left alone: maps BLAS cannot express (a broadcast left-hand side, a transposed result).
+
+// CHECK-LABEL: func.func @matmul_unsupported_maps
+//       CHECK:   linalg.matmul indexing_maps = [{{.*}}] ins(%{{.*}}, %{{.*}} : memref<8xf32>, memref<8x16xf32>)
+//       CHECK:   linalg.matmul indexing_maps = [{{.*}}] ins(%{{.*}}, %{{.*}} : memref<4x8xf32>, memref<8x16xf32>) outs(%{{.*}} : memref<16x4xf32>)
+//   CHECK-NOT:   call
+//   CHECK-NOT:   func.func private
+func.func @matmul_unsupported_maps(%v: memref<8xf32>, %a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>, %ct: memref<16x4xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d2)>,
+                                 affine_map<(d0, d1, d2) -> (d2, d1)>,
+                                 affine_map<(d0, d1, d2) -> (d0, d1)>]
+    ins(%v, %b : memref<8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>,
+                                 affine_map<(d0, d1, d2) -> (d2, d1)>,
+                                 affine_map<(d0, d1, d2) -> (d1, d0)>]
+    ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%ct : memref<16x4xf32>)
+  return
+}
+
+// -----
+
+// Left alone: other contractions (linalg.matvec).
+
+// CHECK-LABEL: func.func @other_contractions
+//       CHECK:   linalg.matvec
+//   CHECK-NOT:   call
+func.func @other_contractions(%a: memref<4x8xf32>, %x: memref<8xf32>, %y: memref<4xf32>) {
+  linalg.matvec ins(%a, %x : memref<4x8xf32>, memref<8xf32>) outs(%y : memref<4xf32>)
+  return
+}
+
+// -----
+
+// Buffers outside the default memory space are not host BLAS operands.
+// CHECK-LABEL: func.func @matmul_memory_space
+// CHECK-NOT: call @lorc_cpu_matmul_f32
+// CHECK: linalg.matmul
+func.func @matmul_memory_space(%a: memref<4x8xf32, 1>, %b: memref<8x16xf32, 1>, %c: memref<4x16xf32, 1>) {
+  linalg.matmul ins(%a, %b : memref<4x8xf32, 1>, memref<8x16xf32, 1>) outs(%c : memref<4x16xf32, 1>)
+  return
+}
