@@ -364,7 +364,8 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
 
   std::string cpuName;
   {
-    Stage s(log, "LLVM codegen (O3)");
+    std::string name = "LLVM codegen (O" + std::to_string(options.optLevel) + ")";
+    Stage s(log, name.c_str());
     if (llvm::Error e = emitObject(*llvmModule, inTmp("forward.o"), options.optLevel, cpuName))
       return e;
     s.finish();

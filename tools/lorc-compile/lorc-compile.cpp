@@ -26,7 +26,7 @@ struct Flags {
       cl::values(clEnumValN(lorc::EmitKind::Artifact, "artifact", "the artifact directory"),
                  clEnumValN(lorc::EmitKind::Mlir, "mlir", "MLIR after import and lorc passes"),
                  clEnumValN(lorc::EmitKind::Llvm, "llvm", "LLVM IR of the host code"))};
-  cl::opt<unsigned> optLevel{"O", cl::desc("LLVM optimisation level"), cl::init(3), cl::Prefix};
+  cl::opt<unsigned> optLevel{"O", cl::desc("LLVM optimisation level (default 2)"), cl::init(2), cl::Prefix};
   cl::opt<bool> quiet{"quiet", cl::desc("Do not print progress"), cl::init(false)};
 };
 } // namespace
