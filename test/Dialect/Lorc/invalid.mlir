@@ -415,3 +415,101 @@ func.func @layer_norm_epsilon_inf(%x: tensor<4x8xf32>, %g: tensor<8xf32>) -> ten
   %y = lorc.layer_norm %x, %g, %g {epsilon = 0x7F800000 : f32} : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+func.func @lora_rank_mismatch(%a: tensor<4x16xf32>, %b: tensor<8x2xf32>) -> !lorc.adapter<8, 16> {
+  // expected-error @+1 {{up dimension 1 and its expected size must match, but got 2 and 4}}
+  %d = lorc.lora %a, %b {scale = 1.0 : f64} : tensor<4x16xf32>, tensor<8x2xf32> -> !lorc.adapter<8, 16>
+  return %d : !lorc.adapter<8, 16>
+}
+
+// -----
+
+func.func @lora_rank_zero(%a: tensor<0x16xf32>, %b: tensor<8x0xf32>) -> !lorc.adapter<8, 16> {
+  // expected-error @+1 {{expected a rank r >= 1, but down has 0 rows}}
+  %d = lorc.lora %a, %b {scale = 1.0 : f64} : tensor<0x16xf32>, tensor<8x0xf32> -> !lorc.adapter<8, 16>
+  return %d : !lorc.adapter<8, 16>
+}
+
+// -----
+
+func.func @lora_wrong_in(%a: tensor<4x12xf32>, %b: tensor<8x4xf32>) -> !lorc.adapter<8, 16> {
+  // expected-error @+1 {{down dimension 1 and its expected size must match, but got 12 and 16}}
+  %d = lorc.lora %a, %b {scale = 1.0 : f64} : tensor<4x12xf32>, tensor<8x4xf32> -> !lorc.adapter<8, 16>
+  return %d : !lorc.adapter<8, 16>
+}
+
+// -----
+
+func.func @lora_mid_on_linear(%a: tensor<4x16xf32>, %b: tensor<8x4xf32>, %m: tensor<4x4x1x1xf32>) -> !lorc.adapter<8, 16> {
+  // expected-error @+1 {{a Tucker core (mid) needs a convolution}}
+  %d = lorc.lora %a, %b mid %m {scale = 1.0 : f64} : tensor<4x16xf32>, tensor<8x4xf32> mid tensor<4x4x1x1xf32> -> !lorc.adapter<8, 16>
+  return %d : !lorc.adapter<8, 16>
+}
+
+// -----
+
+func.func @lora_bad_magnitude(%a: tensor<4x16xf32>, %b: tensor<8x4xf32>, %m: tensor<16xf32>) -> !lorc.adapter<8, 16> {
+  // expected-error @+1 {{magnitude dimension 0 and its expected size must match, but got 16 and 8}}
+  %d = lorc.lora %a, %b magnitude %m {scale = 1.0 : f64} : tensor<4x16xf32>, tensor<8x4xf32> magnitude tensor<16xf32> -> !lorc.adapter<8, 16>
+  return %d : !lorc.adapter<8, 16>
+}
+
+// -----
+
+func.func @lora_rank3_delta(%a: tensor<4x16xf32>, %b: tensor<8x4xf32>) -> !lorc.adapter<8, 16, 2> {
+  // expected-error @+1 {{expected a ΔW of rank 2 ([out, in]) or 4}}
+  %d = lorc.lora %a, %b {scale = 1.0 : f64} : tensor<4x16xf32>, tensor<8x4xf32> -> !lorc.adapter<8, 16, 2>
+  return %d : !lorc.adapter<8, 16, 2>
+}
+
+// -----
+
+func.func @loha_bad_w2b(%a: tensor<8x2xf32>, %b: tensor<2x16xf32>, %c: tensor<2x12xf32>) -> !lorc.adapter<8, 16> {
+  // expected-error @+1 {{w2b dimension 1 and its expected size must match, but got 12 and 16}}
+  %d = lorc.loha %a, %b, %a, %c {scale = 1.0 : f64} : tensor<8x2xf32>, tensor<2x16xf32>, tensor<8x2xf32>, tensor<2x12xf32> -> !lorc.adapter<8, 16>
+  return %d : !lorc.adapter<8, 16>
+}
+
+// -----
+
+func.func @lokr_both_w1_forms(%w1: tensor<2x4xf32>, %w1a: tensor<2x1xf32>, %w1b: tensor<1x4xf32>, %w2: tensor<4x4xf32>) -> !lorc.adapter<8, 16> {
+  // expected-error @+1 {{expected either w1 or both w1a and w1b}}
+  %d = lorc.lokr w1 %w1 w1a %w1a w1b %w1b w2 %w2 {scale = 1.0 : f64} : tensor<2x4xf32>, tensor<2x1xf32>, tensor<1x4xf32>, tensor<4x4xf32> -> !lorc.adapter<8, 16>
+  return %d : !lorc.adapter<8, 16>
+}
+
+// -----
+
+func.func @lokr_kron_mismatch(%w1: tensor<2x4xf32>, %w2: tensor<4x3xf32>) -> !lorc.adapter<8, 16> {
+  // expected-error @+1 {{kron(w1, w2) columns (c·d) and ΔW in must match, but got 12 and 16}}
+  %d = lorc.lokr w1 %w1 w2 %w2 {scale = 1.0 : f64} : tensor<2x4xf32>, tensor<4x3xf32> -> !lorc.adapter<8, 16>
+  return %d : !lorc.adapter<8, 16>
+}
+
+// -----
+
+func.func @linear_adapter_shape(%x: tensor<3x16xf32>, %w: tensor<8x16xf32>, %a: !lorc.adapter<8, 12>) -> tensor<3x8xf32> {
+  // expected-error @+1 {{adapter #0 ΔW columns and weight columns (K) must match, but got 12 and 16}}
+  %y = lorc.linear %x, %w adapters(%a : !lorc.adapter<8, 12>) : tensor<3x16xf32>, tensor<8x16xf32> -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+}
+
+// -----
+
+func.func @linear_multipliers(%x: tensor<3x16xf32>, %w: tensor<8x16xf32>, %a: !lorc.adapter<8, 16>) -> tensor<3x8xf32> {
+  // expected-error @+1 {{expected one multiplier per adapter (1), but got 2}}
+  %y = lorc.linear %x, %w adapters(%a : !lorc.adapter<8, 16>) {multipliers = array<f64: 1.0, 2.0>} : tensor<3x16xf32>, tensor<8x16xf32> -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+}
+
+// -----
+
+func.func @linear_two_dora(%x: tensor<3x16xf32>, %w: tensor<8x16xf32>, %a: tensor<4x16xf32>, %b: tensor<8x4xf32>, %m: tensor<8xf32>) -> tensor<3x8xf32> {
+  %d0 = lorc.lora %a, %b magnitude %m {scale = 1.0 : f64} : tensor<4x16xf32>, tensor<8x4xf32> magnitude tensor<8xf32> -> !lorc.adapter<8, 16>
+  %d1 = lorc.lora %a, %b magnitude %m {scale = 1.0 : f64} : tensor<4x16xf32>, tensor<8x4xf32> magnitude tensor<8xf32> -> !lorc.adapter<8, 16>
+  // expected-error @+1 {{at most one DoRA adapter (with a magnitude) per layer, but got 2}}
+  %y = lorc.linear %x, %w adapters(%d0, %d1 : !lorc.adapter<8, 16>, !lorc.adapter<8, 16>) : tensor<3x16xf32>, tensor<8x16xf32> -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+}

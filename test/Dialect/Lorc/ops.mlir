@@ -148,8 +148,47 @@ func.func @attention_dynamic_head_dim(%q: tensor<?x?x?x?xf32>) -> tensor<?x?x?x?
 //       CHECK:   %[[O:.*]] = lorc.attention %[[Q]], %[[Q]], %[[Q]] {causal, scale = 5.000000e-01 : f32} : tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32> -> tensor<1x1x4x8xf32>
 //       CHECK:   return %[[N]], %[[O]]
 func.func @generic_form(%x: tensor<4x16xf32>, %w: tensor<8x16xf32>, %b: tensor<8xf32>, %q: tensor<1x1x4x8xf32>) -> (tensor<4x8xf32>, tensor<1x1x4x8xf32>) {
-  %y = "lorc.linear"(%x, %w, %b) : (tensor<4x16xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %y = "lorc.linear"(%x, %w, %b) <{operandSegmentSizes = array<i32: 1, 1, 1, 0>}> : (tensor<4x16xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<4x8xf32>
   %n = "lorc.layer_norm"(%y, %b, %b) <{epsilon = 1.0e-3 : f32}> : (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
   %o = "lorc.attention"(%q, %q, %q) <{causal, scale = 0.5 : f32}> : (tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>) -> tensor<1x1x4x8xf32>
   return %n, %o : tensor<4x8xf32>, tensor<1x1x4x8xf32>
+}
+
+// -----
+
+// Adapters: LoRA (linear, conv, Tucker, DoRA), LoHa (plain, Tucker), LoKr (full and decomposed
+// factors), attached to a linear with multipliers.
+// CHECK-LABEL: func.func @adapters
+// CHECK: %[[L:.*]] = lorc.lora %{{.*}}, %{{.*}} {scale = 2.000000e+00 : f64} : tensor<4x16xf32>, tensor<8x4xf32> -> !lorc.adapter<8, 16>
+// CHECK: %[[D:.*]] = lorc.lora %{{.*}}, %{{.*}} magnitude %{{.*}} {scale = 5.000000e-01 : f64} : tensor<4x16xf32>, tensor<8x4xf32> magnitude tensor<8xf32> -> !lorc.adapter<8, 16>
+// CHECK: %[[H:.*]] = lorc.loha %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {scale = 1.000000e+00 : f64} : tensor<8x2xf32>, tensor<2x16xf32>, tensor<8x2xf32>, tensor<2x16xf32> -> !lorc.adapter<8, 16>
+// CHECK: %[[K:.*]] = lorc.lokr w1 %{{.*}} w2a %{{.*}} w2b %{{.*}} {scale = 1.000000e+00 : f64} : tensor<2x4xf32>, tensor<4x2xf32>, tensor<2x4xf32> -> !lorc.adapter<8, 16>
+// CHECK: lorc.linear %{{.*}}, %{{.*}}, %{{.*}} adapters(%[[L]], %[[H]], %[[K]] : !lorc.adapter<8, 16>, !lorc.adapter<8, 16>, !lorc.adapter<8, 16>) {multipliers = array<f64: 1.000000e+00, {{.*}}, 5.000000e-01>}
+// CHECK: lorc.linear %{{.*}}, %{{.*}} adapters(%[[D]] : !lorc.adapter<8, 16>)
+func.func @adapters(%x: tensor<3x16xf32>, %w: tensor<8x16xf32>, %b: tensor<8xf32>,
+                    %a: tensor<4x16xf32>, %u: tensor<8x4xf32>, %m: tensor<8xf32>,
+                    %ha: tensor<8x2xf32>, %hb: tensor<2x16xf32>,
+                    %k1: tensor<2x4xf32>, %k2a: tensor<4x2xf32>, %k2b: tensor<2x4xf32>) -> (tensor<3x8xf32>, tensor<3x8xf32>) {
+  %l = lorc.lora %a, %u {scale = 2.0 : f64} : tensor<4x16xf32>, tensor<8x4xf32> -> !lorc.adapter<8, 16>
+  %d = lorc.lora %a, %u magnitude %m {scale = 0.5 : f64} : tensor<4x16xf32>, tensor<8x4xf32> magnitude tensor<8xf32> -> !lorc.adapter<8, 16>
+  %h = lorc.loha %ha, %hb, %ha, %hb {scale = 1.0 : f64} : tensor<8x2xf32>, tensor<2x16xf32>, tensor<8x2xf32>, tensor<2x16xf32> -> !lorc.adapter<8, 16>
+  %k = lorc.lokr w1 %k1 w2a %k2a w2b %k2b {scale = 1.0 : f64} : tensor<2x4xf32>, tensor<4x2xf32>, tensor<2x4xf32> -> !lorc.adapter<8, 16>
+  %y = lorc.linear %x, %w, %b adapters(%l, %h, %k : !lorc.adapter<8, 16>, !lorc.adapter<8, 16>, !lorc.adapter<8, 16>) {multipliers = array<f64: 1.0, 0.7, 0.5>} : tensor<3x16xf32>, tensor<8x16xf32>, tensor<8xf32> -> tensor<3x8xf32>
+  %z = lorc.linear %x, %w adapters(%d : !lorc.adapter<8, 16>) : tensor<3x16xf32>, tensor<8x16xf32> -> tensor<3x8xf32>
+  return %y, %z : tensor<3x8xf32>, tensor<3x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @conv_adapters
+// CHECK: lorc.lora %{{.*}}, %{{.*}} {scale = 1.000000e+00 : f64} : tensor<2x4x3x3xf32>, tensor<8x2x1x1xf32> -> !lorc.adapter<8, 4, 3, 3>
+// CHECK: lorc.lora %{{.*}}, %{{.*}} mid %{{.*}} {scale = 1.000000e+00 : f64} : tensor<2x4x1x1xf32>, tensor<8x2x1x1xf32> mid tensor<2x2x3x3xf32> -> !lorc.adapter<8, 4, 3, 3>
+// CHECK: lorc.loha %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} tucker(%{{.*}}, %{{.*}})
+func.func @conv_adapters(%d: tensor<2x4x3x3xf32>, %u: tensor<8x2x1x1xf32>, %d1: tensor<2x4x1x1xf32>,
+                         %mid: tensor<2x2x3x3xf32>, %wa: tensor<2x8xf32>, %wb: tensor<2x4xf32>)
+    -> (!lorc.adapter<8, 4, 3, 3>, !lorc.adapter<8, 4, 3, 3>, !lorc.adapter<8, 4, 3, 3>) {
+  %a = lorc.lora %d, %u {scale = 1.0 : f64} : tensor<2x4x3x3xf32>, tensor<8x2x1x1xf32> -> !lorc.adapter<8, 4, 3, 3>
+  %b = lorc.lora %d1, %u mid %mid {scale = 1.0 : f64} : tensor<2x4x1x1xf32>, tensor<8x2x1x1xf32> mid tensor<2x2x3x3xf32> -> !lorc.adapter<8, 4, 3, 3>
+  %c = lorc.loha %wa, %wb, %wa, %wb tucker(%mid, %mid) {scale = 1.0 : f64} : tensor<2x8xf32>, tensor<2x4xf32>, tensor<2x8xf32>, tensor<2x4xf32>, tensor<2x2x3x3xf32>, tensor<2x2x3x3xf32> -> !lorc.adapter<8, 4, 3, 3>
+  return %a, %b, %c : !lorc.adapter<8, 4, 3, 3>, !lorc.adapter<8, 4, 3, 3>, !lorc.adapter<8, 4, 3, 3>
 }

@@ -5,6 +5,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include "llvm/ADT/TypeSwitch.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -31,8 +33,171 @@ static LogicalResult verifySameElementType(Operation *op) {
 }
 
 //===----------------------------------------------------------------------===//
+// Adapter ops
+//===----------------------------------------------------------------------===//
+
+/// Checks `v` has `rank` and, where static, the sizes in `expected` (kDynamic = any); `what`
+/// names the operand in the message.
+static LogicalResult verifyShape(Operation *op, Value v, ArrayRef<int64_t> expected,
+                                 StringRef what) {
+  auto t = cast<RankedTensorType>(v.getType());
+  if (t.getRank() != static_cast<int64_t>(expected.size()))
+    return op->emitOpError() << "expected " << what << " of rank " << expected.size()
+                             << ", but got rank " << t.getRank();
+  for (auto [i, e] : llvm::enumerate(expected))
+    if (failed(verifyDimsMatch(op, t.getDimSize(i), e,
+                               Twine(what) + " dimension " + Twine(i) + " and its expected size")))
+      return failure();
+  return success();
+}
+
+/// Shared checks of an adapter op: its ΔW shape is [out, in] or [out, in, kh, kw], the scale
+/// is finite, and a DoRA magnitude has `out` elements.
+static LogicalResult verifyAdapterCommon(Operation *op, AdapterType delta, Value magnitude,
+                                         double scale) {
+  ArrayRef<int64_t> shape = delta.getShape();
+  if (shape.size() != 2 && shape.size() != 4)
+    return op->emitOpError() << "expected a ΔW of rank 2 ([out, in]) or 4 ([out, in, kh, kw]), "
+                                "but the result has rank "
+                             << shape.size();
+  if (!std::isfinite(scale))
+    return op->emitOpError() << "expected a finite scale, but got " << scale;
+  if (magnitude)
+    if (failed(verifyShape(op, magnitude, {shape[0]}, "magnitude")))
+      return failure();
+  return success();
+}
+
+LogicalResult LoraOp::verify() {
+  ArrayRef<int64_t> shape = getDelta().getType().getShape();
+  if (failed(verifyAdapterCommon(*this, getDelta().getType(), getMagnitude(),
+                                 getScale().convertToDouble())))
+    return failure();
+  auto down = getDown().getType(), up = getUp().getType();
+  int64_t r = down.getDimSize(0);
+  if (r == 0)
+    return emitOpError() << "expected a rank r >= 1, but down has 0 rows";
+  int64_t out = shape[0], in = shape[1];
+  if (shape.size() == 2) {
+    if (getMid())
+      return emitOpError() << "a Tucker core (mid) needs a convolution ΔW (rank 4)";
+    if (failed(verifyShape(*this, getDown(), {r, in}, "down")) ||
+        failed(verifyShape(*this, getUp(), {out, r}, "up")))
+      return failure();
+    (void)up;
+    return success();
+  }
+  int64_t kh = shape[2], kw = shape[3];
+  if (getMid())
+    return failure(failed(verifyShape(*this, getDown(), {r, in, 1, 1}, "down")) ||
+                   failed(verifyShape(*this, getMid(), {r, r, kh, kw}, "mid")) ||
+                   failed(verifyShape(*this, getUp(), {out, r, 1, 1}, "up")));
+  return failure(failed(verifyShape(*this, getDown(), {r, in, kh, kw}, "down")) ||
+                 failed(verifyShape(*this, getUp(), {out, r, 1, 1}, "up")));
+}
+
+LogicalResult LohaOp::verify() {
+  ArrayRef<int64_t> shape = getDelta().getType().getShape();
+  if (failed(verifyAdapterCommon(*this, getDelta().getType(), getMagnitude(),
+                                 getScale().convertToDouble())))
+    return failure();
+  int64_t out = shape[0], in = shape[1];
+  int64_t r = getW1a().getType().getDimSize(getT1() ? 0 : 1);
+  if (r == 0)
+    return emitOpError() << "expected a rank r >= 1, but got 0";
+  if (getT1()) {
+    if (shape.size() != 4)
+      return emitOpError() << "the Tucker form (t1, t2) needs a convolution ΔW (rank 4)";
+    for (auto [v, name] : {std::pair<Value, StringRef>{getT1(), "t1"}, {getT2(), "t2"}})
+      if (failed(verifyShape(*this, v, {r, r, shape[2], shape[3]}, name)))
+        return failure();
+    for (auto [v, name] : {std::pair<Value, StringRef>{getW1a(), "w1a"}, {getW2a(), "w2a"}})
+      if (failed(verifyShape(*this, v, {r, out}, name)))
+        return failure();
+    for (auto [v, name] : {std::pair<Value, StringRef>{getW1b(), "w1b"}, {getW2b(), "w2b"}})
+      if (failed(verifyShape(*this, v, {r, in}, name)))
+        return failure();
+    return success();
+  }
+  int64_t cols = in;
+  for (size_t i = 2; i < shape.size(); ++i)
+    cols = ShapedType::isDynamic(cols) || ShapedType::isDynamic(shape[i]) ? ShapedType::kDynamic
+                                                                          : cols * shape[i];
+  int64_t r2 = getW2a().getType().getDimSize(1);
+  for (auto [v, name, rr] : {std::tuple<Value, StringRef, int64_t>{getW1a(), "w1a", r},
+                             {getW2a(), "w2a", r2}})
+    if (failed(verifyShape(*this, v, {out, rr}, name)))
+      return failure();
+  for (auto [v, name, rr] : {std::tuple<Value, StringRef, int64_t>{getW1b(), "w1b", r},
+                             {getW2b(), "w2b", r2}})
+    if (failed(verifyShape(*this, v, {rr, cols}, name)))
+      return failure();
+  return success();
+}
+
+LogicalResult LokrOp::verify() {
+  ArrayRef<int64_t> shape = getDelta().getType().getShape();
+  if (failed(verifyAdapterCommon(*this, getDelta().getType(), getMagnitude(),
+                                 getScale().convertToDouble())))
+    return failure();
+  bool full1 = static_cast<bool>(getW1()), dec1 = getW1a() && getW1b();
+  bool full2 = static_cast<bool>(getW2()), dec2 = getW2a() && getW2b();
+  if (full1 == dec1 || (!full1 && (getW1a() == nullptr) != (getW1b() == nullptr)))
+    return emitOpError() << "expected either w1 or both w1a and w1b";
+  if (full2 == dec2 || (!full2 && (getW2a() == nullptr) != (getW2b() == nullptr)))
+    return emitOpError() << "expected either w2 or both w2a and w2b";
+  if (getT2() && !dec2)
+    return emitOpError() << "the Tucker core t2 needs w2a and w2b";
+  // Factor shapes [a, c] and [b, d].
+  auto dims = [](Value full, Value a, Value b, bool tucker) -> std::pair<int64_t, int64_t> {
+    if (full) {
+      auto t = cast<RankedTensorType>(full.getType());
+      return {t.getDimSize(0), t.getDimSize(1)};
+    }
+    auto ta = cast<RankedTensorType>(a.getType()), tb = cast<RankedTensorType>(b.getType());
+    return tucker ? std::pair{ta.getDimSize(1), tb.getDimSize(1)}
+                  : std::pair{ta.getDimSize(0), tb.getDimSize(1)};
+  };
+  for (Value v : {getW1(), getW1a(), getW1b(), getW2a(), getW2b()})
+    if (v && cast<RankedTensorType>(v.getType()).getRank() != 2)
+      return emitOpError() << "expected rank-2 LoKr factors (w1, w1a, w1b, w2a, w2b)";
+  if (dec1 && failed(verifyDimsMatch(*this, getW1a().getType().getDimSize(1),
+                                     getW1b().getType().getDimSize(0),
+                                     "w1a dimension 1 and w1b dimension 0 (r)")))
+    return failure();
+  if (dec2 && failed(verifyDimsMatch(*this, getW2a().getType().getDimSize(getT2() ? 0 : 1),
+                                     getW2b().getType().getDimSize(0),
+                                     "w2a and w2b rank dimensions (r)")))
+    return failure();
+  auto [a, c] = dims(getW1(), getW1a(), getW1b(), false);
+  auto [b, d] = dims(getW2(), getW2a(), getW2b(), static_cast<bool>(getT2()));
+  int64_t kernel = 1;
+  for (size_t i = 2; i < shape.size(); ++i)
+    kernel = ShapedType::isDynamic(kernel) || ShapedType::isDynamic(shape[i])
+                 ? ShapedType::kDynamic
+                 : kernel * shape[i];
+  auto mul = [](int64_t x, int64_t y) {
+    return ShapedType::isDynamic(x) || ShapedType::isDynamic(y) ? ShapedType::kDynamic : x * y;
+  };
+  // A decomposed conv w2b stores [r, d·kh·kw].
+  if (!getW2() && !getT2() && shape.size() == 4 && !ShapedType::isDynamic(d) &&
+      !ShapedType::isDynamic(kernel) && kernel > 0)
+    d /= kernel;
+  if (failed(verifyDimsMatch(*this, mul(a, b), shape[0], "kron(w1, w2) rows (a·b) and ΔW out")) ||
+      failed(verifyDimsMatch(*this, mul(c, d), shape[1], "kron(w1, w2) columns (c·d) and ΔW in")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // LinearOp
 //===----------------------------------------------------------------------===//
+
+double LinearOp::getMultiplier(unsigned i) {
+  if (auto m = getMultipliers())
+    return (*m)[i];
+  return 1.0;
+}
 
 LogicalResult LinearOp::verify() {
   auto x = getInput().getType();
@@ -64,7 +229,42 @@ LogicalResult LinearOp::verify() {
                                "bias dimension 0 (N) and weight dimension 0 (N)")))
       return failure();
   }
-  return verifySameElementType(*this);
+  if (auto m = getMultipliers())
+    if (m->size() != getAdapters().size())
+      return emitOpError() << "expected one multiplier per adapter (" << getAdapters().size()
+                           << "), but got " << m->size();
+  unsigned dora = 0;
+  for (auto [i, a] : llvm::enumerate(getAdapters())) {
+    ArrayRef<int64_t> shape = cast<AdapterType>(a.getType()).getShape();
+    if (shape.size() != 2 || failed(verifyDimsMatch(*this, shape[0], w.getDimSize(0),
+                                                     "adapter #" + Twine(i) +
+                                                         " ΔW rows and weight rows (N)")) ||
+        failed(verifyDimsMatch(*this, shape[1], w.getDimSize(1),
+                               "adapter #" + Twine(i) + " ΔW columns and weight columns (K)")))
+      return shape.size() != 2 ? emitOpError() << "adapter #" << i
+                                               << " is not a linear ΔW (rank " << shape.size()
+                                               << ")"
+                               : failure();
+    Operation *def = a.getDefiningOp();
+    if (def && def->getNumOperands() > 0) {
+      Value mag = llvm::TypeSwitch<Operation *, Value>(def)
+                      .Case<LoraOp, LohaOp, LokrOp>([](auto op) { return op.getMagnitude(); })
+                      .Default([](Operation *) { return Value(); });
+      dora += mag ? 1 : 0;
+    }
+  }
+  if (dora > 1)
+    return emitOpError() << "at most one DoRA adapter (with a magnitude) per layer, but got "
+                         << dora;
+  // Element types of tensors only (adapters are not shaped).
+  Type elt = getType().getElementType();
+  SmallVector<Value, 3> tensors{getInput(), getWeight(), getBias()};
+  for (auto [i, v] : llvm::enumerate(tensors))
+    if (v && cast<ShapedType>(v.getType()).getElementType() != elt)
+      return emitOpError() << "operand #" << i << " has element type "
+                           << cast<ShapedType>(v.getType()).getElementType()
+                           << ", expected the result element type " << elt;
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

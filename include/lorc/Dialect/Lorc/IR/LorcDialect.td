@@ -3,6 +3,7 @@
 #ifndef LORC_DIALECT_LORC_IR_LORCDIALECT_TD
 #define LORC_DIALECT_LORC_IR_LORCDIALECT_TD
 
+include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/OpBase.td"
 
 def Lorc_Dialect : Dialect {
@@ -18,10 +19,17 @@ def Lorc_Dialect : Dialect {
     dispatch and the CPU/NVPTX pipelines take over. Everything that is not lorc's own (reshapes,
     transposes, element-wise arithmetic, gathers) is expressed with upstream dialects.
   }];
+  let useDefaultTypePrinterParser = 1;
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::tensor::TensorDialect"
   ];
+}
+
+/// Base class of lorc types.
+class Lorc_Type<string name, string typeMnemonic, list<Trait> traits = []>
+    : TypeDef<Lorc_Dialect, name, traits> {
+  let mnemonic = typeMnemonic;
 }
 
 /// Base class of every lorc op.

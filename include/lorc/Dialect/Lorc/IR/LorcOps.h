@@ -11,6 +11,9 @@
 
 #include <cmath>
 
+#define GET_TYPEDEF_CLASSES
+#include "lorc/Dialect/Lorc/IR/LorcOpsTypes.h.inc"
+
 #define GET_OP_CLASSES
 #include "lorc/Dialect/Lorc/IR/LorcOps.h.inc"
 

@@ -18,10 +18,120 @@ def Lorc_FloatPositive : AttrConstraint<
     "whose value is positive and finite">;
 
 //===----------------------------------------------------------------------===//
+// Adapters
+//===----------------------------------------------------------------------===//
+
+def Lorc_AdapterType : Lorc_Type<"Adapter", "adapter"> {
+  let summary = "a weight update ΔW of a given shape, kept in factored form";
+  let description = [{
+    The value of a LoRA-family adapter op: ΔW of shape `[out, in]` (Linear) or
+    `[out, in, kh, kw]` (Conv2d), not materialised. Consumed by `lorc.linear`'s `adapters`, which
+    either folds it into the weight (`--lorc-merge-adapters`) or applies it as a side path.
+
+    Example: `!lorc.adapter<384, 384>`.
+  }];
+  let parameters = (ins ArrayRefParameter<"int64_t">:$shape);
+  let assemblyFormat = "`<` $shape `>`";
+}
+
+/// Base class of the adapter ops: factors in, `!lorc.adapter` out; `scale` is the adapter's own
+/// scale (alpha/r, alpha/√r for rsLoRA, 1 for LoKr with two full factors); the user's multiplier
+/// lives on the consuming `lorc.linear`. An optional `magnitude` makes it DoRA.
+class Lorc_AdapterOp<string mnemonic, list<Trait> traits = []>
+    : Lorc_Op<mnemonic, !listconcat(traits, [Pure, AttrSizedOperandSegments])> {
+  let results = (outs Lorc_AdapterType:$delta);
+  let hasVerifier = 1;
+}
+
+def Lorc_LoraOp : Lorc_AdapterOp<"lora"> {
+  let summary = "LoRA / LoCon adapter: ΔW = scale · B·A";
+  let description = [{
+    LoRA (Hu et al. 2021) as PEFT computes it (peft `tuners/lora/layer.py`, `get_delta_weight`)
+    and LoCon as LyCORIS does (`lycoris/functional/locon.py`, `diff_weight`):
+
+    ```
+    Linear:       ΔW[o, i]       = scale · Σ_a up[o, a] · down[a, i]
+    Conv2d:       ΔW[o, i, y, x] = scale · Σ_a up[o, a, 0, 0] · down[a, i, y, x]
+    LoCon-Tucker: ΔW[o, i, y, x] = scale · Σ_ab mid[a, b, y, x] · up[o, a, 0, 0] · down[b, i, 0, 0]
+    ```
+
+    * `down` (PEFT `lora_A`): `[r, in]`, conv `[r, in, kh, kw]` (Tucker: `[r, in, 1, 1]`).
+    * `up` (PEFT `lora_B`): `[out, r]`, conv `[out, r, 1, 1]`.
+    * `mid` (LoCon-Tucker): `[r, r, kh, kw]`.
+    * `magnitude` (DoRA, PEFT `lora_magnitude_vector` `[out]`): the layer uses
+      W' = m ⊙ (W + ΔW) / ‖W + ΔW‖ with the norm per output row (peft `tuners/lora/dora.py`).
+    * `scale` = alpha / r, or alpha / √r with rsLoRA.
+
+    Example:
+    ```mlir
+    %d = lorc.lora %A, %B {scale = 2.0 : f64}
+        : tensor<8x384xf32>, tensor<384x8xf32> -> !lorc.adapter<384, 384>
+    ```
+  }];
+  let arguments = (ins Lorc_FloatTensor:$down, Lorc_FloatTensor:$up,
+                       Optional<Lorc_FloatTensor>:$mid, Optional<Lorc_FloatTensor>:$magnitude,
+                       F64Attr:$scale);
+  let assemblyFormat = [{
+    $down `,` $up (`mid` $mid^)? (`magnitude` $magnitude^)? attr-dict `:` type($down) `,`
+    type($up) (`mid` type($mid)^)? (`magnitude` type($magnitude)^)? `->` qualified(type($delta))
+  }];
+}
+
+def Lorc_LohaOp : Lorc_AdapterOp<"loha"> {
+  let summary = "LoHa adapter: ΔW = scale · (w1a·w1b) ⊙ (w2a·w2b)";
+  let description = [{
+    LoHa (Hyeon-Woo et al. 2022, FedPara) as LyCORIS computes it
+    (`lycoris/functional/loha.py`, `diff_weight`; PEFT `tuners/loha/layer.py`):
+
+    ```
+    ΔW = scale · (w1a · w1b) ⊙ (w2a · w2b)            w?a [out, r], w?b [r, in·kh·kw]
+    Tucker: ΔW = scale · rebuild(t1, w1b, w1a) ⊙ rebuild(t2, w2b, w2a),
+            rebuild(t, wb, wa)[p, r, k…] = Σ_ij t[i, j, k…] · wb[j, r] · wa[i, p]
+            with t? [r, r, kh, kw], w?a [r, out] (the orientation flips), w?b [r, in]
+    ```
+    The Hadamard product has no factored matvec: an unmerged forward materialises ΔW.
+  }];
+  let arguments = (ins Lorc_FloatTensor:$w1a, Lorc_FloatTensor:$w1b, Lorc_FloatTensor:$w2a,
+                       Lorc_FloatTensor:$w2b, Optional<Lorc_FloatTensor>:$t1,
+                       Optional<Lorc_FloatTensor>:$t2, Optional<Lorc_FloatTensor>:$magnitude,
+                       F64Attr:$scale);
+  let assemblyFormat = [{
+    $w1a `,` $w1b `,` $w2a `,` $w2b (`tucker` `(` $t1^ `,` $t2 `)`)? (`magnitude` $magnitude^)?
+    attr-dict `:` type(operands) `->` qualified(type($delta))
+  }];
+}
+
+def Lorc_LokrOp : Lorc_AdapterOp<"lokr"> {
+  let summary = "LoKr adapter: ΔW = scale · kron(w1, w2)";
+  let description = [{
+    LoKr (Yeh et al. 2023) as LyCORIS computes it (`lycoris/functional/lokr.py`, `make_kron`,
+    `bypass_forward_diff`; PEFT `tuners/lokr/layer.py`):
+
+    ```
+    w1 = w1 | w1a · w1b                 [a, c]
+    w2 = w2 | w2a · w2b | Tucker(t2)    [b, d(, kh, kw)]
+    ΔW = scale · kron(w1, w2)           [a·b, c·d(, kh, kw)]
+    ```
+    Either `w1` or both `w1a`/`w1b` are given, and likewise for `w2` (`t2` adds the Tucker core,
+    with `w2a` [r, b] and `w2b` [r, d]). The forward never forms the Kronecker product: with x
+    reshaped to [..., c, d], y = x·ΔWᵀ = scale · w1 · X · w2ᵀ, two small GEMMs.
+  }];
+  let arguments = (ins Optional<Lorc_FloatTensor>:$w1, Optional<Lorc_FloatTensor>:$w1a,
+                       Optional<Lorc_FloatTensor>:$w1b, Optional<Lorc_FloatTensor>:$w2,
+                       Optional<Lorc_FloatTensor>:$w2a, Optional<Lorc_FloatTensor>:$w2b,
+                       Optional<Lorc_FloatTensor>:$t2, Optional<Lorc_FloatTensor>:$magnitude,
+                       F64Attr:$scale);
+  let assemblyFormat = [{
+    (`w1` $w1^)? (`w1a` $w1a^)? (`w1b` $w1b^)? (`w2` $w2^)? (`w2a` $w2a^)? (`w2b` $w2b^)?
+    (`t2` $t2^)? (`magnitude` $magnitude^)? attr-dict `:` type(operands) `->` qualified(type($delta))
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // LinearOp
 //===----------------------------------------------------------------------===//
 
-def Lorc_LinearOp : Lorc_Op<"linear", [Pure]> {
+def Lorc_LinearOp : Lorc_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let summary = "dense affine layer y = x·Wᵀ + b (torch.nn.Linear)";
   let description = [{
     Applies a dense linear layer to the last dimension of `input`, exactly as
@@ -37,6 +147,10 @@ def Lorc_LinearOp : Lorc_Op<"linear", [Pure]> {
     * `bias`   : optional, `[N]`.
     * `result` : `[..., N]`: the leading dimensions of `input`, then `N`.
 
+    `adapters` (optional) are `!lorc.adapter<N, K>` values of adapter ops, each scaled by its
+    entry of `multipliers` (default 1): the layer computes with W + Σ mᵢ·ΔWᵢ, or with DoRA's W'
+    when an adapter carries a magnitude (at most one may).
+
     Cost: 2·M·N·K FLOPs for M = ∏ leading dimensions. On the CPU the lowering is a
     `linalg.matmul` with a transposed right-hand side accumulating into the broadcast bias, which
     `--lorc-dispatch-blas` hands to `cblas_sgemm`.
@@ -48,11 +162,23 @@ def Lorc_LinearOp : Lorc_Op<"linear", [Pure]> {
     ```
   }];
   let arguments = (ins Lorc_FloatTensor:$input, Lorc_FloatTensor:$weight,
-                       Optional<Lorc_FloatTensor>:$bias);
+                       Optional<Lorc_FloatTensor>:$bias, Variadic<Lorc_AdapterType>:$adapters,
+                       OptionalAttr<DenseF64ArrayAttr>:$multipliers);
   let results = (outs Lorc_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`,` $bias^)? attr-dict `:` type($input) `,` type($weight)
-    (`,` type($bias)^)? `->` type($result)
+    $input `,` $weight (`,` $bias^)? (`adapters` `(` $adapters^ `:` type($adapters) `)`)?
+    attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
+  }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input, "::mlir::Value":$weight,
+                   "::mlir::Value":$bias), [{
+      build($_builder, $_state, result, input, weight, bias, ::mlir::ValueRange{},
+            ::mlir::DenseF64ArrayAttr());
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// The multiplier of adapter `i` (1 when `multipliers` is absent).
+    double getMultiplier(unsigned i);
   }];
   let hasVerifier = 1;
 }
