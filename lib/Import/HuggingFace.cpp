@@ -17,6 +17,8 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Verifier.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -168,9 +170,9 @@ namespace {
 /// Builds the BERT forward function.
 class BertBuilder {
 public:
-  BertBuilder(ImportedModel &model, StringRef prefix)
+  BertBuilder(ImportedModel &model, StringRef prefix, ArrayRef<AdapterSet> adapters)
       : m(model), ctx(model.module->getContext()), b(ctx), prefix(prefix.str()),
-        f32(Float32Type::get(ctx)) {}
+        f32(Float32Type::get(ctx)), adapterSets(adapters) {}
 
   Expected<func::FuncOp> build();
 
@@ -185,6 +187,11 @@ private:
   Value gelu(Value x);
   Value embeddings(Value ids, Value wordEmb, Value posEmb, Value typeEmb);
   Value pool(Value hidden, Value mask);
+  /// The adapter ops of `module` (path with dots) and their multipliers.
+  Expected<std::pair<SmallVector<Value>, SmallVector<double>>> adaptersFor(StringRef module,
+                                                                           int64_t out,
+                                                                           int64_t in);
+  Value factorConstant(const AdapterTensor &t, StringRef name);
 
   ImportedModel &m;
   MLIRContext *ctx;
@@ -192,8 +199,71 @@ private:
   Location loc = UnknownLoc::get(ctx);
   std::string prefix;
   Type f32;
+  ArrayRef<AdapterSet> adapterSets;
   int64_t hidden = 0, heads = 0, headDim = 0;
 };
+
+Value BertBuilder::factorConstant(const AdapterTensor &t, StringRef name) {
+  auto type = RankedTensorType::get(t.shape, f32);
+  auto attr = DenseResourceElementsAttr::get(
+      type, name, HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(t.data)));
+  return arith::ConstantOp::create(b, loc, type, attr);
+}
+
+Expected<std::pair<SmallVector<Value>, SmallVector<double>>>
+BertBuilder::adaptersFor(StringRef module, int64_t out, int64_t in) {
+  SmallVector<Value> values;
+  SmallVector<double> multipliers;
+  auto type = AdapterType::get(ctx, {out, in});
+  for (auto [setIndex, set] : llvm::enumerate(adapterSets)) {
+    for (const ModuleAdapter &a : set.modules) {
+      if (a.module != module)
+        continue;
+      if (a.fanInFanOut)
+        return makeError(set.path + ": adapter for '" + module +
+                         "' has fan_in_fan_out, but BERT stores Linear weights as [out, in]");
+      if (a.factors.count("up_bias"))
+        return makeError(set.path + ": adapter for '" + module +
+                         "' trains a bias (lora_bias), which lorc does not support yet");
+      std::string base = "adapter" + std::to_string(setIndex) + "." + module.str() + ".";
+      auto f = [&](StringRef name) -> Value {
+        auto it = a.factors.find(name.str());
+        if (it == a.factors.end())
+          return Value();
+        AdapterTensor t = it->second;
+        if (name == "magnitude" || name == "dora_scale")
+          t.shape = {t.shape.empty() ? 0 : t.shape[0]}; // LyCORIS stores [out, 1]
+        return factorConstant(t, base + name.str());
+      };
+      Value magnitude = f("magnitude");
+      if (!magnitude)
+        magnitude = f("dora_scale");
+      auto scale = b.getF64FloatAttr(a.scale);
+      Operation *op = nullptr;
+      switch (a.algo) {
+      case AdapterAlgo::LoRA:
+        op = LoraOp::create(b, loc, type, f("down"), f("up"), f("mid"), magnitude, scale);
+        break;
+      case AdapterAlgo::LoHa:
+        op = LohaOp::create(b, loc, type, f("w1a"), f("w1b"), f("w2a"), f("w2b"), f("t1"),
+                            f("t2"), magnitude, scale);
+        break;
+      case AdapterAlgo::LoKr:
+        op = LokrOp::create(b, loc, type, f("w1"), f("w1a"), f("w1b"), f("w2"), f("w2a"),
+                            f("w2b"), f("t2"), magnitude, scale);
+        break;
+      }
+      if (failed(verify(op)))
+        return makeError(set.path + ": adapter for '" + module +
+                         "' does not fit the layer's weight [" + Twine(out) + ", " + Twine(in) +
+                         "]");
+      values.push_back(op->getResult(0));
+      multipliers.push_back(set.multiplier);
+      ++m.numAdapters;
+    }
+  }
+  return std::make_pair(values, multipliers);
+}
 
 Expected<Value> BertBuilder::weight(StringRef name, ArrayRef<int64_t> shape) {
   std::string full = prefix + name.str();
@@ -473,7 +543,14 @@ Expected<func::FuncOp> BertBuilder::build() {
       auto xt = cast<RankedTensorType>(x.getType());
       SmallVector<int64_t> shape(xt.getShape());
       shape.back() = out;
-      return LinearOp::create(b, loc, RankedTensorType::get(shape, f32), x, *w, *bias)
+      auto adapters = adaptersFor(p + name.str(), out, in);
+      if (!adapters)
+        return adapters.takeError();
+      DenseF64ArrayAttr multipliers;
+      if (!adapters->first.empty())
+        multipliers = b.getDenseF64ArrayAttr(adapters->second);
+      return LinearOp::create(b, loc, RankedTensorType::get(shape, f32), x, *w, *bias,
+                              adapters->first, multipliers)
           .getResult();
     };
     LORC_TRY(q, linear(h, "attention.self.query", hidden, hidden));
@@ -502,7 +579,20 @@ Expected<func::FuncOp> BertBuilder::build() {
 
 } // namespace
 
-Expected<ImportedModel> lorc::importHuggingFaceModel(MLIRContext &context, StringRef modelDir) {
+std::vector<std::string> lorc::bertLinearModules(const BertConfig &config) {
+  std::vector<std::string> names;
+  for (int64_t l = 0; l < config.numLayers; ++l)
+    for (const char *n : {"attention.self.query", "attention.self.key", "attention.self.value",
+                          "attention.output.dense", "intermediate.dense", "output.dense"})
+      names.push_back("encoder.layer." + std::to_string(l) + "." + n);
+  // BertModel's pooler: adapters may target it (PEFT's "dense" matches it), but the outputs lorc
+  // computes (last_hidden_state, the pooled sentence embedding) do not use it.
+  names.push_back("pooler.dense");
+  return names;
+}
+
+Expected<ImportedModel> lorc::importHuggingFaceModel(MLIRContext &context, StringRef modelDir,
+                                                     ArrayRef<AdapterSet> adapters) {
   if (!llvm::sys::fs::is_directory(modelDir))
     return makeError(modelDir + ": not a model directory (it does not exist or is not a "
                                 "directory)");
@@ -550,9 +640,13 @@ Expected<ImportedModel> lorc::importHuggingFaceModel(MLIRContext &context, Strin
                     mb.getNamedAttr("max_position_embeddings",
                                     mb.getI64IntegerAttr(model.config.maxPositions)),
                 }));
-  BertBuilder builder(model, prefix);
+  BertBuilder builder(model, prefix, adapters);
   Expected<func::FuncOp> fn = builder.build();
   if (!fn)
     return fn.takeError();
+  for (const AdapterSet &set : adapters)
+    for (const ModuleAdapter &a : set.modules)
+      if (a.module == "pooler.dense")
+        model.unusedAdapterModules.push_back(set.path + ": " + a.module);
   return std::move(model);
 }

@@ -30,12 +30,14 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 
 #include <chrono>
+#include <cmath>
 
 using namespace mlir;
 using namespace lorc;
@@ -272,13 +274,50 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   context.disableMultithreading(); // two cores; the passes here are module-level anyway
   DiagnosticCollector diags(context);
 
+  if (options.adapterMode != "merge" && options.adapterMode != "unmerged")
+    return makeError("--adapter-mode=" + options.adapterMode +
+                     ": expected 'merge' or 'unmerged'");
   std::optional<Stage> stage;
   stage.emplace(log, "import");
-  llvm::Expected<ImportedModel> model = importHuggingFaceModel(context, options.modelDir);
+  std::vector<AdapterSet> adapterSets;
+  if (!options.adapters.empty()) {
+    llvm::Expected<BertConfig> config = readBertConfig(options.modelDir);
+    if (!config)
+      return config.takeError();
+    std::vector<std::string> modules = bertLinearModules(*config);
+    AdapterReadOptions readOptions;
+    readOptions.allowUnknownKeys = options.allowUnknownKeys;
+    readOptions.allowNonFinite = options.allowNonFinite;
+    for (const std::string &spec : options.adapters) {
+      // "<path>[:<multiplier>]": the suffix is a multiplier only if it parses as a number.
+      StringRef path = spec;
+      double multiplier = 1.0;
+      size_t colon = path.rfind(':');
+      if (colon != StringRef::npos && !path.drop_front(colon + 1).getAsDouble(multiplier))
+        path = path.take_front(colon);
+      else
+        multiplier = 1.0;
+      if (!std::isfinite(multiplier))
+        return makeError("--adapter " + spec + ": the multiplier must be finite");
+      std::vector<std::string> warnings;
+      llvm::Expected<AdapterSet> set =
+          readAdapter(path, multiplier, modules, readOptions, warnings);
+      if (!set)
+        return set.takeError();
+      for (const std::string &w : warnings)
+        llvm::WithColor::warning(llvm::errs(), "lorc-compile") << w << "\n";
+      adapterSets.push_back(std::move(*set));
+    }
+  }
+  llvm::Expected<ImportedModel> model =
+      importHuggingFaceModel(context, options.modelDir, adapterSets);
   if (!model)
     return model.takeError();
   ModuleOp module = *model->module;
   stage->finish();
+  for (const std::string &unused : model->unusedAdapterModules)
+    llvm::WithColor::warning(llvm::errs(), "lorc-compile")
+        << unused << ": adapter ignored (the module does not contribute to the outputs)\n";
 
   if (options.emit == EmitKind::Mlir) {
     std::error_code ec;
@@ -301,6 +340,15 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
     inputNames.push_back(entry.getArgAttrOfType<StringAttr>(i, "lorc.name").str());
   for (unsigned i = 0; i < entry.getNumResults(); ++i)
     resultNames.push_back(entry.getResultAttrOfType<StringAttr>(i, "lorc.name").str());
+
+  if (options.adapterMode == "merge" && model->numAdapters > 0) {
+    stage.emplace(log, "merge adapters");
+    PassManager merge(&context);
+    merge.addPass(createLorcMergeAdaptersPass());
+    if (failed(merge.run(module)))
+      return diags.take("merging adapters");
+    stage->finish();
+  }
 
   stage.emplace(log, "externalize weights");
   SafetensorsWriter weights(/*dataAlignment=*/64);

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates lorc's reference outputs (test/e2e/goldens/minilm.safetensors) with the pinned
-# PyTorch / transformers / sentence-transformers stack. Idempotent: reuses the throwaway venv when
+# Regenerates lorc's reference outputs (test/e2e/goldens/minilm.safetensors, and the PEFT/LyCORIS
+# adapter goldens under test/e2e/goldens/adapters/) with the pinned PyTorch / transformers /
+# sentence-transformers / peft / lycoris-lora stack. Idempotent: reuses the throwaway venv when
 # its versions already match requirements.txt and the model cache when already fetched.
 #   LORC_GOLDEN_VENV  venv folder (default: /tmp/lorc-golden-venv)
 #   LORC_CACHE        model cache root (default: ~/.cache/lorc; see scripts/fetch-model.sh)
-# Extra arguments go to minilm.py (e.g. --out PATH).
+# Extra arguments go to minilm.py (e.g. --out PATH); adapters.py always writes its default folder.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=venv.sh
@@ -12,3 +13,4 @@ source "$here/venv.sh"
 py="$(lorc_golden_venv)"
 model="$("$here/../fetch-model.sh")"
 HF_HUB_OFFLINE=1 "$py" "$here/minilm.py" "$model" "$@"
+HF_HUB_OFFLINE=1 "$py" "$here/adapters.py" "$model"

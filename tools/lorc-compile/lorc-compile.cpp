@@ -26,6 +26,18 @@ struct Flags {
       cl::values(clEnumValN(lorc::EmitKind::Artifact, "artifact", "the artifact directory"),
                  clEnumValN(lorc::EmitKind::Mlir, "mlir", "MLIR after import and lorc passes"),
                  clEnumValN(lorc::EmitKind::Llvm, "llvm", "LLVM IR of the host code"))};
+  cl::list<std::string> adapters{
+      "adapter",
+      cl::desc("Adapter to apply: a PEFT directory or a LyCORIS .safetensors, with an optional "
+               ":multiplier (repeatable)"),
+      cl::value_desc("path[:multiplier]")};
+  cl::opt<std::string> adapterMode{
+      "adapter-mode", cl::desc("merge: fold ΔW into the weights; unmerged: keep side paths"),
+      cl::init("merge")};
+  cl::opt<bool> allowUnknownKeys{"allow-unknown-keys",
+                                 cl::desc("Warn about unknown adapter keys instead of failing")};
+  cl::opt<bool> allowNonFinite{"allow-non-finite",
+                               cl::desc("Accept NaN/Inf in adapter weights")};
   cl::opt<unsigned> optLevel{"O", cl::desc("LLVM optimisation level (default 2)"), cl::init(2), cl::Prefix};
   cl::opt<bool> quiet{"quiet", cl::desc("Do not print progress"), cl::init(false)};
 };
@@ -41,6 +53,10 @@ int main(int argc, char **argv) {
   options.target = flags.target;
   options.emit = flags.emit;
   options.optLevel = flags.optLevel;
+  options.adapters.assign(flags.adapters.begin(), flags.adapters.end());
+  options.adapterMode = flags.adapterMode;
+  options.allowUnknownKeys = flags.allowUnknownKeys;
+  options.allowNonFinite = flags.allowNonFinite;
   if (options.output.empty() && options.emit != lorc::EmitKind::Artifact)
     options.output = "-";
   auto start = std::chrono::steady_clock::now();

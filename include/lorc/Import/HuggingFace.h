@@ -10,6 +10,7 @@
 #ifndef LORC_IMPORT_HUGGINGFACE_H
 #define LORC_IMPORT_HUGGINGFACE_H
 
+#include "lorc/Import/Adapters.h"
 #include "lorc/Support/Safetensors.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -56,9 +57,17 @@ struct ImportedModel {
   std::unique_ptr<SafetensorsFile> weights;
   /// Converted copies of weights stored as F16/BF16 (the module computes in f32).
   std::vector<std::unique_ptr<std::vector<float>>> convertedWeights;
+  /// Number of adapter ops attached to layers.
+  unsigned numAdapters = 0;
+  /// Adapters on modules that exist but do not contribute to the outputs ("<path>: <module>").
+  std::vector<std::string> unusedAdapterModules;
   BertConfig config;
   PoolingConfig pooling;
 };
+
+/// The module paths of the linear layers of a BERT model ("encoder.layer.0.attention.self.query",
+/// ...), the modules adapters may target.
+std::vector<std::string> bertLinearModules(const BertConfig &config);
 
 /// Imports a BERT-family model directory into
 ///
@@ -66,9 +75,12 @@ struct ImportedModel {
 ///       -> (tensor<?x?xHxf32> /*last_hidden_state*/, tensor<?xHxf32> /*sentence_embedding*/)
 ///
 /// with the weights as `dense_resource` constants that reference the mapped safetensors file.
+/// Each adapter of `adapters` on a linear layer becomes a `lorc.lora`/`lorc.loha`/`lorc.lokr`
+/// op on constant factors, attached to that layer's `lorc.linear` with the set's multiplier.
 /// Errors name the file and the tensor or field.
 llvm::Expected<ImportedModel> importHuggingFaceModel(mlir::MLIRContext &context,
-                                                     llvm::StringRef modelDir);
+                                                     llvm::StringRef modelDir,
+                                                     llvm::ArrayRef<AdapterSet> adapters = {});
 
 } // namespace lorc
 

@@ -18,6 +18,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
+#include <vector>
 
 namespace lorc {
 
@@ -35,6 +36,12 @@ struct CompileOptions {
   /// "cpu" only, for now.
   std::string target = "cpu";
   EmitKind emit = EmitKind::Artifact;
+  /// Adapters, each "<path>[:<multiplier>]": a PEFT adapter directory or a LyCORIS .safetensors.
+  std::vector<std::string> adapters;
+  /// "merge" (fold ΔW into the weights at compile time) or "unmerged" (side paths at run time).
+  std::string adapterMode = "merge";
+  bool allowUnknownKeys = false;
+  bool allowNonFinite = false;
   /// LLVM optimisation level of the host code (0-3). O2 by default: on MiniLM, O3 took 18 s of
   /// LLVM time against 4.7 s for O2, and the code ran no faster (docs/CpuPipeline.md).
   unsigned optLevel = 2;

@@ -74,6 +74,27 @@ def LorcFuseElementwisePass : Pass<"lorc-fuse-elementwise"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def LorcMergeAdaptersPass : Pass<"lorc-merge-adapters"> {
+  let summary = "Fold adapters into the weights of the layers they adapt, at compile time";
+  let description = [{
+    For every `lorc.linear` whose weight and adapter factors are constants, computes
+    W' = W + Σᵢ mᵢ·ΔWᵢ in f32 (DoRA: W' = m ⊙ (W + ΔW)/‖W + ΔW‖ per output row), whatever the
+    storage type of the base, as PEFT's `merge_and_unload` does, and replaces the layer by a plain
+    `lorc.linear` on the new constant; adapter ops left without users are erased. ΔW follows
+    peft `tuners/lora/layer.py` and LyCORIS `functional/{locon,loha,lokr}.py`
+    (lib/Import/Adapters.cpp, `computeDeltaWeight`).
+
+    Why: a merged model runs at exactly the base model's cost; the artifact's weights file then
+    holds the merged weights.
+
+    Layers whose weight or factors are not constants are left unmerged with a remark.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numMerged", "num-merged", "Number of adapters folded into weights">
+  ];
+}
+
 def LorcLowerExpandShapePass : Pass<"lorc-lower-expand-shape"> {
   let summary = "Rewrite memref.expand_shape of contiguous buffers as memref.reinterpret_cast";
   let description = [{

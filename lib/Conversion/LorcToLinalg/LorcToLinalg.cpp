@@ -149,12 +149,185 @@ Value zeroFilled(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes, Type 
 // lorc.linear
 //===----------------------------------------------------------------------===//
 
+/// C += A·Bᵀ on matrices (B stored [N, K], the nn.Linear layout).
+Value matmulTransposedB(OpBuilder &b, Location loc, Value a, Value bt, Value acc) {
+  auto mm = linalg::MatmulOp::create(b, loc, TypeRange{acc.getType()}, ValueRange{a, bt},
+                                     ValueRange{acc});
+  mm.setIndexingMapsAttr(transposedBMaps(b, /*batched=*/false));
+  return mm.getResult(0);
+}
+
+/// C = A·B on matrices into a fresh zero accumulator.
+Value matmul(OpBuilder &b, Location loc, Value a, Value bm) {
+  Type elt = cast<RankedTensorType>(a.getType()).getElementType();
+  Value acc = zeroFilled(b, loc,
+                         {tensor::getMixedSize(b, loc, a, 0), tensor::getMixedSize(b, loc, bm, 1)},
+                         elt);
+  return linalg::MatmulOp::create(b, loc, TypeRange{acc.getType()}, ValueRange{a, bm},
+                                  ValueRange{acc})
+      .getResult(0);
+}
+
+/// `v` times the scalar `factor`, element-wise.
+Value scaled(OpBuilder &b, Location loc, Value v, double factor) {
+  auto elt = cast<RankedTensorType>(v.getType()).getElementType();
+  Value c = arith::ConstantOp::create(b, loc, b.getFloatAttr(elt, factor));
+  int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
+  return buildElementwise(b, loc, v, {v}, {b.getMultiDimIdentityMap(rank)},
+                          [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                            return arith::MulFOp::create(nb, nl, a[0], c);
+                          });
+}
+
+/// Permutes the last two dimensions of a rank-3 tensor.
+Value swapLast(OpBuilder &b, Location loc, Value v) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
+  std::swap(sizes[1], sizes[2]);
+  Value init = tensor::EmptyOp::create(b, loc, sizes,
+                                       cast<RankedTensorType>(v.getType()).getElementType());
+  return linalg::TransposeOp::create(b, loc, v, init, ArrayRef<int64_t>{0, 2, 1}).getResult()[0];
+}
+
+/// ΔW of a (non-Tucker, linear) LoHa times `multiplier`: s·m·(w1a·w1b) ⊙ (w2a·w2b).
+Value materializeLoha(OpBuilder &b, Location loc, LohaOp loha, double multiplier) {
+  Value p1 = matmul(b, loc, loha.getW1a(), loha.getW1b());
+  Value p2 = matmul(b, loc, loha.getW2a(), loha.getW2b());
+  auto elt = cast<RankedTensorType>(p1.getType()).getElementType();
+  Value sc = arith::ConstantOp::create(
+      b, loc, b.getFloatAttr(elt, multiplier * loha.getScale().convertToDouble()));
+  return buildElementwise(b, loc, p1, {p1, p2},
+                          {b.getMultiDimIdentityMap(2), b.getMultiDimIdentityMap(2)},
+                          [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                            Value h = arith::MulFOp::create(nb, nl, a[0], a[1]);
+                            return arith::MulFOp::create(nb, nl, h, sc);
+                          });
+}
+
+/// Adds the side path of one unmerged adapter to the accumulator `acc` = x·Wᵀ (+ b), [M, N].
+/// LoRA: acc += (m·s·(x·Aᵀ))·Bᵀ, two skinny GEMMs accumulating into the base GEMM's output.
+/// LoKr: the Kronecker matvec identity, two small GEMMs; kron(w1, w2) is never formed
+/// (lycoris functional/lokr.py bypass_forward_diff). Fails for forms without a side path.
+FailureOr<Value> addSidePath(OpBuilder &b, Location loc, Value x, Value acc, Operation *adapter,
+                             double multiplier) {
+  if (auto lora = dyn_cast<LoraOp>(adapter)) {
+    if (lora.getMid())
+      return failure();
+    double s = multiplier * lora.getScale().convertToDouble();
+    Value xa = zeroFilled(b, loc,
+                          {tensor::getMixedSize(b, loc, x, 0),
+                           tensor::getMixedSize(b, loc, lora.getDown(), 0)},
+                          cast<RankedTensorType>(x.getType()).getElementType());
+    xa = matmulTransposedB(b, loc, x, lora.getDown(), xa);
+    return matmulTransposedB(b, loc, scaled(b, loc, xa, s), lora.getUp(), acc);
+  }
+  if (auto lokr = dyn_cast<LokrOp>(adapter)) {
+    if (lokr.getMagnitude() || lokr.getT2())
+      return failure();
+    Value w1 = lokr.getW1() ? lokr.getW1() : matmul(b, loc, lokr.getW1a(), lokr.getW1b());
+    Value w2 = lokr.getW2() ? lokr.getW2() : matmul(b, loc, lokr.getW2a(), lokr.getW2b());
+    auto w1t = cast<RankedTensorType>(w1.getType()), w2t = cast<RankedTensorType>(w2.getType());
+    int64_t a = w1t.getDimSize(0), c = w1t.getDimSize(1);
+    int64_t bb = w2t.getDimSize(0), d = w2t.getDimSize(1);
+    if (ShapedType::isDynamic(a) || ShapedType::isDynamic(c) || ShapedType::isDynamic(bb) ||
+        ShapedType::isDynamic(d))
+      return failure();
+    Type elt = w1t.getElementType();
+    OpFoldResult m = tensor::getMixedSize(b, loc, x, 0);
+    int64_t dyn = ShapedType::kDynamic;
+    // X [M, c·d] → [M·c, d];  T = X·w2ᵀ [M·c, b]
+    Value x3 = tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get({dyn, c, d}, elt), x,
+                                             {{0}, {1, 2}},
+                                             {m, b.getIndexAttr(c), b.getIndexAttr(d)});
+    Value x2 = tensor::CollapseShapeOp::create(b, loc, x3, {{0, 1}, {2}});
+    Value t = zeroFilled(b, loc, {tensor::getMixedSize(b, loc, x2, 0), b.getIndexAttr(bb)}, elt);
+    t = matmulTransposedB(b, loc, x2, w2, t);
+    // [M, c, b] → [M, b, c] → [M·b, c];  U = ·w1ᵀ [M·b, a]
+    Value t3 = tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get({dyn, c, bb}, elt), t,
+                                             {{0, 1}, {2}},
+                                             {m, b.getIndexAttr(c), b.getIndexAttr(bb)});
+    Value u2 = tensor::CollapseShapeOp::create(b, loc, swapLast(b, loc, t3), {{0, 1}, {2}});
+    Value u = zeroFilled(b, loc, {tensor::getMixedSize(b, loc, u2, 0), b.getIndexAttr(a)}, elt);
+    u = matmulTransposedB(b, loc, u2, w1, u);
+    // [M, b, a] → [M, a, b] → [M, a·b]
+    Value u3 = tensor::ExpandShapeOp::create(b, loc, RankedTensorType::get({dyn, bb, a}, elt), u,
+                                             {{0, 1}, {2}},
+                                             {m, b.getIndexAttr(bb), b.getIndexAttr(a)});
+    Value y = tensor::CollapseShapeOp::create(b, loc, swapLast(b, loc, u3), {{0}, {1, 2}});
+    double s = multiplier * lokr.getScale().convertToDouble();
+    Value sc = arith::ConstantOp::create(b, loc, b.getFloatAttr(elt, s));
+    return buildElementwise(b, loc, acc, {acc, y},
+                            {b.getMultiDimIdentityMap(2), b.getMultiDimIdentityMap(2)},
+                            [&](OpBuilder &nb, Location nl, ValueRange v) -> Value {
+                              return arith::AddFOp::create(
+                                  nb, nl, v[0], arith::MulFOp::create(nb, nl, v[1], sc));
+                            });
+  }
+  if (auto loha = dyn_cast<LohaOp>(adapter)) {
+    if (loha.getT1() || loha.getMagnitude())
+      return failure();
+    // The Hadamard product has no factored matvec: ΔW = s·(w1a·w1b) ⊙ (w2a·w2b) is formed at
+    // run time ([N, K], as cheap as one pass over W), then acc += x·ΔWᵀ.
+    Value delta = materializeLoha(b, loc, loha, multiplier);
+    return matmulTransposedB(b, loc, x, delta, acc);
+  }
+  return failure();
+}
+
+/// Whether `adapter` can be applied without merging.
+bool hasSidePath(Operation *adapter) {
+  if (auto lora = dyn_cast_or_null<LoraOp>(adapter))
+    return !lora.getMid();
+  if (auto lokr = dyn_cast_or_null<LokrOp>(adapter))
+    return !lokr.getMagnitude() && !lokr.getT2();
+  if (auto loha = dyn_cast_or_null<LohaOp>(adapter))
+    return !loha.getMagnitude() && !loha.getT1();
+  return false;
+}
+
+/// DoRA at run time (peft tuners/lora/dora.py): W' = m ⊙ (W + mult·s·B·A) / ‖W + mult·s·B·A‖,
+/// the norm per output row, no eps.
+Value doraWeight(OpBuilder &b, Location loc, Value w, LoraOp lora, double multiplier) {
+  Value delta = matmul(b, loc, lora.getUp(), lora.getDown()); // [N, K]
+  auto elt = cast<RankedTensorType>(w.getType()).getElementType();
+  Value sc = arith::ConstantOp::create(
+      b, loc, b.getFloatAttr(elt, multiplier * lora.getScale().convertToDouble()));
+  Value merged = buildElementwise(b, loc, w, {w, delta},
+                                  {b.getMultiDimIdentityMap(2), b.getMultiDimIdentityMap(2)},
+                                  [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                                    return arith::AddFOp::create(
+                                        nb, nl, a[0], arith::MulFOp::create(nb, nl, a[1], sc));
+                                  });
+  Value sq = buildLastDimReduction(b, loc, merged, {}, {}, b.getZeroAttr(elt),
+                                   [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                                     Value p = arith::MulFOp::create(nb, nl, a[0], a[0]);
+                                     return arith::AddFOp::create(nb, nl, p, a[1]);
+                                   });
+  return buildElementwise(
+      b, loc, merged, {merged, sq, lora.getMagnitude()},
+      {b.getMultiDimIdentityMap(2), dropLastDimMap(b, 2), dropLastDimMap(b, 2)},
+      [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        Value norm = math::SqrtOp::create(nb, nl, a[1]);
+        return arith::MulFOp::create(nb, nl, a[0], arith::DivFOp::create(nb, nl, a[2], norm));
+      });
+}
+
 struct LinearOpLowering : OpRewritePattern<LinearOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LinearOp op, PatternRewriter &b) const override {
     Location loc = op.getLoc();
+    for (Value a : op.getAdapters())
+      if (!hasSidePath(a.getDefiningOp()))
+        return b.notifyMatchFailure(op, "adapter without an unmerged side path");
     Value x = collapseToMatrix(b, loc, op.getInput());
     Value w = op.getWeight();
+    // A DoRA adapter rescales the whole weight: it is applied to W, not as a side path. With
+    // other adapters beside it, the DoRA norm is taken over W + its own ΔW only.
+    std::optional<unsigned> doraIndex;
+    for (auto [i, a] : llvm::enumerate(op.getAdapters()))
+      if (auto lora = dyn_cast<LoraOp>(a.getDefiningOp()); lora && lora.getMagnitude()) {
+        w = doraWeight(b, loc, w, lora, op.getMultiplier(i));
+        doraIndex = i;
+      }
     Type elt = op.getType().getElementType();
     SmallVector<OpFoldResult> sizes{tensor::getMixedSize(b, loc, x, 0),
                                     tensor::getMixedSize(b, loc, w, 0)};
@@ -166,11 +339,16 @@ struct LinearOpLowering : OpRewritePattern<LinearOp> {
     } else {
       init = zeroFilled(b, loc, sizes, elt);
     }
-    auto mm = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()}, ValueRange{x, w},
-                                       ValueRange{init});
-    mm.setIndexingMapsAttr(transposedBMaps(b, /*batched=*/false));
-    b.replaceOp(op, castTo(b, loc, expandFromMatrix(b, loc, mm.getResult(0), op.getInput()),
-                           op.getType()));
+    Value acc = matmulTransposedB(b, loc, x, w, init);
+    for (auto [i, a] : llvm::enumerate(op.getAdapters())) {
+      if (doraIndex && *doraIndex == i)
+        continue;
+      FailureOr<Value> next = addSidePath(b, loc, x, acc, a.getDefiningOp(), op.getMultiplier(i));
+      if (failed(next))
+        return failure(); // unreachable: checked above
+      acc = *next;
+    }
+    b.replaceOp(op, castTo(b, loc, expandFromMatrix(b, loc, acc, op.getInput()), op.getType()));
     return success();
   }
 };
@@ -376,10 +554,17 @@ struct ConvertLorcToLinalgPass
       return signalPassFailure();
     bool leftover = false;
     getOperation()->walk([&](Operation *op) {
-      if (isa<LorcDialect>(op->getDialect())) {
+      if (!isa<LorcDialect>(op->getDialect()) || isa<LoraOp, LohaOp, LokrOp>(op))
+        return;
+      if (leftover)
+        return; // one error is enough: the others have the same cause
+      if (auto linear = dyn_cast<LinearOp>(op); linear && !linear.getAdapters().empty())
+        op->emitOpError("has an adapter without an unmerged side path (Tucker forms, or DoRA on "
+                        "LoHa/LoKr); fold it with --lorc-merge-adapters "
+                        "(lorc-compile --adapter-mode=merge)");
+      else
         op->emitOpError("could not be lowered to linalg");
-        leftover = true;
-      }
+      leftover = true;
     });
     if (leftover)
       signalPassFailure();

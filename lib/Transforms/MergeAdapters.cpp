@@ -1,0 +1,160 @@
+//===- MergeAdapters.cpp - fold adapters into base weights ----------------===//
+
+#include "lorc/Dialect/Lorc/IR/LorcOps.h"
+#include "lorc/Import/Adapters.h"
+#include "lorc/Transforms/Passes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+#define DEBUG_TYPE "lorc-merge-adapters"
+
+namespace lorc {
+#define GEN_PASS_DEF_LORCMERGEADAPTERSPASS
+#include "lorc/Transforms/Passes.h.inc"
+} // namespace lorc
+
+using namespace mlir;
+using namespace lorc;
+
+/// The f32 values of a constant tensor, or nullopt if `v` is not one.
+static std::optional<AdapterTensor> constantValues(Value v) {
+  auto cst = v.getDefiningOp<arith::ConstantOp>();
+  auto type = cst ? dyn_cast<RankedTensorType>(cst.getType()) : RankedTensorType();
+  if (!type || !type.getElementType().isF32())
+    return std::nullopt;
+  AdapterTensor t;
+  t.shape.assign(type.getShape().begin(), type.getShape().end());
+  if (auto dense = dyn_cast<DenseElementsAttr>(cst.getValue())) {
+    auto values = dense.getValues<float>();
+    t.data.assign(values.begin(), values.end());
+    return t;
+  }
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<float> f = blob->getDataAs<float>();
+    t.data.assign(f.begin(), f.end());
+    return t;
+  }
+  return std::nullopt;
+}
+
+/// Reads an adapter op's constant factors into the neutral description; nullopt if one of them
+/// is not a constant.
+static std::optional<ModuleAdapter> describe(Operation *op) {
+  ModuleAdapter a;
+  SmallVector<std::pair<StringRef, Value>> factors;
+  llvm::TypeSwitch<Operation *>(op)
+      .Case<LoraOp>([&](LoraOp o) {
+        a.algo = AdapterAlgo::LoRA;
+        a.scale = o.getScale().convertToDouble();
+        factors = {{"down", o.getDown()}, {"up", o.getUp()}, {"mid", o.getMid()},
+                   {"magnitude", o.getMagnitude()}};
+      })
+      .Case<LohaOp>([&](LohaOp o) {
+        a.algo = AdapterAlgo::LoHa;
+        a.scale = o.getScale().convertToDouble();
+        factors = {{"w1a", o.getW1a()}, {"w1b", o.getW1b()}, {"w2a", o.getW2a()},
+                   {"w2b", o.getW2b()}, {"t1", o.getT1()},   {"t2", o.getT2()},
+                   {"magnitude", o.getMagnitude()}};
+      })
+      .Case<LokrOp>([&](LokrOp o) {
+        a.algo = AdapterAlgo::LoKr;
+        a.scale = o.getScale().convertToDouble();
+        factors = {{"w1", o.getW1()},   {"w1a", o.getW1a()}, {"w1b", o.getW1b()},
+                   {"w2", o.getW2()},   {"w2a", o.getW2a()}, {"w2b", o.getW2b()},
+                   {"t2", o.getT2()},   {"magnitude", o.getMagnitude()}};
+      });
+  if (factors.empty())
+    return std::nullopt;
+  for (auto [name, v] : factors) {
+    if (!v)
+      continue;
+    std::optional<AdapterTensor> t = constantValues(v);
+    if (!t)
+      return std::nullopt;
+    a.factors[name.str()] = std::move(*t);
+  }
+  return a;
+}
+
+namespace {
+struct LorcMergeAdaptersPass : lorc::impl::LorcMergeAdaptersPassBase<LorcMergeAdaptersPass> {
+  using LorcMergeAdaptersPassBase::LorcMergeAdaptersPassBase;
+  void runOnOperation() override {
+    SmallVector<LinearOp> layers;
+    getOperation()->walk([&](LinearOp op) {
+      if (!op.getAdapters().empty())
+        layers.push_back(op);
+    });
+    for (LinearOp op : layers)
+      if (failed(merge(op)))
+        return signalPassFailure();
+  }
+
+  LogicalResult merge(LinearOp op) {
+    std::optional<AdapterTensor> w = constantValues(op.getWeight());
+    if (!w) {
+      op.emitRemark("weight is not an f32 constant; adapters left unmerged");
+      return success();
+    }
+    SmallVector<int64_t> shape(w->shape.begin(), w->shape.end());
+    std::vector<float> merged = std::move(w->data);
+    const ModuleAdapter *dora = nullptr;
+    double doraMultiplier = 1.0;
+    std::vector<ModuleAdapter> adapters;
+    for (auto [i, a] : llvm::enumerate(op.getAdapters())) {
+      std::optional<ModuleAdapter> m = a.getDefiningOp() ? describe(a.getDefiningOp())
+                                                         : std::nullopt;
+      if (!m) {
+        op.emitRemark() << "adapter #" << i << " has non-constant factors; left unmerged";
+        return success();
+      }
+      adapters.push_back(std::move(*m));
+    }
+    for (auto [i, a] : llvm::enumerate(adapters)) {
+      llvm::Expected<std::vector<float>> delta = computeDeltaWeight(a, shape);
+      if (!delta)
+        return op.emitOpError() << "adapter #" << i << ": " << llvm::toString(delta.takeError());
+      float m = static_cast<float>(op.getMultiplier(i));
+      for (size_t k = 0; k < merged.size(); ++k)
+        merged[k] += m * (*delta)[k];
+      if (a.factors.count("magnitude")) {
+        dora = &a;
+        doraMultiplier = op.getMultiplier(i);
+      }
+    }
+    if (dora)
+      if (llvm::Error e = applyDora(*dora, shape, doraMultiplier, merged))
+        return op.emitOpError() << "DoRA: " << llvm::toString(std::move(e));
+
+    OpBuilder b(op);
+    auto type = cast<RankedTensorType>(op.getWeight().getType());
+    std::string name = "merged";
+    if (auto cst = op.getWeight().getDefiningOp<arith::ConstantOp>())
+      if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue()))
+        name = res.getRawHandle().getKey().str();
+    auto attr = DenseResourceElementsAttr::get(
+        type, name, HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(merged)));
+    Value newWeight = arith::ConstantOp::create(b, op.getLoc(), type, attr);
+    auto plain = LinearOp::create(b, op.getLoc(), op.getType(), op.getInput(), newWeight,
+                                  op.getBias());
+    SmallVector<Operation *> defs;
+    for (Value a : op.getAdapters())
+      if (Operation *d = a.getDefiningOp())
+        defs.push_back(d);
+    numMerged += op.getAdapters().size();
+    op.replaceAllUsesWith(plain.getResult());
+    op.erase();
+    for (Operation *d : defs)
+      if (d->use_empty())
+        d->erase();
+    return success();
+  }
+};
+} // namespace
