@@ -236,21 +236,30 @@ BertBuilder::adaptersFor(StringRef module, int64_t out, int64_t in) {
         return factorConstant(t, base + name.str());
       };
       Value magnitude = f("magnitude");
-      if (!magnitude)
+      bool lycorisDora = false;
+      if (!magnitude) {
         magnitude = f("dora_scale");
+        lycorisDora = static_cast<bool>(magnitude);
+        if (lycorisDora && a.factors.at("dora_scale").data.size() != static_cast<size_t>(out))
+          return makeError(set.path + ": adapter for '" + module +
+                           "' decomposes the weight along its input (wd_on_out=False), which "
+                           "lorc does not support yet");
+      }
       auto scale = b.getF64FloatAttr(a.scale);
+      UnitAttr doraLycoris = lycorisDora ? b.getUnitAttr() : UnitAttr();
       Operation *op = nullptr;
       switch (a.algo) {
       case AdapterAlgo::LoRA:
-        op = LoraOp::create(b, loc, type, f("down"), f("up"), f("mid"), magnitude, scale);
+        op = LoraOp::create(b, loc, type, f("down"), f("up"), f("mid"), magnitude, scale,
+                            doraLycoris);
         break;
       case AdapterAlgo::LoHa:
         op = LohaOp::create(b, loc, type, f("w1a"), f("w1b"), f("w2a"), f("w2b"), f("t1"),
-                            f("t2"), magnitude, scale);
+                            f("t2"), magnitude, scale, doraLycoris);
         break;
       case AdapterAlgo::LoKr:
         op = LokrOp::create(b, loc, type, f("w1"), f("w1a"), f("w1b"), f("w2"), f("w2a"),
-                            f("w2b"), f("t2"), magnitude, scale);
+                            f("w2b"), f("t2"), magnitude, scale, doraLycoris);
         break;
       }
       if (failed(verify(op)))

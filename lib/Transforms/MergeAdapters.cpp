@@ -78,6 +78,12 @@ static std::optional<ModuleAdapter> describe(Operation *op) {
     std::optional<AdapterTensor> t = constantValues(v);
     if (!t)
       return std::nullopt;
+    if (name == "magnitude" && op->hasAttr("dora_lycoris")) {
+      // LyCORIS' dora_scale: [out, 1], with its own rescaling rule (applyDora).
+      t->shape.push_back(1);
+      a.factors["dora_scale"] = std::move(*t);
+      continue;
+    }
     a.factors[name.str()] = std::move(*t);
   }
   return a;
@@ -124,7 +130,7 @@ struct LorcMergeAdaptersPass : lorc::impl::LorcMergeAdaptersPassBase<LorcMergeAd
       float m = static_cast<float>(op.getMultiplier(i));
       for (size_t k = 0; k < merged.size(); ++k)
         merged[k] += m * (*delta)[k];
-      if (a.factors.count("magnitude")) {
+      if (a.factors.count("magnitude") || a.factors.count("dora_scale")) {
         dora = &a;
         doraMultiplier = op.getMultiplier(i);
       }
@@ -135,12 +141,14 @@ struct LorcMergeAdaptersPass : lorc::impl::LorcMergeAdaptersPassBase<LorcMergeAd
 
     OpBuilder b(op);
     auto type = cast<RankedTensorType>(op.getWeight().getType());
-    std::string name = "merged";
+    // The merged weight keeps the storage kind of the original: a resource blob (named after it)
+    // for real weights, an inline dense attribute for small ones written in the IR.
+    TypedAttr attr = DenseElementsAttr::get(type, ArrayRef<float>(merged));
     if (auto cst = op.getWeight().getDefiningOp<arith::ConstantOp>())
       if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue()))
-        name = res.getRawHandle().getKey().str();
-    auto attr = DenseResourceElementsAttr::get(
-        type, name, HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(merged)));
+        attr = DenseResourceElementsAttr::get(
+            type, res.getRawHandle().getKey(),
+            HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(merged)));
     Value newWeight = arith::ConstantOp::create(b, op.getLoc(), type, attr);
     auto plain = LinearOp::create(b, op.getLoc(), op.getType(), op.getInput(), newWeight,
                                   op.getBias());

@@ -276,7 +276,7 @@ FailureOr<Value> addSidePath(OpBuilder &b, Location loc, Value x, Value acc, Ope
 /// Whether `adapter` can be applied without merging.
 bool hasSidePath(Operation *adapter) {
   if (auto lora = dyn_cast_or_null<LoraOp>(adapter))
-    return !lora.getMid();
+    return !lora.getMid() && !lora.getDoraLycoris();
   if (auto lokr = dyn_cast_or_null<LokrOp>(adapter))
     return !lokr.getMagnitude() && !lokr.getT2();
   if (auto loha = dyn_cast_or_null<LohaOp>(adapter))

@@ -36,7 +36,10 @@ def Lorc_AdapterType : Lorc_Type<"Adapter", "adapter"> {
 
 /// Base class of the adapter ops: factors in, `!lorc.adapter` out; `scale` is the adapter's own
 /// scale (alpha/r, alpha/√r for rsLoRA, 1 for LoKr with two full factors); the user's multiplier
-/// lives on the consuming `lorc.linear`. An optional `magnitude` makes it DoRA.
+/// lives on the consuming `lorc.linear`. An optional `magnitude` makes it DoRA: PEFT's rule
+/// (tuners/lora/dora.py: W' = m ⊙ (W + mult·ΔW)/‖·‖, no eps) unless `dora_lycoris` is set, which
+/// selects LyCORIS' apply_weight_decompose (modules/locon.py: + f32 eps in the norm, the
+/// multiplier applied to the rescaling, m·(f − 1) + 1, rather than to ΔW).
 class Lorc_AdapterOp<string mnemonic, list<Trait> traits = []>
     : Lorc_Op<mnemonic, !listconcat(traits, [Pure, AttrSizedOperandSegments])> {
   let results = (outs Lorc_AdapterType:$delta);
@@ -70,7 +73,7 @@ def Lorc_LoraOp : Lorc_AdapterOp<"lora"> {
   }];
   let arguments = (ins Lorc_FloatTensor:$down, Lorc_FloatTensor:$up,
                        Optional<Lorc_FloatTensor>:$mid, Optional<Lorc_FloatTensor>:$magnitude,
-                       F64Attr:$scale);
+                       F64Attr:$scale, UnitAttr:$dora_lycoris);
   let assemblyFormat = [{
     $down `,` $up (`mid` $mid^)? (`magnitude` $magnitude^)? attr-dict `:` type($down) `,`
     type($up) (`mid` type($mid)^)? (`magnitude` type($magnitude)^)? `->` qualified(type($delta))
@@ -94,7 +97,7 @@ def Lorc_LohaOp : Lorc_AdapterOp<"loha"> {
   let arguments = (ins Lorc_FloatTensor:$w1a, Lorc_FloatTensor:$w1b, Lorc_FloatTensor:$w2a,
                        Lorc_FloatTensor:$w2b, Optional<Lorc_FloatTensor>:$t1,
                        Optional<Lorc_FloatTensor>:$t2, Optional<Lorc_FloatTensor>:$magnitude,
-                       F64Attr:$scale);
+                       F64Attr:$scale, UnitAttr:$dora_lycoris);
   let assemblyFormat = [{
     $w1a `,` $w1b `,` $w2a `,` $w2b (`tucker` `(` $t1^ `,` $t2 `)`)? (`magnitude` $magnitude^)?
     attr-dict `:` type(operands) `->` qualified(type($delta))
@@ -120,7 +123,7 @@ def Lorc_LokrOp : Lorc_AdapterOp<"lokr"> {
                        Optional<Lorc_FloatTensor>:$w1b, Optional<Lorc_FloatTensor>:$w2,
                        Optional<Lorc_FloatTensor>:$w2a, Optional<Lorc_FloatTensor>:$w2b,
                        Optional<Lorc_FloatTensor>:$t2, Optional<Lorc_FloatTensor>:$magnitude,
-                       F64Attr:$scale);
+                       F64Attr:$scale, UnitAttr:$dora_lycoris);
   let assemblyFormat = [{
     (`w1` $w1^)? (`w1a` $w1a^)? (`w1b` $w1b^)? (`w2` $w2^)? (`w2a` $w2a^)? (`w2b` $w2b^)?
     (`t2` $t2^)? (`magnitude` $magnitude^)? attr-dict `:` type(operands) `->` qualified(type($delta))
