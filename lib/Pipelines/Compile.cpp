@@ -175,7 +175,8 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
                           const ImportedModel &model, ArrayRef<Type> inputTypes,
                           ArrayRef<std::string> inputNames, ArrayRef<Type> resultTypes,
                           ArrayRef<std::string> resultNames, int64_t paramElements,
-                          StringRef cpuName, bool hasVocab, bool lowerCase) {
+                          StringRef cpuName, bool hasVocab, bool lowerCase,
+                          llvm::json::Array adapterSlots) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
@@ -218,6 +219,8 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
       {"outputs", std::move(outputs)},
       {"limits", llvm::json::Object{{"max_seq_len", c.maxPositions}}},
   };
+  if (!adapterSlots.empty())
+    manifest["adapters"] = std::move(adapterSlots);
   if (hasVocab)
     manifest["tokenizer"] = llvm::json::Object{{"type", "wordpiece"},
                                                {"vocab", "vocab.txt"},
@@ -228,6 +231,44 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
   if (os.has_error())
     return makeError(path + ": write failed: " + os.error().message());
   return llvm::Error::success();
+}
+
+/// The manifest's "adapters": in unmerged mode, where each adapter's factors live in the
+/// parameter buffer (the importer names them "adapter<slot>.<module>.<factor>") and the scale and
+/// multiplier they were compiled with, so `lorc-run --adapter` can swap or re-weight them.
+llvm::json::Array describeAdapterSlots(ArrayRef<AdapterSet> sets, StringRef mode) {
+  llvm::json::Array slots;
+  if (mode != "unmerged")
+    return slots;
+  for (auto [k, set] : llvm::enumerate(sets)) {
+    llvm::json::Array modules;
+    for (const ModuleAdapter &a : set.modules) {
+      if (a.module == "pooler.dense")
+        continue; // not part of the compiled computation
+      llvm::json::Object factors;
+      for (const auto &[name, t] : a.factors) {
+        llvm::json::Array shape;
+        for (int64_t d : t.shape)
+          shape.push_back(d);
+        factors[name] = llvm::json::Object{
+            {"tensor", "adapter" + std::to_string(k) + "." + a.module + "." + name},
+            {"shape", std::move(shape)}};
+      }
+      const char *algo = a.algo == AdapterAlgo::LoRA   ? "lora"
+                         : a.algo == AdapterAlgo::LoHa ? "loha"
+                                                       : "lokr";
+      modules.push_back(llvm::json::Object{{"module", a.module},
+                                           {"algo", algo},
+                                           {"scale", a.scale},
+                                           {"factors", std::move(factors)}});
+    }
+    slots.push_back(llvm::json::Object{{"slot", static_cast<int64_t>(k)},
+                                       {"source", set.path},
+                                       {"format", set.format},
+                                       {"multiplier", set.multiplier},
+                                       {"modules", std::move(modules)}});
+  }
+  return slots;
 }
 
 /// Reads do_lower_case from tokenizer_config.json (default true, as BertTokenizer).
@@ -289,14 +330,7 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
     readOptions.allowUnknownKeys = options.allowUnknownKeys;
     readOptions.allowNonFinite = options.allowNonFinite;
     for (const std::string &spec : options.adapters) {
-      // "<path>[:<multiplier>]": the suffix is a multiplier only if it parses as a number.
-      StringRef path = spec;
-      double multiplier = 1.0;
-      size_t colon = path.rfind(':');
-      if (colon != StringRef::npos && !path.drop_front(colon + 1).getAsDouble(multiplier))
-        path = path.take_front(colon);
-      else
-        multiplier = 1.0;
+      auto [path, multiplier] = parseAdapterSpec(spec);
       if (!std::isfinite(multiplier))
         return makeError("--adapter " + spec + ": the multiplier must be finite");
       std::vector<std::string> warnings;
@@ -439,7 +473,8 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
       return makeError(vocab + ": cannot copy into the artifact: " + ec.message());
   if (llvm::Error e = writeManifest(inTmp("manifest.json"), options, *model, inputTypes,
                                     inputNames, resultTypes, resultNames, paramElements, cpuName,
-                                    hasVocab, readLowerCase(options.modelDir)))
+                                    hasVocab, readLowerCase(options.modelDir),
+                                    describeAdapterSlots(adapterSets, options.adapterMode)))
     return e;
 
   if (llvm::sys::fs::exists(outPath))

@@ -7,6 +7,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -197,6 +198,7 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
   if (!w)
     return w.takeError();
   a->weights = std::move(*w);
+  a->weightsPath = path(*file);
   if (a->weights->dataSize() != static_cast<uint64_t>(*elements) * sizeof(float))
     return makeError(path(*file) + ": holds " + Twine(a->weights->dataSize()) +
                      " bytes of parameters, the manifest expects " + Twine(*elements * 4));
@@ -217,6 +219,41 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
   if (!a->entry)
     return makeError(libPath + ": missing entry point '" + *entry + "'");
 
+  if (const llvm::json::Array *adapters = m->getArray("adapters")) {
+    for (const llvm::json::Value &v : *adapters) {
+      const llvm::json::Object *o = v.getAsObject();
+      const llvm::json::Array *modules = o ? o->getArray("modules") : nullptr;
+      if (!modules)
+        return makeError(manifestPath + ": 'adapters' entries need 'modules'");
+      AdapterSlot slot;
+      slot.source = o->getString("source").value_or("").str();
+      slot.multiplier = o->getNumber("multiplier").value_or(1.0);
+      for (const llvm::json::Value &mv : *modules) {
+        const llvm::json::Object *mo = mv.getAsObject();
+        const llvm::json::Object *factors = mo ? mo->getObject("factors") : nullptr;
+        if (!factors || !mo->getString("module") || !mo->getString("algo"))
+          return makeError(manifestPath + ": adapter modules need 'module', 'algo', 'factors'");
+        AdapterSlot::Module sm;
+        sm.module = mo->getString("module")->str();
+        sm.algo = mo->getString("algo")->str();
+        sm.scale = mo->getNumber("scale").value_or(1.0);
+        for (const auto &[name, fv] : *factors) {
+          const llvm::json::Object *fo = fv.getAsObject();
+          const llvm::json::Array *shape = fo ? fo->getArray("shape") : nullptr;
+          if (!shape || !fo->getString("tensor"))
+            return makeError(manifestPath + ": adapter factor '" + name.str() +
+                             "' needs 'tensor' and 'shape'");
+          std::vector<int64_t> dims;
+          for (const llvm::json::Value &d : *shape)
+            dims.push_back(d.getAsInteger().value_or(-1));
+          sm.factors[name.str()] = {fo->getString("tensor")->str(), dims};
+        }
+        slot.modules.push_back(std::move(sm));
+      }
+      a->slots.push_back(std::move(slot));
+    }
+  }
+
   if (const llvm::json::Object *t = m->getObject("tokenizer")) {
     std::optional<llvm::StringRef> vocab = t->getString("vocab");
     if (t->getString("type") != "wordpiece" || !vocab)
@@ -228,6 +265,103 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
     a->tok = std::make_unique<WordPieceTokenizer>(std::move(*tk));
   }
   return std::move(a);
+}
+
+uint8_t *Artifact::params() const {
+  return privateWeights
+             ? reinterpret_cast<uint8_t *>(privateMapping->data()) + weights->dataFileOffset()
+             : const_cast<uint8_t *>(weights->dataBegin());
+}
+
+llvm::Error Artifact::swapAdapter(unsigned slotIndex, llvm::StringRef path, double multiplier,
+                                  const AdapterReadOptions &options) {
+  if (slotIndex >= slots.size())
+    return makeError(path + ": the artifact has " + Twine(slots.size()) +
+                     " unmerged adapter slot(s); compile with --adapter-mode=unmerged to swap "
+                     "adapters at run time");
+  AdapterSlot &slot = slots[slotIndex];
+  std::vector<std::string> modules;
+  for (const AdapterSlot::Module &m : slot.modules)
+    modules.push_back(m.module);
+  // PEFT adapters may also carry the pooler, which the compiled outputs do not use.
+  modules.push_back("pooler.dense");
+  std::vector<std::string> warnings;
+  llvm::Expected<AdapterSet> set = readAdapter(path, multiplier, modules, options, warnings);
+  if (!set)
+    return set.takeError();
+  // Check everything before writing anything.
+  struct Write {
+    const TensorInfo *info;
+    const AdapterTensor *data;
+    float factor;
+  };
+  std::vector<Write> writes;
+  for (const AdapterSlot::Module &sm : slot.modules) {
+    auto it = llvm::find_if(set->modules,
+                            [&](const ModuleAdapter &a) { return a.module == sm.module; });
+    if (it == set->modules.end())
+      return makeError(path + ": has no adapter for '" + sm.module + "', which slot " +
+                       Twine(slotIndex) + " (" + slot.source + ") adapts");
+    const char *algo = it->algo == AdapterAlgo::LoRA   ? "lora"
+                       : it->algo == AdapterAlgo::LoHa ? "loha"
+                                                       : "lokr";
+    if (sm.algo != algo)
+      return makeError(path + ": '" + sm.module + "' is " + algo + ", the artifact compiled " +
+                       sm.algo);
+    if (it->factors.size() != sm.factors.size())
+      return makeError(path + ": '" + sm.module + "' has a different set of factors than the "
+                                                  "compiled adapter");
+    bool dora = sm.factors.count("magnitude") || sm.factors.count("dora_scale");
+    double compiled = slot.multiplier * sm.scale, wanted = multiplier * it->scale;
+    if (compiled == 0 || (dora && wanted != compiled))
+      return makeError(path + ": '" + sm.module + "' cannot be re-weighted from " +
+                       llvm::formatv("{0}", compiled) + " to " + llvm::formatv("{0}", wanted) +
+                       (dora ? " (DoRA is not linear in ΔW)" : "") + "; recompile instead");
+    // ΔW is linear in this factor, so it carries the new scale·multiplier.
+    std::string linear = sm.algo == "lora" ? "up"
+                         : sm.algo == "loha" ? "w1a"
+                                             : (sm.factors.count("w1") ? "w1" : "w1a");
+    for (const auto &[name, tensorAndShape] : sm.factors) {
+      auto f = it->factors.find(name);
+      if (f == it->factors.end() || f->second.shape != tensorAndShape.second)
+        return makeError(path + ": '" + sm.module + "' factor '" + name +
+                         "' does not have the compiled shape");
+      const TensorInfo *info = weights->find(tensorAndShape.first);
+      if (!info || info->numBytes() != f->second.data.size() * sizeof(float))
+        return makeError(weightsPath + ": no parameter '" + tensorAndShape.first +
+                         "' of the adapter's size (shared with another equal tensor?)");
+      writes.push_back({info, &f->second, name == linear ? float(wanted / compiled) : 1.0f});
+    }
+  }
+  if (!privateWeights) {
+    int fd;
+    if (std::error_code ec = llvm::sys::fs::openFileForRead(weightsPath, fd))
+      return makeError(weightsPath + ": cannot open: " + ec.message());
+    // Offsets of mapped regions must be page-aligned: map from 0 and skip the header.
+    std::error_code ec;
+    uint64_t total = weights->dataFileOffset() + weights->dataSize();
+    auto region = std::make_unique<llvm::sys::fs::mapped_file_region>(
+        llvm::sys::fs::convertFDToNativeFile(fd), llvm::sys::fs::mapped_file_region::priv, total,
+        0, ec);
+    llvm::sys::fs::file_t native = llvm::sys::fs::convertFDToNativeFile(fd);
+    llvm::sys::fs::closeFile(native);
+    if (ec)
+      return makeError(weightsPath + ": cannot map privately: " + ec.message());
+    privateMapping = std::move(region);
+    privateWeights = true;
+  }
+  for (const Write &w : writes) {
+    float *dst = reinterpret_cast<float *>(params() + w.info->begin);
+    for (size_t i = 0; i < w.data->data.size(); ++i)
+      dst[i] = w.data->data[i] * w.factor;
+  }
+  slot.source = path.str();
+  slot.multiplier = multiplier;
+  for (AdapterSlot::Module &sm : slot.modules)
+    for (const ModuleAdapter &a : set->modules)
+      if (a.module == sm.module)
+        sm.scale = a.scale;
+  return llvm::Error::success();
 }
 
 double Artifact::flops(int64_t batch, int64_t seq) const {
@@ -302,8 +436,7 @@ llvm::Expected<std::vector<Tensor>> Artifact::run(llvm::ArrayRef<Tensor> inputs)
     resultWords += 3 + 2 * s.shape.size();
   std::vector<int64_t> results(resultWords, 0);
   std::vector<std::vector<int64_t>> descs;
-  descs.push_back(
-      descriptor(weights->dataBegin(), {static_cast<int64_t>(weights->dataSize() / 4)}));
+  descs.push_back(descriptor(params(), {static_cast<int64_t>(weights->dataSize() / 4)}));
   for (const Tensor *t : ordered)
     descs.push_back(descriptor(t->bytes.data(), t->shape));
   std::vector<void *> args{results.data()};
@@ -338,7 +471,7 @@ llvm::Expected<std::vector<Tensor>> Artifact::run(llvm::ArrayRef<Tensor> inputs)
         idx[d] = 0;
       }
     }
-    auto *lo = weights->dataBegin();
+    auto *lo = params();
     auto *p = static_cast<const uint8_t *>(allocated);
     bool isParam = p >= lo && p < lo + weights->dataSize();
     bool isInput = llvm::any_of(ordered, [&](const Tensor *in) {

@@ -1,7 +1,7 @@
 //===- MergeAdapters.cpp - fold adapters into base weights ----------------===//
 
 #include "lorc/Dialect/Lorc/IR/LorcOps.h"
-#include "lorc/Import/Adapters.h"
+#include "lorc/Support/Adapters.h"
 #include "lorc/Transforms/Passes.h"
 
 #include "mlir/IR/AsmState.h"

@@ -32,6 +32,11 @@ struct Flags {
                               cl::value_desc("text")};
   cl::opt<std::string> output{"o", cl::desc("Write the outputs to this safetensors file"),
                               cl::value_desc("file")};
+  cl::list<std::string> adapters{
+      "adapter",
+      cl::desc("Swap the i-th unmerged adapter of the artifact for this one (PEFT directory or "
+               "LyCORIS .safetensors, same shapes), with an optional :multiplier"),
+      cl::value_desc("path[:multiplier]")};
   cl::opt<int> threads{"threads", cl::desc("CPU threads (default: the cores this process may "
                                            "use)"),
                        cl::init(0)};
@@ -123,6 +128,11 @@ int main(int argc, char **argv) {
   if (!artifact)
     return fail(toString(artifact.takeError()));
   lorc::Artifact &a = **artifact;
+  for (auto [i, spec] : llvm::enumerate(flags.adapters)) {
+    auto [path, multiplier] = lorc::parseAdapterSpec(spec);
+    if (Error e = a.swapAdapter(static_cast<unsigned>(i), path, multiplier))
+      return fail(toString(std::move(e)));
+  }
 
   std::vector<lorc::Tensor> inputs;
   if (!flags.inputs.empty()) {

@@ -10,7 +10,7 @@
 #ifndef LORC_IMPORT_HUGGINGFACE_H
 #define LORC_IMPORT_HUGGINGFACE_H
 
-#include "lorc/Import/Adapters.h"
+#include "lorc/Support/Adapters.h"
 #include "lorc/Support/Safetensors.h"
 
 #include "mlir/IR/BuiltinOps.h"

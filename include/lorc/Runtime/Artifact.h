@@ -16,13 +16,16 @@
 #define LORC_RUNTIME_ARTIFACT_H
 
 #include "lorc/Runtime/Tokenizer.h"
+#include "lorc/Support/Adapters.h"
 #include "lorc/Support/Safetensors.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/FileSystem.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +60,20 @@ struct TensorSpec {
   std::optional<std::pair<int64_t, int64_t>> range;
 };
 
+/// An adapter compiled unmerged: where its factors live in the parameter buffer.
+struct AdapterSlot {
+  struct Module {
+    std::string module;
+    std::string algo; // "lora", "loha" or "lokr"
+    double scale = 1;
+    /// factor name → (parameter tensor name, shape)
+    std::map<std::string, std::pair<std::string, std::vector<int64_t>>> factors;
+  };
+  std::string source;
+  double multiplier = 1;
+  std::vector<Module> modules;
+};
+
 /// A loaded artifact directory (see docs/Artifact.md for the format).
 class Artifact {
 public:
@@ -74,6 +91,18 @@ public:
   /// Floating-point operations of one run at the given batch and sequence length.
   double flops(int64_t batch, int64_t seq) const;
 
+  /// Adapters compiled unmerged, in `--adapter` order.
+  llvm::ArrayRef<AdapterSlot> adapterSlots() const { return slots; }
+
+  /// Replaces the factors of unmerged adapter `slot` by those of the adapter at `path` (PEFT
+  /// directory or LyCORIS file) with `multiplier`, without recompiling. The new adapter must
+  /// target the same modules with the same algorithm and factor shapes; a different scale or
+  /// multiplier is folded into one factor (ΔW is linear in up / w1 / w1a), which DoRA does not
+  /// allow. The weights file itself is never written: the parameters become a private
+  /// copy-on-write mapping. Not thread-safe with run().
+  llvm::Error swapAdapter(unsigned slot, llvm::StringRef path, double multiplier,
+                          const AdapterReadOptions &options = {});
+
   /// Runs the artifact. `inputs` must match inputs() by name, dtype and shape; every violation
   /// (missing or unknown input, wrong dtype, rank, size, value range) is an error naming the
   /// input. Returns the outputs in outputs() order.
@@ -87,6 +116,13 @@ private:
   void *library = nullptr;
   void *entry = nullptr;
   std::unique_ptr<SafetensorsFile> weights;
+  /// A private (copy-on-write) mapping of the weights file once an adapter was swapped.
+  std::unique_ptr<llvm::sys::fs::mapped_file_region> privateMapping;
+  bool privateWeights = false;
+  std::string weightsPath;
+  std::vector<AdapterSlot> slots;
+  /// The parameter buffer passed to the entry point.
+  uint8_t *params() const;
   std::vector<TensorSpec> inputSpecs, outputSpecs;
   std::unique_ptr<WordPieceTokenizer> tok;
   int64_t maxSeqLen = -1;

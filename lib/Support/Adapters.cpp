@@ -26,7 +26,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lorc/Import/Adapters.h"
+#include "lorc/Support/Adapters.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
@@ -1542,4 +1542,12 @@ std::pair<int64_t, int64_t> lorc::lycorisFactorization(int64_t dimension, int64_
     n = nextN;
   }
   return m > n ? std::make_pair(n, m) : std::make_pair(m, n);
+}
+
+std::pair<std::string, double> lorc::parseAdapterSpec(llvm::StringRef spec) {
+  double multiplier = 1.0;
+  size_t colon = spec.rfind(':');
+  if (colon != llvm::StringRef::npos && !spec.drop_front(colon + 1).getAsDouble(multiplier))
+    return {spec.take_front(colon).str(), multiplier};
+  return {spec.str(), 1.0};
 }

@@ -18,8 +18,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LORC_IMPORT_ADAPTERS_H
-#define LORC_IMPORT_ADAPTERS_H
+#ifndef LORC_SUPPORT_ADAPTERS_H
+#define LORC_SUPPORT_ADAPTERS_H
 
 #include "lorc/Support/Safetensors.h"
 
@@ -104,10 +104,14 @@ llvm::Expected<std::vector<float>> computeDeltaWeight(const ModuleAdapter &adapt
 llvm::Error applyDora(const ModuleAdapter &adapter, llvm::ArrayRef<int64_t> baseShape,
                       double multiplier, std::vector<float> &merged);
 
+/// Splits an `--adapter` argument "<path>[:<multiplier>]": the suffix after the last ':' is a
+/// multiplier only if it parses as a number (default 1); otherwise it is part of the path.
+std::pair<std::string, double> parseAdapterSpec(llvm::StringRef spec);
+
 /// LyCORIS' factorization(dimension, factor) (functional/general.py): (m, n) with m ≤ n,
 /// m·n = dimension, as LoKr chooses its Kronecker factor shapes.
 std::pair<int64_t, int64_t> lycorisFactorization(int64_t dimension, int64_t factor = -1);
 
 } // namespace lorc
 
-#endif // LORC_IMPORT_ADAPTERS_H
+#endif // LORC_SUPPORT_ADAPTERS_H
