@@ -16,6 +16,15 @@ is in float64 (Python floats).
       sentence's real (unpadded) positions. A directory (ending in `/`) stands for the
       batch-1 runs DIR/row0.safetensors ... DIR/row7.safetensors. Prints the measured numbers; exits 1 if
       any exceeds the tolerances below.
+  check_goldens.py compare-ref GOLDEN REF NAME=OUT [NAME=OUT ...]
+      checks runs of an adapted model against the adapter reference REF (made by PEFT or
+      LyCORIS): per sentence the cosine and the max |delta| of sentence_embedding, and the max
+      |delta| of last_hidden_state over the real positions (GOLDEN's attention_mask) when REF
+      stores it; then every run after the first against the first (e.g. unmerged against
+      merged) on both outputs, with the same tolerances; and finally that the adapter had an
+      effect: REF's and every run's embedding differ from GOLDEN's (the base model's) by more
+      than EFFECT_MIN_ABS (max |delta|) in every sentence. Prints the numbers; exits 1 if a
+      check fails.
 """
 
 import json
@@ -30,6 +39,9 @@ import sys
 COSINE_MIN = 0.99999  # cosine(lorc embedding, golden embedding), per sentence
 EMBEDDING_MAX_ABS = 1e-4  # max |delta| over the 384 embedding values, per sentence
 HIDDEN_MAX_ABS = 1e-3  # max |delta| of last_hidden_state over the non-padded positions
+# compare-ref: an adapted embedding must differ from the base model's by more than this
+# (max |delta| per sentence), or the adapter did nothing measurable.
+EFFECT_MIN_ABS = 1e-3
 
 FORMATS = {"F32": "f", "F64": "d", "I64": "q", "I32": "i"}
 
@@ -109,6 +121,101 @@ def max_abs(a, b):
     return max(abs(x - y) for x, y in zip(a, b))
 
 
+def sentence_embedding(t, r, hidden):
+    """Row r of the sentence_embedding of tensors t."""
+    return t["sentence_embedding"][2][r * hidden:(r + 1) * hidden]
+
+
+def hidden_positions(t, r, length, hidden):
+    """The first `length` positions of row r of last_hidden_state of tensors t, flattened."""
+    _, (_, seq, _), hid = t["last_hidden_state"]
+    return hid[r * seq * hidden:r * seq * hidden + length * hidden]
+
+
+def check_shapes(name, t, batch, hidden, lengths, need_hidden=True):
+    """Prints and returns False when t's outputs do not have the batch's shapes."""
+    ok = "sentence_embedding" in t and t["sentence_embedding"][1] == [batch, hidden]
+    if need_hidden:
+        ok = ok and "last_hidden_state" in t
+        if ok:
+            shape = t["last_hidden_state"][1]
+            ok = len(shape) == 3 and shape[0] == batch and shape[2] == hidden and \
+                shape[1] >= max(lengths)
+    if not ok:
+        print("%s: unexpected outputs %s" % (name, {k: v[1] for k, v in t.items()}))
+    return ok
+
+
+def compare_pair(name, a, b, lengths, hidden, with_hidden):
+    """Per sentence: cosine and max |delta| of the embeddings of a and b, and max |delta| of
+    last_hidden_state over the real positions when with_hidden. Returns True if all pass."""
+    ok, worst_cos, worst_emb, worst_hidden = True, 1.0, 0.0, 0.0
+    for r, length in enumerate(lengths):
+        ea, eb = sentence_embedding(a, r, hidden), sentence_embedding(b, r, hidden)
+        cos, emb_delta = cosine(ea, eb), max_abs(ea, eb)
+        hid_delta = max_abs(hidden_positions(a, r, length, hidden),
+                            hidden_positions(b, r, length, hidden)) if with_hidden else 0.0
+        bad = not (cos >= COSINE_MIN and emb_delta <= EMBEDDING_MAX_ABS and
+                   hid_delta <= HIDDEN_MAX_ABS)
+        print("%s: sentence %d (%2d tokens): cosine %.9f (1 - cosine %.1e)  embedding max "
+              "|delta| %.3e  last_hidden_state max |delta| %s%s"
+              % (name, r, length, cos, 1.0 - cos, emb_delta,
+                 "%.3e" % hid_delta if with_hidden else "(not compared)",
+                 "  FAIL" if bad else ""))
+        ok = ok and not bad
+        worst_cos = min(worst_cos, cos)
+        worst_emb = max(worst_emb, emb_delta)
+        worst_hidden = max(worst_hidden, hid_delta)
+    print("%s: worst: cosine %.9f (1 - cosine %.1e)  embedding max |delta| %.3e  "
+          "last_hidden_state max |delta| %s%s"
+          % (name, worst_cos, 1.0 - worst_cos, worst_emb,
+             "%.3e" % worst_hidden if with_hidden else "(not compared)", "" if ok else "  FAIL"))
+    return ok
+
+
+def compare_ref(golden, ref, runs):
+    _, g = read(golden)
+    _, reference = read(ref)
+    lengths = row_lengths(golden)
+    batch, hidden = g["sentence_embedding"][1]
+    print("tolerances: cosine >= %g, embedding max |delta| <= %g, last_hidden_state max "
+          "|delta| <= %g; effect: embedding max |delta| from the base model > %g"
+          % (COSINE_MIN, EMBEDDING_MAX_ABS, HIDDEN_MAX_ABS, EFFECT_MIN_ABS))
+    ref_hidden = "last_hidden_state" in reference
+    ok = check_shapes("reference", reference, batch, hidden, lengths, need_hidden=ref_hidden)
+    outputs = []
+    for spec in runs:
+        name, path = spec.split("=", 1)
+        t = read(path)[1]
+        if check_shapes(name, t, batch, hidden, lengths):
+            outputs.append((name, t))
+        else:
+            ok = False
+    if not ok:
+        print("FAIL")
+        return 1
+
+    # Each run against the library's reference.
+    for name, t in outputs:
+        ok = compare_pair("%s vs reference" % name, t, reference, lengths, hidden,
+                          ref_hidden) and ok
+    # The runs against each other (merged and unmerged compute the same function).
+    first_name, first = outputs[0]
+    for name, t in outputs[1:]:
+        ok = compare_pair("%s vs %s" % (name, first_name), t, first, lengths, hidden,
+                          True) and ok
+    # The adapter changed the outputs: the reference and every run differ from the base model.
+    for name, t in [("reference", reference)] + outputs:
+        deltas = [max_abs(sentence_embedding(t, r, hidden), sentence_embedding(g, r, hidden))
+                  for r in range(batch)]
+        bad = not min(deltas) > EFFECT_MIN_ABS
+        print("effect: %s vs base model: embedding max |delta| per sentence: smallest %.3e, "
+              "largest %.3e%s" % (name, min(deltas), max(deltas), "  FAIL" if bad else ""))
+        ok = ok and not bad
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
 def compare(golden, runs):
     _, g = read(golden)
     _, (batch, gseq, hidden), g_hidden = g["last_hidden_state"]
@@ -168,6 +275,8 @@ def main(argv):
         run_text(*argv[2:])
     elif len(argv) >= 4 and argv[1] == "compare":
         sys.exit(compare(argv[2], argv[3:]))
+    elif len(argv) >= 5 and argv[1] == "compare-ref":
+        sys.exit(compare_ref(argv[2], argv[3], argv[4:]))
     else:
         sys.exit(__doc__)
 
