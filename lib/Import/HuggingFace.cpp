@@ -262,10 +262,15 @@ BertBuilder::adaptersFor(StringRef module, int64_t out, int64_t in) {
                             f("w2b"), f("t2"), magnitude, scale, doraLycoris);
         break;
       }
-      if (failed(verify(op)))
+      if (failed(verify(op))) {
+        op->erase();
+        // The reader's ΔW check names the factor and both shapes.
+        if (auto delta = computeDeltaWeight(a, {out, in}); !delta)
+          return makeError(set.path + ": " + llvm::toString(delta.takeError()));
         return makeError(set.path + ": adapter for '" + module +
                          "' does not fit the layer's weight [" + Twine(out) + ", " + Twine(in) +
                          "]");
+      }
       values.push_back(op->getResult(0));
       multipliers.push_back(set.multiplier);
       ++m.numAdapters;

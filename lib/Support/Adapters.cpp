@@ -166,7 +166,7 @@ Expected<AdapterTensor> loadTensor(const SafetensorsFile &file, const TensorInfo
       if (!std::isfinite(tensor.data[i]))
         return fileError(file.path(), "tensor '" + info.name + "': element " + Twine(i) + " is " +
                                           (std::isnan(tensor.data[i]) ? "NaN" : "infinite") +
-                                          " (pass allowNonFinite to accept it)");
+                                          " (--allow-non-finite accepts it)");
   }
   return tensor;
 }
@@ -674,9 +674,8 @@ Error reportUnknownKeys(std::vector<std::string> unknown, StringRef file,
   std::string count = std::to_string(unknown.size()) + (unknown.size() == 1 ? " key" : " keys");
   std::string names = listNames(unknown);
   if (!options.allowUnknownKeys)
-    return fileError(file, count + (unknown.size() == 1 ? " is" : " are") +
-                               " not adapter parameters: " + names +
-                               " (pass allowUnknownKeys to ignore them)");
+    return fileError(file, "not adapter parameters: " + count + ": " + names +
+                               " (--allow-unknown-keys ignores them)");
   warnings.push_back(
       (file + ": ignoring " + count + " that are not adapter parameters: " + names).str());
   return Error::success();
