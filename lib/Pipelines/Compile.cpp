@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
@@ -127,7 +128,7 @@ llvm::Error emitObject(llvm::Module &module, StringRef path, unsigned optLevel,
   module.setTargetTriple(triple);
   auto transformer = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0, tm.get());
   if (llvm::Error e = transformer(&module))
-    return std::move(e);
+    return e;
   std::error_code ec;
   llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
   if (ec)
@@ -236,7 +237,10 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
 /// The manifest's "adapters": in unmerged mode, where each adapter's factors live in the
 /// parameter buffer (the importer names them "adapter<slot>.<module>.<factor>") and the scale and
 /// multiplier they were compiled with, so `lorc-run --adapter` can swap or re-weight them.
-llvm::json::Array describeAdapterSlots(ArrayRef<AdapterSet> sets, StringRef mode) {
+/// A LoRA `up` fused into a concatenated weight (`--lorc-fuse-lora-gemm`) is described by that
+/// weight's name, its first column, the row stride and the scale folded into it.
+llvm::json::Array describeAdapterSlots(ArrayRef<AdapterSet> sets, StringRef mode,
+                                       const llvm::StringMap<llvm::json::Object> &fusedUps) {
   llvm::json::Array slots;
   if (mode != "unmerged")
     return slots;
@@ -250,9 +254,12 @@ llvm::json::Array describeAdapterSlots(ArrayRef<AdapterSet> sets, StringRef mode
         llvm::json::Array shape;
         for (int64_t d : t.shape)
           shape.push_back(d);
-        factors[name] = llvm::json::Object{
-            {"tensor", "adapter" + std::to_string(k) + "." + a.module + "." + name},
-            {"shape", std::move(shape)}};
+        std::string tensor = "adapter" + std::to_string(k) + "." + a.module + "." + name;
+        llvm::json::Object f{{"tensor", tensor}, {"shape", std::move(shape)}};
+        if (auto it = fusedUps.find(tensor); it != fusedUps.end())
+          for (const auto &[key, value] : it->second)
+            f[key] = value; // the fused placement replaces "tensor"
+        factors[name] = std::move(f);
       }
       const char *algo = a.algo == AdapterAlgo::LoRA   ? "lora"
                          : a.algo == AdapterAlgo::LoHa ? "loha"
@@ -384,6 +391,30 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
     stage->finish();
   }
 
+  // Unmerged LoRA: one GEMM over [x, x·Aᵀ]; remember where each B went for the manifest.
+  llvm::StringMap<llvm::json::Object> fusedUps;
+  if (options.adapterMode == "unmerged" && model->numAdapters > 0) {
+    stage.emplace(log, "fuse LoRA GEMMs");
+    PassManager fuse(&context);
+    fuse.addPass(createLorcFuseLoraGemmPass());
+    if (failed(fuse.run(module)))
+      return diags.take("fusing LoRA side paths");
+    module.walk([&](arith::ConstantOp cst) {
+      auto placements = cst->getAttrOfType<ArrayAttr>("lorc.fused_lora");
+      auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue());
+      if (!placements || !res)
+        return;
+      int64_t rowStride = cast<RankedTensorType>(cst.getType()).getDimSize(1);
+      for (auto p : placements.getAsRange<DictionaryAttr>())
+        fusedUps[p.getAs<StringAttr>("up").getValue()] = llvm::json::Object{
+            {"tensor", res.getRawHandle().getKey().str()},
+            {"column", p.getAs<IntegerAttr>("column").getInt()},
+            {"row_stride", rowStride},
+            {"scale", p.getAs<FloatAttr>("scale").getValueAsDouble()}};
+    });
+    stage->finish();
+  }
+
   stage.emplace(log, "externalize weights");
   SafetensorsWriter weights(/*dataAlignment=*/64);
   weights.setMetadata("generator", "lorc-compile");
@@ -474,7 +505,8 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   if (llvm::Error e = writeManifest(inTmp("manifest.json"), options, *model, inputTypes,
                                     inputNames, resultTypes, resultNames, paramElements, cpuName,
                                     hasVocab, readLowerCase(options.modelDir),
-                                    describeAdapterSlots(adapterSets, options.adapterMode)))
+                                    describeAdapterSlots(adapterSets, options.adapterMode,
+                                                         fusedUps)))
     return e;
 
   if (llvm::sys::fs::exists(outPath))

@@ -243,10 +243,17 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
           if (!shape || !fo->getString("tensor"))
             return makeError(manifestPath + ": adapter factor '" + name.str() +
                              "' needs 'tensor' and 'shape'");
-          std::vector<int64_t> dims;
+          AdapterSlot::Module::Factor f;
+          f.tensor = fo->getString("tensor")->str();
           for (const llvm::json::Value &d : *shape)
-            dims.push_back(d.getAsInteger().value_or(-1));
-          sm.factors[name.str()] = {fo->getString("tensor")->str(), dims};
+            f.shape.push_back(d.getAsInteger().value_or(-1));
+          f.column = fo->getInteger("column").value_or(-1);
+          f.rowStride = fo->getInteger("row_stride").value_or(0);
+          f.foldedScale = fo->getNumber("scale").value_or(1.0);
+          if (f.column >= 0 && (f.shape.size() != 2 || f.column + f.shape[1] > f.rowStride))
+            return makeError(manifestPath + ": fused adapter factor '" + name.str() +
+                             "' does not fit its row stride");
+          sm.factors[name.str()] = std::move(f);
         }
         slot.modules.push_back(std::move(sm));
       }
@@ -294,6 +301,7 @@ llvm::Error Artifact::swapAdapter(unsigned slotIndex, llvm::StringRef path, doub
     const TensorInfo *info;
     const AdapterTensor *data;
     float factor;
+    const AdapterSlot::Module::Factor *placement;
   };
   std::vector<Write> writes;
   for (const AdapterSlot::Module &sm : slot.modules) {
@@ -321,16 +329,22 @@ llvm::Error Artifact::swapAdapter(unsigned slotIndex, llvm::StringRef path, doub
     std::string linear = sm.algo == "lora" ? "up"
                          : sm.algo == "loha" ? "w1a"
                                              : (sm.factors.count("w1") ? "w1" : "w1a");
-    for (const auto &[name, tensorAndShape] : sm.factors) {
+    for (const auto &[name, compiledFactor] : sm.factors) {
       auto f = it->factors.find(name);
-      if (f == it->factors.end() || f->second.shape != tensorAndShape.second)
+      if (f == it->factors.end() || f->second.shape != compiledFactor.shape)
         return makeError(path + ": '" + sm.module + "' factor '" + name +
                          "' does not have the compiled shape");
-      const TensorInfo *info = weights->find(tensorAndShape.first);
-      if (!info || info->numBytes() != f->second.data.size() * sizeof(float))
-        return makeError(weightsPath + ": no parameter '" + tensorAndShape.first +
-                         "' of the adapter's size (shared with another equal tensor?)");
-      writes.push_back({info, &f->second, name == linear ? float(wanted / compiled) : 1.0f});
+      const TensorInfo *info = weights->find(compiledFactor.tensor);
+      bool fused = compiledFactor.column >= 0;
+      uint64_t expectedBytes =
+          fused ? static_cast<uint64_t>(compiledFactor.shape[0] * compiledFactor.rowStride) * 4
+                : f->second.data.size() * sizeof(float);
+      if (!info || info->numBytes() != expectedBytes)
+        return makeError(weightsPath + ": no parameter '" + compiledFactor.tensor +
+                         "' of the expected size (shared with another equal tensor?)");
+      // A fused `up` holds m·s·B; an unfused linear factor is scaled by the code.
+      float factor = fused ? float(wanted) : name == linear ? float(wanted / compiled) : 1.0f;
+      writes.push_back({info, &f->second, factor, &compiledFactor});
     }
   }
   if (!privateWeights) {
@@ -352,6 +366,14 @@ llvm::Error Artifact::swapAdapter(unsigned slotIndex, llvm::StringRef path, doub
   }
   for (const Write &w : writes) {
     float *dst = reinterpret_cast<float *>(params() + w.info->begin);
+    if (w.placement->column >= 0) {
+      int64_t rows = w.placement->shape[0], cols = w.placement->shape[1];
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j)
+          dst[i * w.placement->rowStride + w.placement->column + j] =
+              w.data->data[i * cols + j] * w.factor;
+      continue;
+    }
     for (size_t i = 0; i < w.data->data.size(); ++i)
       dst[i] = w.data->data[i] * w.factor;
   }

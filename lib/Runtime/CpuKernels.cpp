@@ -11,6 +11,7 @@
 #include <cblas.h>
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace {
@@ -120,4 +121,47 @@ int lorc::getCpuThreads() {
   if (openblas_get_num_threads)
     return openblas_get_num_threads();
   return cpuThreads;
+}
+
+namespace {
+/// MLIR's unranked memref (C interface): the rank and a pointer to a ranked descriptor
+/// {allocated, aligned, offset, sizes[rank], strides[rank]}.
+struct UnrankedMemRef {
+  int64_t rank;
+  void *descriptor;
+};
+} // namespace
+
+/// The strided copy that `finalize-memref-to-llvm` calls for `memref.copy` between buffers that
+/// are not both contiguous (e.g. into a column block of a concatenation); MLIR's own lives in
+/// libmlir_c_runner_utils (CRunnerUtils.cpp `memrefCopy`), which Debian ships but artifacts do
+/// not link. Same contract: element size in bytes, source and destination of equal shape.
+extern "C" __attribute__((visibility("default"))) void
+memrefCopy(int64_t elemSize, UnrankedMemRef *src, UnrankedMemRef *dst) {
+  int64_t rank = src->rank;
+  auto *s = static_cast<int64_t *>(src->descriptor);
+  auto *d = static_cast<int64_t *>(dst->descriptor);
+  auto *srcBase = reinterpret_cast<char *>(s[1]) + s[2] * elemSize;
+  auto *dstBase = reinterpret_cast<char *>(d[1]) + d[2] * elemSize;
+  const int64_t *sizes = s + 3, *srcStrides = s + 3 + rank, *dstStrides = d + 3 + rank;
+  int64_t total = 1;
+  for (int64_t i = 0; i < rank; ++i)
+    total *= sizes[i];
+  if (total == 0)
+    return;
+  std::vector<int64_t> index(static_cast<size_t>(rank), 0);
+  int64_t srcOff = 0, dstOff = 0;
+  for (int64_t n = 0; n < total; ++n) {
+    std::memcpy(dstBase + dstOff * elemSize, srcBase + srcOff * elemSize,
+                static_cast<size_t>(elemSize));
+    for (int64_t axis = rank - 1; axis >= 0; --axis) {
+      srcOff += srcStrides[axis];
+      dstOff += dstStrides[axis];
+      if (++index[axis] < sizes[axis])
+        break;
+      srcOff -= srcStrides[axis] * sizes[axis];
+      dstOff -= dstStrides[axis] * sizes[axis];
+      index[axis] = 0;
+    }
+  }
 }

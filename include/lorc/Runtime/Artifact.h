@@ -66,8 +66,16 @@ struct AdapterSlot {
     std::string module;
     std::string algo; // "lora", "loha" or "lokr"
     double scale = 1;
-    /// factor name → (parameter tensor name, shape)
-    std::map<std::string, std::pair<std::string, std::vector<int64_t>>> factors;
+    struct Factor {
+      std::string tensor;
+      std::vector<int64_t> shape;
+      /// For a LoRA `up` fused into a concatenated weight: its first column there, the weight's
+      /// row stride (K + Σ r) and the scale folded into it; column < 0 otherwise.
+      int64_t column = -1;
+      int64_t rowStride = 0;
+      double foldedScale = 1;
+    };
+    std::map<std::string, Factor> factors;
   };
   std::string source;
   double multiplier = 1;

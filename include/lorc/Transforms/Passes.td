@@ -95,6 +95,35 @@ def LorcMergeAdaptersPass : Pass<"lorc-merge-adapters"> {
   ];
 }
 
+def LorcFuseLoraGemmPass : Pass<"lorc-fuse-lora-gemm"> {
+  let summary = "Fuse unmerged LoRA side paths into the base GEMM over a concatenated K";
+  let description = [{
+    For a `lorc.linear` whose adapters are all plain LoRA (no Tucker core, no DoRA) and whose
+    weight and `up` factors are constants, rewrites
+
+    ```
+    y = x·Wᵀ + b + Σᵢ mᵢ·sᵢ·(x·Aᵢᵀ)·Bᵢᵀ
+    ```
+    as one GEMM over the concatenated K dimension:
+    ```
+    %xa_i = lorc.linear %x, %A_i                         // [..., r_i]
+    %xcat = tensor.concat dim(last) %x, %xa_0, ...        // [..., K + Σ r_i]
+    %y    = lorc.linear %xcat, %Wcat, %b                 // Wcat = [W | m_0·s_0·B_0 | ...]
+    ```
+    `Wcat` [N, K + Σ rᵢ] is formed at compile time (the scales folded into the B columns). The
+    new weight constant records where each B went in its `lorc.fused_lora` attribute (the B
+    constant's name, first column, rank, folded scale), which lorc-compile writes into the
+    manifest so that `lorc-run --adapter` can swap the B columns in place.
+
+    Why: the adapter then costs one BLAS call over K + r instead of two skinny GEMMs plus a pass
+    over the output (peft's unmerged forward), and the base GEMM's bias epilogue is shared.
+  }];
+  let dependentDialects = ["mlir::tensor::TensorDialect", "mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numFused", "num-fused", "Number of layers whose LoRA side paths were fused">
+  ];
+}
+
 def LorcLowerExpandShapePass : Pass<"lorc-lower-expand-shape"> {
   let summary = "Rewrite memref.expand_shape of contiguous buffers as memref.reinterpret_cast";
   let description = [{

@@ -1,0 +1,146 @@
+//===- FuseLoraGemm.cpp - LoRA side paths as one GEMM over a concatenated K ===//
+
+#include "lorc/Dialect/Lorc/IR/LorcOps.h"
+#include "lorc/Transforms/Passes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#define DEBUG_TYPE "lorc-fuse-lora-gemm"
+
+namespace lorc {
+#define GEN_PASS_DEF_LORCFUSELORAGEMMPASS
+#include "lorc/Transforms/Passes.h.inc"
+} // namespace lorc
+
+using namespace mlir;
+using namespace lorc;
+
+namespace {
+
+/// The f32 data and name of a constant tensor, if `v` is one.
+struct ConstantData {
+  std::string name;
+  ArrayRef<float> values;
+  std::vector<float> owned;
+};
+
+std::optional<ConstantData> readConstant(Value v) {
+  auto cst = v.getDefiningOp<arith::ConstantOp>();
+  auto type = cst ? dyn_cast<RankedTensorType>(cst.getType()) : RankedTensorType();
+  if (!type || !type.getElementType().isF32() || !type.hasStaticShape())
+    return std::nullopt;
+  ConstantData d;
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    d.name = res.getRawHandle().getKey().str();
+    d.values = blob->getDataAs<float>();
+    return d;
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(cst.getValue())) {
+    auto vals = dense.getValues<float>();
+    d.owned.assign(vals.begin(), vals.end());
+    d.values = d.owned;
+    return d;
+  }
+  return std::nullopt;
+}
+
+struct LorcFuseLoraGemmPass : lorc::impl::LorcFuseLoraGemmPassBase<LorcFuseLoraGemmPass> {
+  using LorcFuseLoraGemmPassBase::LorcFuseLoraGemmPassBase;
+
+  void runOnOperation() override {
+    SmallVector<LinearOp> layers;
+    getOperation()->walk([&](LinearOp op) {
+      if (!op.getAdapters().empty())
+        layers.push_back(op);
+    });
+    for (LinearOp op : layers)
+      fuse(op);
+  }
+
+  void fuse(LinearOp op) {
+    SmallVector<LoraOp> loras;
+    for (Value a : op.getAdapters()) {
+      auto lora = a.getDefiningOp<LoraOp>();
+      if (!lora || lora.getMid() || lora.getMagnitude())
+        return; // other adapters keep their side paths
+      loras.push_back(lora);
+    }
+    std::optional<ConstantData> w = readConstant(op.getWeight());
+    if (!w)
+      return;
+    SmallVector<ConstantData> ups;
+    for (LoraOp l : loras) {
+      std::optional<ConstantData> u = readConstant(l.getUp());
+      if (!u)
+        return;
+      ups.push_back(std::move(*u));
+    }
+    auto wType = op.getWeight().getType();
+    int64_t n = wType.getDimSize(0), k = wType.getDimSize(1);
+    int64_t kcat = k;
+    for (LoraOp l : loras)
+      kcat += l.getDown().getType().getDimSize(0);
+
+    // Wcat [N, K + Σ r] = [W | m·s·B ...], row-major.
+    std::vector<float> wcat(static_cast<size_t>(n * kcat));
+    for (int64_t i = 0; i < n; ++i)
+      std::copy(w->values.begin() + i * k, w->values.begin() + (i + 1) * k,
+                wcat.begin() + i * kcat);
+    OpBuilder b(op);
+    SmallVector<Attribute> placements;
+    int64_t column = k;
+    for (auto [idx, l] : llvm::enumerate(loras)) {
+      int64_t r = l.getDown().getType().getDimSize(0);
+      double scale = op.getMultiplier(idx) * l.getScale().convertToDouble();
+      const ConstantData &up = ups[idx];
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < r; ++j)
+          wcat[i * kcat + column + j] = static_cast<float>(scale) * up.values[i * r + j];
+      placements.push_back(b.getDictionaryAttr({
+          b.getNamedAttr("up", b.getStringAttr(up.name)),
+          b.getNamedAttr("column", b.getI64IntegerAttr(column)),
+          b.getNamedAttr("rank", b.getI64IntegerAttr(r)),
+          b.getNamedAttr("scale", b.getF64FloatAttr(scale)),
+      }));
+      column += r;
+    }
+
+    Location loc = op.getLoc();
+    auto xType = op.getInput().getType();
+    SmallVector<Value> pieces{op.getInput()};
+    for (LoraOp l : loras) {
+      SmallVector<int64_t> shape(xType.getShape());
+      shape.back() = l.getDown().getType().getDimSize(0);
+      pieces.push_back(LinearOp::create(b, loc, RankedTensorType::get(shape, xType.getElementType()),
+                                        op.getInput(), l.getDown(), Value()));
+    }
+    Value xcat = tensor::ConcatOp::create(b, loc, xType.getRank() - 1, pieces);
+    auto wcatType = RankedTensorType::get({n, kcat}, wType.getElementType());
+    std::string name = (w->name.empty() ? std::string("weight") : w->name) + ".lora_fused";
+    auto attr = DenseResourceElementsAttr::get(
+        wcatType, name, HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(wcat)));
+    auto wcatOp = arith::ConstantOp::create(b, loc, wcatType, attr);
+    wcatOp->setAttr("lorc.fused_lora", b.getArrayAttr(placements));
+    auto fused = LinearOp::create(b, loc, op.getType(), xcat, wcatOp, op.getBias());
+    op.replaceAllUsesWith(fused.getResult());
+    Operation *oldWeight = op.getWeight().getDefiningOp();
+    op.erase();
+    for (LoraOp l : loras) {
+      Operation *up = l.getUp().getDefiningOp();
+      if (l->use_empty())
+        l->erase();
+      if (up && up->use_empty())
+        up->erase();
+    }
+    if (oldWeight && oldWeight->use_empty())
+      oldWeight->erase();
+    ++numFused;
+  }
+};
+
+} // namespace
