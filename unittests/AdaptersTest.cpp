@@ -191,7 +191,7 @@ ModuleAdapter makeAdapter(AdapterAlgo algo, double scale,
 }
 
 const char *kLoraConfig = R"({"peft_type": "LORA", "r": 2, "lora_alpha": 6,
-  "target_modules": ["query", "value"], "some_future_field": {"x": [1, 2]}, "bias": "none"})";
+  "target_modules": "all-linear", "some_future_field": {"x": [1, 2]}, "bias": "none"})";
 
 //===----------------------------------------------------------------------===//
 // PEFT: scale, defaults, patterns, module mapping
@@ -984,3 +984,33 @@ TEST(AdapterErrors, UnsupportedLycorisAlgorithm) {
 }
 
 } // namespace
+
+// target_modules / exclude_modules must agree with the weights (peft tuners_utils.py
+// check_target_module_exists: a list matches a name or a '.'-suffix, a string re.fullmatch).
+TEST(AdapterErrors, TargetModulesMustSelectTheWeights) {
+  TempDir tmp;
+  std::vector<Tensor> tensors = {
+      {"base_model.model.encoder.layer.0.attention.self.value.lora_A.weight", {2, 4}, values(8)},
+      {"base_model.model.encoder.layer.0.attention.self.value.lora_B.weight", {3, 2}, values(6)}};
+  std::vector<std::string> base = {"encoder.layer.0.attention.self.value"};
+  std::string listed = writePeft(
+      tmp, "listed", R"({"peft_type": "LORA", "r": 2, "target_modules": ["query"]})", tensors);
+  expectMentions(readError(listed, base),
+                 {"encoder.layer.0.attention.self.value", "target_modules does not select it"});
+  std::string suffix = writePeft(
+      tmp, "suffix", R"({"peft_type": "LORA", "r": 2, "target_modules": ["self.value"]})", tensors);
+  EXPECT_EQ(readOk(suffix, base).modules.size(), 1u);
+  std::string partial = writePeft(
+      tmp, "partial", R"({"peft_type": "LORA", "r": 2, "target_modules": ["alue"]})", tensors);
+  expectMentions(readError(partial, base), {"target_modules does not select it"});
+  std::string regex = writePeft(tmp, "regex",
+                                R"cfg({"peft_type": "LORA", "r": 2,
+                                    "target_modules": ".*\\.(query|value)"})cfg",
+                                tensors);
+  EXPECT_EQ(readOk(regex, base).modules.size(), 1u);
+  std::string excluded = writePeft(tmp, "excluded",
+                                   R"({"peft_type": "LORA", "r": 2, "target_modules": "all-linear",
+                                       "exclude_modules": ["value"]})",
+                                   tensors);
+  expectMentions(readError(excluded, base), {"exclude_modules excludes it"});
+}

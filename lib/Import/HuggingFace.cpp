@@ -21,6 +21,7 @@
 #include "mlir/IR/Verifier.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -192,6 +193,8 @@ private:
                                                                            int64_t out,
                                                                            int64_t in);
   Value factorConstant(const AdapterTensor &t, StringRef name);
+  /// The layer's bias with the adapters' lora_B biases folded in (PEFT lora_bias).
+  Expected<Value> foldLoraBiases(StringRef module, Value bias, int64_t out);
 
   ImportedModel &m;
   MLIRContext *ctx;
@@ -201,7 +204,40 @@ private:
   Type f32;
   ArrayRef<AdapterSet> adapterSets;
   int64_t hidden = 0, heads = 0, headDim = 0;
+
+public:
+  /// "<adapter path>\n<tensor>" of every replacement the model used.
+  llvm::StringSet<> usedReplacements;
 };
+
+Expected<Value> BertBuilder::foldLoraBiases(StringRef module, Value bias, int64_t out) {
+  std::vector<float> sum;
+  for (const AdapterSet &set : adapterSets)
+    for (const ModuleAdapter &a : set.modules) {
+      auto it = a.factors.find("up_bias");
+      if (a.module != module || it == a.factors.end())
+        continue;
+      if (it->second.data.size() != static_cast<size_t>(out))
+        return makeError(set.path + ": lora_B.bias of '" + module + "' has " +
+                         Twine(it->second.data.size()) + " elements, the layer has " +
+                         Twine(out) + " outputs");
+      if (sum.empty()) {
+        auto cst = bias.getDefiningOp<arith::ConstantOp>();
+        auto res = cst ? dyn_cast<DenseResourceElementsAttr>(cst.getValue())
+                       : DenseResourceElementsAttr();
+        AsmResourceBlob *blob = res ? res.getRawHandle().getBlob() : nullptr;
+        if (!blob)
+          return makeError(set.path + ": cannot fold lora_B.bias of '" + module + "'");
+        ArrayRef<float> b = blob->getDataAs<float>();
+        sum.assign(b.begin(), b.end());
+      }
+      for (int64_t i = 0; i < out; ++i)
+        sum[i] += static_cast<float>(set.multiplier * a.scale) * it->second.data[i];
+    }
+  if (sum.empty())
+    return bias;
+  return factorConstant(AdapterTensor{{out}, std::move(sum)}, (module + ".bias+lora").str());
+}
 
 Value BertBuilder::factorConstant(const AdapterTensor &t, StringRef name) {
   auto type = RankedTensorType::get(t.shape, f32);
@@ -222,9 +258,6 @@ BertBuilder::adaptersFor(StringRef module, int64_t out, int64_t in) {
       if (a.fanInFanOut)
         return makeError(set.path + ": adapter for '" + module +
                          "' has fan_in_fan_out, but BERT stores Linear weights as [out, in]");
-      if (a.factors.count("up_bias"))
-        return makeError(set.path + ": adapter for '" + module +
-                         "' trains a bias (lora_bias), which lorc does not support yet");
       std::string base = "adapter" + std::to_string(setIndex) + "." + module.str() + ".";
       auto f = [&](StringRef name) -> Value {
         auto it = a.factors.find(name.str());
@@ -289,6 +322,22 @@ Expected<Value> BertBuilder::weight(StringRef name, ArrayRef<int64_t> shape) {
       out += (i ? ", " : "") + std::to_string(d);
     return out + "]";
   };
+  // A tensor an adapter replaces outright (PEFT modules_to_save, trained biases); the last
+  // adapter given wins, as loading them in order would.
+  for (const AdapterSet &set : llvm::reverse(adapterSets)) {
+    for (const std::string &key : {name.str(), "bert." + name.str()}) {
+      auto it = set.replacements.find(key);
+      if (it == set.replacements.end())
+        continue;
+      usedReplacements.insert(set.path + "\n" + key);
+      if (ArrayRef<int64_t>(it->second.shape) != shape)
+        return makeError(set.path + ": replacement for '" + name + "' has shape " +
+                         shapeStr(it->second.shape) + ", the model's is " + shapeStr(shape));
+      Value v = factorConstant(it->second, "replaced." + name.str());
+      ++m.numReplacements;
+      return v;
+    }
+  }
   if (!info)
     return makeError(file.path() + ": missing tensor '" + full + "'");
   if (ArrayRef<int64_t>(info->shape) != shape)
@@ -554,6 +603,12 @@ Expected<func::FuncOp> BertBuilder::build() {
       Expected<Value> bias = W(p + name + ".bias", {out});
       if (!bias)
         return bias.takeError();
+      // PEFT lora_bias: lora_B has a bias, scaled with the adapter (tuners/lora/layer.py); it
+      // folds into the layer's bias in both modes: b' = b + Σ m·s·b_B.
+      if (Expected<Value> folded = foldLoraBiases(p + name.str(), *bias, out); !folded)
+        return folded.takeError();
+      else
+        bias = *folded;
       auto xt = cast<RankedTensorType>(x.getType());
       SmallVector<int64_t> shape(xt.getShape());
       shape.back() = out;
@@ -658,9 +713,20 @@ Expected<ImportedModel> lorc::importHuggingFaceModel(MLIRContext &context, Strin
   Expected<func::FuncOp> fn = builder.build();
   if (!fn)
     return fn.takeError();
-  for (const AdapterSet &set : adapters)
+  for (const AdapterSet &set : adapters) {
     for (const ModuleAdapter &a : set.modules)
       if (a.module == "pooler.dense")
         model.unusedAdapterModules.push_back(set.path + ": " + a.module);
+    for (const auto &[key, t] : set.replacements) {
+      if (builder.usedReplacements.contains(set.path + "\n" + key))
+        continue;
+      // A replaced tensor the outputs do not use (the pooler) is harmless; one the model does
+      // not have at all means the adapter belongs to another model.
+      bool inModel = model.weights->find(prefix.str() + key) || model.weights->find(key);
+      if (!inModel)
+        return makeError(set.path + ": replaces '" + key + "', which the model lacks");
+      model.unusedAdapterModules.push_back(set.path + ": " + key);
+    }
+  }
   return std::move(model);
 }

@@ -377,7 +377,29 @@ struct PeftConfig {
   /// rank_pattern / alpha_pattern, keys in file order.
   std::vector<std::pair<std::string, int64_t>> rankPattern;
   std::vector<std::pair<std::string, double>> alphaPattern;
+  /// "none", "all" or "lora_only": whether trained biases are saved beside the adapter.
+  std::string bias = "none";
+  std::vector<std::string> modulesToSave;
+  /// target_modules: a list of names (exact, or a suffix after '.'), one regular expression
+  /// (re.fullmatch), or "all-linear"; empty with no restriction. exclude_modules likewise.
+  std::vector<std::string> targetList, excludeList;
+  std::optional<std::string> targetRegex, excludeRegex;
+  bool allLinear = false;
 };
+
+/// PEFT's check_target_module_exists for one selector (tuners/tuners_utils.py): a string is a
+/// regular expression that must match the whole name; a list entry matches the name itself or
+/// a suffix after '.'.
+bool selects(const std::vector<std::string> &list, const std::optional<std::string> &regex,
+             StringRef module) {
+  if (regex) {
+    llvm::Regex re("^(" + pythonToPosixRegex(*regex) + ")$");
+    return re.isValid() && re.match(module);
+  }
+  return llvm::any_of(list, [&](const std::string &entry) {
+    return module == entry || module.ends_with("." + entry);
+  });
+}
 
 Expected<bool> getBool(const llvm::json::Object &object, StringRef key, bool fallback,
                        StringRef file) {
@@ -453,6 +475,45 @@ Expected<PeftConfig> parsePeftConfig(StringRef text, StringRef file) {
       return value.takeError();
     *field = *value;
   }
+
+  if (const llvm::json::Value *bias = object->get("bias"); bias && bias->kind() != llvm::json::Value::Null) {
+    std::optional<StringRef> b = bias->getAsString();
+    if (!b || (*b != "none" && *b != "all" && *b != "lora_only"))
+      return fileError(file, "'bias' must be \"none\", \"all\" or \"lora_only\"");
+    config.bias = b->str();
+  }
+  // target_modules / exclude_modules / modules_to_save: a string, a list of strings, or null.
+  auto stringList = [&](StringRef field, std::vector<std::string> &list,
+                        std::optional<std::string> *regex) -> Error {
+    const llvm::json::Value *v = object->get(field);
+    if (!v || v->kind() == llvm::json::Value::Null)
+      return Error::success();
+    if (std::optional<StringRef> one = v->getAsString()) {
+      if (!regex)
+        list.push_back(one->str());
+      else if (*one == "all-linear" && field == "target_modules")
+        config.allLinear = true;
+      else
+        *regex = one->str();
+      return Error::success();
+    }
+    const llvm::json::Array *array = v->getAsArray();
+    if (!array)
+      return fileError(file, "'" + field + "' must be a string or a list of strings");
+    for (const llvm::json::Value &e : *array) {
+      std::optional<StringRef> name = e.getAsString();
+      if (!name)
+        return fileError(file, "'" + field + "' must be a string or a list of strings");
+      list.push_back(name->str());
+    }
+    return Error::success();
+  };
+  if (Error e = stringList("target_modules", config.targetList, &config.targetRegex))
+    return std::move(e);
+  if (Error e = stringList("exclude_modules", config.excludeList, &config.excludeRegex))
+    return std::move(e);
+  if (Error e = stringList("modules_to_save", config.modulesToSave, nullptr))
+    return std::move(e);
 
   OrderedKeyScanner scanner(text);
   for (StringRef field : {StringRef("rank_pattern"), StringRef("alpha_pattern")}) {
@@ -717,6 +778,7 @@ Expected<AdapterSet> readPeft(StringRef dir, double multiplier, ArrayRef<std::st
   // Classify every key: base_model.model.<module>.<param>.
   constexpr StringRef kPrefix = "base_model.model.";
   std::map<std::string, PendingModule> byStoredName;
+  std::map<std::string, AdapterTensor> replacements;
   std::vector<std::string> unknown;
   for (const TensorInfo &info : file.tensors()) {
     StringRef key = info.name;
@@ -747,6 +809,33 @@ Expected<AdapterSet> readPeft(StringRef dir, double multiplier, ArrayRef<std::st
       }
     }
     if (!factor || module.empty()) {
+      // A whole base tensor: a modules_to_save module's parameter, or a trained bias
+      // (peft utils/save_and_load.py saves both under the base model's own name).
+      bool savedModule = llvm::any_of(config->modulesToSave, [&](const std::string &m) {
+        return rest.starts_with(m + ".") || rest.contains("." + m + ".");
+      });
+      bool trainedBias = config->bias != "none" && rest.ends_with(".bias") &&
+                         !rest.contains(".lora_");
+      if (savedModule || trainedBias) {
+        // With bias="all" PEFT also dumps the wrapper's frozen `original_module` copy and the
+        // trained `modules_to_save` copy under its own prefix; the latter is what loads.
+        if (rest.contains(".original_module."))
+          continue;
+        // A LoRA-wrapped layer's own parameters live under `base_layer`.
+        std::string name = rest.str();
+        bool wrapped = false;
+        for (StringRef segment : {StringRef(".modules_to_save"), StringRef(".base_layer")})
+          if (size_t at = name.find((segment + ".").str()); at != std::string::npos) {
+            name.erase(at, segment.size());
+            wrapped = true;
+          }
+        Expected<AdapterTensor> t = loadTensor(file, info, options.allowNonFinite);
+        if (!t)
+          return t.takeError();
+        if (wrapped || !replacements.count(name))
+          replacements[name] = std::move(*t);
+        continue;
+      }
       unknown.push_back(info.name);
       continue;
     }
@@ -783,6 +872,7 @@ Expected<AdapterSet> readPeft(StringRef dir, double multiplier, ArrayRef<std::st
   set.path = dir.str();
   set.format = "peft";
   set.multiplier = multiplier;
+  set.replacements = std::move(replacements);
   std::map<std::string, std::string> storedFor; // base module → stored name
   for (auto &[storedName, pending] : byStoredName) {
     std::optional<std::string> base = resolve(storedName);
@@ -795,6 +885,18 @@ Expected<AdapterSet> readPeft(StringRef dir, double multiplier, ArrayRef<std::st
       return fileError(fileName, "modules '" + it->second + "' and '" + storedName +
                                      "' both map to the model's module '" + *base + "'");
     pending.adapter.module = *base;
+    // The weights must be for modules the configuration targets (all-linear: any Linear, which
+    // the base model check above already establishes).
+    bool hasSelector = !config->targetList.empty() || config->targetRegex;
+    if (!config->allLinear && hasSelector &&
+        !selects(config->targetList, config->targetRegex, storedName))
+      return fileError(fileName, "module '" + storedName +
+                                     "' has adapter weights but target_modules does not select "
+                                     "it (adapter_config.json and the weights disagree)");
+    if ((!config->excludeList.empty() || config->excludeRegex) &&
+        selects(config->excludeList, config->excludeRegex, storedName))
+      return fileError(fileName, "module '" + storedName +
+                                     "' has adapter weights but exclude_modules excludes it");
     if (pending.embedding && pending.hasLinearLora)
       return fileError(fileName, "module '" + storedName +
                                      "' mixes lora_A/lora_B with lora_embedding_A/B tensors");

@@ -95,6 +95,14 @@ PEFT_VARIANTS = [
     # decompose_both: w1 = w1_a @ w1_b as well as w2 = w2_a @ w2_b (384 = 16·24; r=4 < 16/2).
     dict(name="peft-lokr", seed=106, config=LoKrConfig, std=0.2,
          kwargs=dict(r=4, alpha=8, target_modules=["query", "value"], decompose_both=True)),
+    # Trained biases and whole modules saved beside the adapter: bias="all" saves every bias of the
+    # model, modules_to_save=["LayerNorm"] every LayerNorm (weight and bias); all are perturbed.
+    dict(name="peft-bias", seed=108, config=LoraConfig, std=0.05,
+         kwargs=dict(r=4, lora_alpha=8, target_modules=["query", "value"], bias="all",
+                     modules_to_save=["LayerNorm"])),
+    # lora_bias: lora_B has a bias, scaled with the adapter.
+    dict(name="peft-lora-bias", seed=109, config=LoraConfig, std=0.05,
+         kwargs=dict(r=4, lora_alpha=8, target_modules=["query", "value"], lora_bias=True)),
     # The second adapter of the multi-adapter case (multi.reference.safetensors).
     dict(name="peft-lora-b", seed=107, config=LoraConfig, std=0.05,
          kwargs=dict(r=4, lora_alpha=6, target_modules=["query", "key"])),
@@ -217,6 +225,9 @@ class Runner:
                     p.copy_(norms * (1 + 0.1 * torch.randn(p.shape, generator=gen)))
                 elif any(s in pname for s in ("lora_A", "lora_B", "hada_", "lokr_")):
                     fill_(p, gen, v["std"])
+                elif p.requires_grad:
+                    # A trained bias (bias="all") or a modules_to_save copy: move it off the base.
+                    p.add_(torch.randn(p.shape, generator=gen) * v["std"])
         model.eval()
         hidden, emb = self.forward(model)
         print(f"  min cos(adapted, base) embedding = {self.effect(emb):.4f}")

@@ -57,8 +57,9 @@ struct ImportedModel {
   std::unique_ptr<SafetensorsFile> weights;
   /// Converted copies of weights stored as F16/BF16 (the module computes in f32).
   std::vector<std::unique_ptr<std::vector<float>>> convertedWeights;
-  /// Number of adapter ops attached to layers.
+  /// Number of adapter ops attached to layers, and of base tensors adapters replaced.
   unsigned numAdapters = 0;
+  unsigned numReplacements = 0;
   /// Adapters on modules that exist but do not contribute to the outputs ("<path>: <module>").
   std::vector<std::string> unusedAdapterModules;
   BertConfig config;

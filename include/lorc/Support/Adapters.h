@@ -72,6 +72,9 @@ struct AdapterSet {
   std::string format;
   double multiplier = 1.0;
   std::vector<ModuleAdapter> modules;
+  /// Base-model tensors the adapter replaces outright, by their name after `base_model.model.`:
+  /// PEFT `modules_to_save` modules and, with `bias` = "all" / "lora_only", trained biases.
+  std::map<std::string, AdapterTensor> replacements;
 };
 
 struct AdapterReadOptions {
