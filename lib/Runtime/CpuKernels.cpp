@@ -149,12 +149,18 @@ memrefCopy(int64_t elemSize, UnrankedMemRef *src, UnrankedMemRef *dst) {
     total *= sizes[i];
   if (total == 0)
     return;
+  // Rows that are contiguous on both sides are copied with one memcpy each.
+  int64_t run = 1, loopRank = rank;
+  if (rank > 0 && srcStrides[rank - 1] == 1 && dstStrides[rank - 1] == 1) {
+    run = sizes[rank - 1];
+    loopRank = rank - 1;
+  }
   std::vector<int64_t> index(static_cast<size_t>(rank), 0);
   int64_t srcOff = 0, dstOff = 0;
-  for (int64_t n = 0; n < total; ++n) {
+  for (int64_t n = 0; n < total / run; ++n) {
     std::memcpy(dstBase + dstOff * elemSize, srcBase + srcOff * elemSize,
-                static_cast<size_t>(elemSize));
-    for (int64_t axis = rank - 1; axis >= 0; --axis) {
+                static_cast<size_t>(elemSize * run));
+    for (int64_t axis = loopRank - 1; axis >= 0; --axis) {
       srcOff += srcStrides[axis];
       dstOff += dstStrides[axis];
       if (++index[axis] < sizes[axis])
