@@ -1,0 +1,119 @@
+//===- CpuKernelsTest.cpp - the runtime entry points compiled code calls --===//
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+// The C entry points of lib/Runtime/CpuKernels.cpp, as compiled code declares them.
+namespace {
+template <int N> struct MemRef {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[N];
+  int64_t strides[N];
+};
+struct Unranked {
+  int64_t rank;
+  void *descriptor;
+};
+} // namespace
+
+extern "C" void _mlir_ciface_lorc_cpu_matmul_f32(MemRef<2> *, MemRef<2> *, MemRef<2> *, int32_t,
+                                                 int32_t);
+extern "C" void _mlir_ciface_lorc_cpu_batch_matmul_f32(MemRef<3> *, MemRef<3> *, MemRef<3> *,
+                                                       int32_t, int32_t);
+extern "C" void memrefCopy(int64_t, Unranked *, Unranked *);
+
+namespace {
+
+/// A row-major [rows, cols] view of `data` (optionally with a row stride and offset).
+MemRef<2> view2(std::vector<float> &data, int64_t rows, int64_t cols, int64_t rowStride = -1,
+                int64_t offset = 0) {
+  return {data.data(), data.data(), offset, {rows, cols}, {rowStride < 0 ? cols : rowStride, 1}};
+}
+
+float at(const std::vector<float> &d, int64_t i, int64_t j, int64_t s0, int64_t s1) {
+  return d[i * s0 + j * s1];
+}
+
+// C += op(A)·op(B) for every transpose combination, against a naive triple loop, with C
+// accumulating (BLAS beta = 1) and A a strided view into a wider buffer.
+TEST(CpuKernels, MatmulTransposesAndAccumulates) {
+  const int64_t m = 5, n = 7, k = 3;
+  for (int transA = 0; transA < 2; ++transA)
+    for (int transB = 0; transB < 2; ++transB) {
+      int64_t ar = transA ? k : m, ac = transA ? m : k;
+      int64_t br = transB ? n : k, bc = transB ? k : n;
+      std::vector<float> a(ar * (ac + 2)), b(br * bc), c(m * n, 1.0f);
+      for (size_t i = 0; i < a.size(); ++i)
+        a[i] = 0.25f * static_cast<float>(i % 11) - 1.0f;
+      for (size_t i = 0; i < b.size(); ++i)
+        b[i] = 0.5f * static_cast<float>(i % 7) - 1.5f;
+      MemRef<2> A = view2(a, ar, ac, ac + 2, 1), B = view2(b, br, bc), C = view2(c, m, n);
+      _mlir_ciface_lorc_cpu_matmul_f32(&A, &B, &C, transA, transB);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          float expected = 1.0f;
+          for (int64_t p = 0; p < k; ++p) {
+            // A is the view at offset 1 with row stride ac + 2.
+            float av = transA ? a[1 + p * (ac + 2) + i] : a[1 + i * (ac + 2) + p];
+            float bv = transB ? at(b, j, p, bc, 1) : at(b, p, j, bc, 1);
+            expected += av * bv;
+          }
+          EXPECT_NEAR(c[i * n + j], expected, 1e-5) << "transA=" << transA << " transB=" << transB
+                                                    << " at (" << i << ", " << j << ")";
+        }
+    }
+}
+
+TEST(CpuKernels, BatchMatmulUsesBatchStrides) {
+  const int64_t batch = 3, m = 2, n = 4, k = 3;
+  std::vector<float> a(batch * m * k), b(batch * n * k), c(batch * m * n, 0.0f);
+  for (size_t i = 0; i < a.size(); ++i)
+    a[i] = static_cast<float>(i % 5) - 2.0f;
+  for (size_t i = 0; i < b.size(); ++i)
+    b[i] = static_cast<float>(i % 3) - 1.0f;
+  MemRef<3> A{a.data(), a.data(), 0, {batch, m, k}, {m * k, k, 1}};
+  MemRef<3> B{b.data(), b.data(), 0, {batch, n, k}, {n * k, k, 1}}; // [n, k]: transposed
+  MemRef<3> C{c.data(), c.data(), 0, {batch, m, n}, {m * n, n, 1}};
+  _mlir_ciface_lorc_cpu_batch_matmul_f32(&A, &B, &C, 0, 1);
+  for (int64_t t = 0; t < batch; ++t)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        float expected = 0;
+        for (int64_t p = 0; p < k; ++p)
+          expected += a[t * m * k + i * k + p] * b[t * n * k + j * k + p];
+        EXPECT_FLOAT_EQ(c[t * m * n + i * n + j], expected);
+      }
+}
+
+// The strided copy behind memref.copy into a column block (a concatenation) and out of a
+// transposed view.
+TEST(CpuKernels, MemrefCopyHandlesStrides) {
+  std::vector<float> src(2 * 3 * 4);
+  for (size_t i = 0; i < src.size(); ++i)
+    src[i] = static_cast<float>(i);
+  std::vector<float> dst(2 * 3 * 6, -1.0f);
+  // src [2, 3, 4] contiguous → dst[:, :, 2:6] of a [2, 3, 6] buffer.
+  MemRef<3> s{src.data(), src.data(), 0, {2, 3, 4}, {12, 4, 1}};
+  MemRef<3> d{dst.data(), dst.data(), 2, {2, 3, 4}, {18, 6, 1}};
+  Unranked us{3, &s}, ud{3, &d};
+  memrefCopy(sizeof(float), &us, &ud);
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 3; ++j)
+      for (int64_t k = 0; k < 6; ++k)
+        EXPECT_EQ(dst[i * 18 + j * 6 + k], k < 2 ? -1.0f : src[i * 12 + j * 4 + (k - 2)]);
+  // A transposed [4, 3] view of a [3, 4] matrix (no contiguous rows) into a contiguous buffer.
+  std::vector<float> t(12, 0.0f);
+  MemRef<2> ts{src.data(), src.data(), 0, {4, 3}, {1, 4}};
+  MemRef<2> td{t.data(), t.data(), 0, {4, 3}, {3, 1}};
+  Unranked uts{2, &ts}, utd{2, &td};
+  memrefCopy(sizeof(float), &uts, &utd);
+  for (int64_t i = 0; i < 4; ++i)
+    for (int64_t j = 0; j < 3; ++j)
+      EXPECT_EQ(t[i * 3 + j], src[j * 4 + i]);
+}
+
+} // namespace
