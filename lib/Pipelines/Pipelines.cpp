@@ -37,6 +37,11 @@ void lorc::buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions
                   "canonicalize,buffer-deallocation-pipeline,canonicalize");
   if (options.dispatchBlas)
     pm.addPass(createLorcDispatchBlasPass());
+  if (options.approximateMath) {
+    LorcApproximateMathPassOptions approx;
+    approx.ops = {"erf", "exp"};
+    pm.addPass(createLorcApproximateMathPass(approx));
+  }
   pm.addPass(createLorcLowerExpandShapePass());
   addUpstream(pm, "func.func(convert-linalg-to-loops),expand-strided-metadata,lower-affine,"
                   "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"

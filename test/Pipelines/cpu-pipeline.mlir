@@ -1,6 +1,6 @@
-// RUN: lorc-opt %s --lorc-cpu-pipeline | FileCheck %s --check-prefixes=COMMON,BLAS
+// RUN: lorc-opt %s --lorc-cpu-pipeline | FileCheck %s --check-prefixes=COMMON,BLAS,APPROX
 // RUN: lorc-opt %s --lorc-cpu-pipeline | FileCheck %s --check-prefix=NOTLEFT
-// RUN: lorc-opt %s --lorc-cpu-pipeline=blas=false | FileCheck %s --check-prefix=COMMON
+// RUN: lorc-opt %s --lorc-cpu-pipeline="blas=false approximate-math=false" | FileCheck %s --check-prefixes=COMMON,LIBM
 // RUN: lorc-opt %s --lorc-cpu-pipeline=blas=false | FileCheck %s --check-prefixes=NOTLEFT,NOBLAS
 
 // The whole CPU pipeline on a small encoder-like function with dynamic batch and sequence
@@ -8,16 +8,19 @@
 // The result is in the LLVM dialect only. With BLAS (the default) the linear and both attention
 // matmuls call the lorc runtime through its C interface; with blas=false they are loops.
 
-// Module-level declarations come first: libm's erff (math.erf through convert-math-to-libm) and
-// the weights, which stay constants here (--lorc-externalize-weights is not part of the pipeline).
-//      COMMON-DAG: llvm.func @erff(f32) -> f32
+// Module-level declarations come first: libm's erff (math.erf through convert-math-to-libm, only
+// with approximate-math=false; by default erf and exp are inline polynomials) and the weights,
+// which stay constants here (--lorc-externalize-weights is not part of the pipeline).
+//        LIBM-DAG: llvm.func @erff(f32) -> f32
+//      APPROX-NOT: llvm.func @erff
+//      APPROX-NOT: llvm.func @expf
 //      COMMON-DAG: llvm.mlir.global private constant @{{.*}}(dense<0.00999999977> : tensor<96x32xf32>)
 
 // COMMON-LABEL: llvm.func @forward(
 //        BLAS:   llvm.call @lorc_cpu_matmul_f32(
 //        BLAS:   llvm.call @lorc_cpu_batch_matmul_f32(
 //        BLAS:   llvm.call @lorc_cpu_batch_matmul_f32(
-//      COMMON:   llvm.call @erff(
+//        LIBM:   llvm.call @erff(
 //      COMMON:   llvm.intr.sqrt
 //      COMMON:   llvm.return
 

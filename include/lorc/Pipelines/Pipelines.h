@@ -23,6 +23,10 @@ struct CpuPipelineOptions : public mlir::PassPipelineOptions<CpuPipelineOptions>
   Option<bool> dispatchBlas{*this, "blas",
                             llvm::cl::desc("Dispatch f32 matmuls to BLAS (else generated loops)"),
                             llvm::cl::init(true)};
+  Option<bool> approximateMath{
+      *this, "approximate-math",
+      llvm::cl::desc("Inline polynomial erf/exp instead of libm calls (vectorisable)"),
+      llvm::cl::init(true)};
 };
 
 /// Lowers lorc ops to linalg on tensors (the tensor-level half of the CPU pipeline).
