@@ -19,36 +19,6 @@ using namespace lorc;
 
 namespace {
 
-/// The f32 data and name of a constant tensor, if `v` is one.
-struct ConstantData {
-  std::string name;
-  ArrayRef<float> values;
-  std::vector<float> owned;
-};
-
-std::optional<ConstantData> readConstant(Value v) {
-  auto cst = v.getDefiningOp<arith::ConstantOp>();
-  auto type = cst ? dyn_cast<RankedTensorType>(cst.getType()) : RankedTensorType();
-  if (!type || !type.getElementType().isF32() || !type.hasStaticShape())
-    return std::nullopt;
-  ConstantData d;
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    d.name = res.getRawHandle().getKey().str();
-    d.values = blob->getDataAs<float>();
-    return d;
-  }
-  if (auto dense = dyn_cast<DenseElementsAttr>(cst.getValue())) {
-    auto vals = dense.getValues<float>();
-    d.owned.assign(vals.begin(), vals.end());
-    d.values = d.owned;
-    return d;
-  }
-  return std::nullopt;
-}
-
 struct LorcFuseLoraGemmPass : lorc::impl::LorcFuseLoraGemmPassBase<LorcFuseLoraGemmPass> {
   using LorcFuseLoraGemmPassBase::LorcFuseLoraGemmPassBase;
 
@@ -70,12 +40,12 @@ struct LorcFuseLoraGemmPass : lorc::impl::LorcFuseLoraGemmPassBase<LorcFuseLoraG
         return; // other adapters keep their side paths
       loras.push_back(lora);
     }
-    std::optional<ConstantData> w = readConstant(op.getWeight());
+    std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
     if (!w)
       return;
-    SmallVector<ConstantData> ups;
+    SmallVector<F32ConstantData> ups;
     for (LoraOp l : loras) {
-      std::optional<ConstantData> u = readConstant(l.getUp());
+      std::optional<F32ConstantData> u = readF32Constant(l.getUp());
       if (!u)
         return;
       ups.push_back(std::move(*u));
@@ -97,7 +67,7 @@ struct LorcFuseLoraGemmPass : lorc::impl::LorcFuseLoraGemmPassBase<LorcFuseLoraG
     for (auto [idx, l] : llvm::enumerate(loras)) {
       int64_t r = l.getDown().getType().getDimSize(0);
       double scale = op.getMultiplier(idx) * l.getScale().convertToDouble();
-      const ConstantData &up = ups[idx];
+      const F32ConstantData &up = ups[idx];
       for (int64_t i = 0; i < n; ++i)
         for (int64_t j = 0; j < r; ++j)
           wcat[i * kcat + column + j] = static_cast<float>(scale) * up.values[i * r + j];

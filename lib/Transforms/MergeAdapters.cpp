@@ -20,28 +20,13 @@ namespace lorc {
 using namespace mlir;
 using namespace lorc;
 
-/// The f32 values of a constant tensor, or nullopt if `v` is not one.
+/// The f32 values of a constant tensor as an adapter factor, or nullopt if `v` is not one.
 static std::optional<AdapterTensor> constantValues(Value v) {
-  auto cst = v.getDefiningOp<arith::ConstantOp>();
-  auto type = cst ? dyn_cast<RankedTensorType>(cst.getType()) : RankedTensorType();
-  if (!type || !type.getElementType().isF32())
+  std::optional<F32ConstantData> d = readF32Constant(v);
+  if (!d)
     return std::nullopt;
-  AdapterTensor t;
-  t.shape.assign(type.getShape().begin(), type.getShape().end());
-  if (auto dense = dyn_cast<DenseElementsAttr>(cst.getValue())) {
-    auto values = dense.getValues<float>();
-    t.data.assign(values.begin(), values.end());
-    return t;
-  }
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue())) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    ArrayRef<float> f = blob->getDataAs<float>();
-    t.data.assign(f.begin(), f.end());
-    return t;
-  }
-  return std::nullopt;
+  return AdapterTensor{std::vector<int64_t>(d->shape.begin(), d->shape.end()),
+                       std::vector<float>(d->values.begin(), d->values.end())};
 }
 
 /// Reads an adapter op's constant factors into the neutral description; nullopt if one of them

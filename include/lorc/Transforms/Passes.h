@@ -12,6 +12,10 @@
 
 #include "lorc/Support/Safetensors.h"
 
+#include <optional>
+#include <string>
+#include <vector>
+
 namespace lorc {
 
 #define GEN_PASS_DECL
@@ -23,6 +27,20 @@ namespace lorc {
 /// an element type the parameter buffer cannot hold yet.
 mlir::LogicalResult externalizeWeights(mlir::func::FuncOp entry, int64_t minElements,
                                        SafetensorsWriter &writer);
+
+/// The f32 values of a constant weight: a view of the attribute's storage (dense or
+/// dense_resource), or an owned copy for splats and inline dense attributes that store no
+/// contiguous f32 buffer. `name` is the resource key ("" for inline constants).
+struct F32ConstantData {
+  std::string name;
+  llvm::SmallVector<int64_t, 4> shape;
+  llvm::ArrayRef<float> values;
+  std::vector<float> owned;
+};
+
+/// Reads `v` if it is an `arith.constant` of a statically shaped f32 tensor with available
+/// data; nullopt otherwise (not a constant, other element type, elided blob).
+std::optional<F32ConstantData> readF32Constant(mlir::Value v);
 
 #define GEN_PASS_REGISTRATION
 #include "lorc/Transforms/Passes.h.inc"
