@@ -67,6 +67,13 @@ Value buildLastDimReduction(OpBuilder &b, Location loc, Value input, ValueRange 
   return op.getResult(0);
 }
 
+/// acc + v for a reduction, marked `reassoc` so LLVM may vectorise the sum (it reorders it, as
+/// PyTorch's own vectorised reductions do; the goldens bound the effect).
+Value addReassoc(OpBuilder &b, Location loc, Value acc, Value v) {
+  auto flags = arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::reassoc);
+  return arith::AddFOp::create(b, loc, acc, v, flags);
+}
+
 /// Map that drops the last dimension: (d0, ..., dn-1) -> (d0, ..., dn-2).
 AffineMap dropLastDimMap(OpBuilder &b, int64_t rank) {
   return b.getMultiDimIdentityMap(rank).dropResult(rank - 1);
@@ -300,7 +307,7 @@ Value doraWeight(OpBuilder &b, Location loc, Value w, LoraOp lora, double multip
   Value sq = buildLastDimReduction(b, loc, merged, {}, {}, b.getZeroAttr(elt),
                                    [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
                                      Value p = arith::MulFOp::create(nb, nl, a[0], a[0]);
-                                     return arith::AddFOp::create(nb, nl, p, a[1]);
+                                     return addReassoc(nb, nl, a[1], p);
                                    });
   return buildElementwise(
       b, loc, merged, {merged, sq, lora.getMagnitude()},
@@ -369,7 +376,7 @@ struct LayerNormOpLowering : OpRewritePattern<LayerNormOp> {
                                          tensor::DimOp::create(b, loc, x, rank - 1));
     Value cf = arith::UIToFPOp::create(b, loc, elt, c);
     auto add = [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-      return arith::AddFOp::create(nb, nl, a[0], a.back());
+      return addReassoc(nb, nl, a.back(), a[0]);
     };
     Value sum = buildLastDimReduction(b, loc, x, {}, {}, b.getZeroAttr(elt), add);
     Value mean = buildElementwise(b, loc, sum, {sum}, {b.getMultiDimIdentityMap(rank - 1)},
@@ -381,7 +388,7 @@ struct LayerNormOpLowering : OpRewritePattern<LayerNormOp> {
         [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
           Value d = arith::SubFOp::create(nb, nl, a[0], a[1]);
           Value sq = arith::MulFOp::create(nb, nl, d, d);
-          return arith::AddFOp::create(nb, nl, sq, a[2]);
+          return addReassoc(nb, nl, a[2], sq);
         });
     Value eps = arith::ConstantOp::create(
         b, loc, b.getFloatAttr(elt, op.getEpsilon().convertToDouble()));
@@ -512,7 +519,7 @@ struct AttentionOpLowering : OpRewritePattern<AttentionOp> {
                                   });
     Value rowSum = buildLastDimReduction(b, loc, expd, {}, {}, b.getZeroAttr(elt),
                                          [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-                                           return arith::AddFOp::create(nb, nl, a[0], a[1]);
+                                           return addReassoc(nb, nl, a[1], a[0]);
                                          });
     Value probs4 = buildElementwise(b, loc, expd, {expd, rowSum},
                                     {b.getMultiDimIdentityMap(4), dropLastDimMap(b, 4)},

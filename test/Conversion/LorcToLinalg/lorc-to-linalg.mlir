@@ -82,7 +82,7 @@ func.func @linear_rank1(%x: tensor<16xf32>, %w: tensor<8x16xf32>, %b: tensor<8xf
 //       CHECK:   %[[SUM_INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : tensor<?x?xf32>)
 //       CHECK:   %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$ROW]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[X]] : tensor<?x?x384xf32>) outs(%[[SUM_INIT]] : tensor<?x?xf32>)
 //       CHECK:   ^bb0(%[[IN:.*]]: f32, %[[ACC:.*]]: f32):
-//       CHECK:     %[[ADD:.*]] = arith.addf %[[IN]], %[[ACC]] : f32
+//       CHECK:     %[[ADD:.*]] = arith.addf %[[ACC]], %[[IN]] fastmath<reassoc> : f32
 //       CHECK:     linalg.yield %[[ADD]]
 //       CHECK:   %[[MEAN:.*]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[SUM]] : tensor<?x?xf32>)
 //       CHECK:     arith.divf %{{.*}}, %[[CF]] : f32
@@ -91,7 +91,7 @@ func.func @linear_rank1(%x: tensor<16xf32>, %w: tensor<8x16xf32>, %b: tensor<8xf
 //       CHECK:   ^bb0(%[[IN:.*]]: f32, %[[MU:.*]]: f32, %[[ACC:.*]]: f32):
 //       CHECK:     %[[D:.*]] = arith.subf %[[IN]], %[[MU]] : f32
 //       CHECK:     %[[D2:.*]] = arith.mulf %[[D]], %[[D]] : f32
-//       CHECK:     %[[S:.*]] = arith.addf %[[D2]], %[[ACC]] : f32
+//       CHECK:     %[[S:.*]] = arith.addf %[[ACC]], %[[D2]] fastmath<reassoc> : f32
 //       CHECK:     linalg.yield %[[S]]
 //       CHECK:   %[[RSTD:.*]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[SQ]] : tensor<?x?xf32>)
 //       CHECK:     %[[VAR:.*]] = arith.divf %{{.*}}, %[[CF]] : f32
