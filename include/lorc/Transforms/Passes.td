@@ -28,6 +28,27 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
   ];
 }
 
+def LorcEstimateCostPass : Pass<"lorc-estimate-cost", "mlir::ModuleOp"> {
+  let summary = "Estimate each lorc op's latency and energy on a hardware profile";
+  let description = [{
+    For every op implementing `LorcCostOpInterface` (lorc.linear with its adapters,
+    lorc.attention, lorc.layer_norm), computes its work (FLOPs, bytes, parameters) and the
+    profile's estimate (lib/CostModel: roofline latency, E = E_compute + E_memory + E_static),
+    attaches it as the `lorc.cost` dictionary (`flops`, `bytes`, `params`, `latency_ms`,
+    `energy_mj`), and prints a per-op table with totals to stderr (`table=false` to skip).
+
+    Every dynamic dimension is taken to be `dynamic-size` (the table says so); shipped profiles
+    are `h100-sxm` (default) and `cpu-2core`, or give a JSON file (profiles/README.md).
+  }];
+  let options = [
+    Option<"profile", "profile", "std::string", "\"h100-sxm\"",
+           "Hardware profile: a shipped name or a JSON file">,
+    Option<"dynamicSize", "dynamic-size", "int64_t", "128",
+           "Size assumed for every dynamic dimension">,
+    Option<"printTable", "table", "bool", "true", "Print the per-op table to stderr">
+  ];
+}
+
 def LorcExternalizeWeightsPass : Pass<"lorc-externalize-weights", "mlir::ModuleOp"> {
   let summary = "Move large weight constants out of the module into a parameter buffer";
   let description = [{

@@ -11,6 +11,7 @@ using namespace lorc;
 #include "llvm/ADT/TypeSwitch.h"
 
 #include "lorc/Dialect/Lorc/IR/LorcOpsDialect.cpp.inc"
+#include "lorc/Dialect/Lorc/IR/LorcInterfaces.cpp.inc"
 
 #define GET_TYPEDEF_CLASSES
 #include "lorc/Dialect/Lorc/IR/LorcOpsTypes.cpp.inc"

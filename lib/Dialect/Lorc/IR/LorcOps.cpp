@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -382,3 +383,118 @@ double AttentionOp::getEffectiveScale() {
 
 #define GET_OP_CLASSES
 #include "lorc/Dialect/Lorc/IR/LorcOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Work (LorcCostOpInterface)
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Bytes of one element of `v`'s element type.
+double elementBytes(Value v) {
+  Type t = getElementTypeOrSelf(v.getType());
+  return t.isIntOrFloat() ? std::max<double>(1, t.getIntOrFloatBitWidth() / 8.0) : 4;
+}
+
+/// Number of elements of `v` at the sizes `dimSize` gives.
+double numElements(Value v, function_ref<int64_t(Value, unsigned)> dimSize) {
+  double n = 1;
+  for (unsigned i = 0, e = cast<ShapedType>(v.getType()).getRank(); i < e; ++i)
+    n *= static_cast<double>(dimSize(v, i));
+  return n;
+}
+
+/// Bytes of `v` read or written once.
+double bytesOf(Value v, function_ref<int64_t(Value, unsigned)> dimSize) {
+  return v ? numElements(v, dimSize) * elementBytes(v) : 0;
+}
+
+std::string dtypeOf(Value v) {
+  Type t = getElementTypeOrSelf(v.getType());
+  if (t.isBF16())
+    return "bf16";
+  if (t.isF16())
+    return "f16";
+  if (t.getIntOrFloatBitWidth() == 8)
+    return "fp8";
+  return "f32";
+}
+
+/// The side path of one unmerged adapter on an [M, K] → [M, N] layer: what the lowering in
+/// lib/Conversion/LorcToLinalg executes (LoRA fused or not: 2·M·r·(K + N); LoKr: the two small
+/// GEMMs, plus forming decomposed factors; LoHa and DoRA: forming ΔW then, for LoHa, one more
+/// GEMM).
+OpWork adapterWork(Operation *adapter, double m, double n, double k,
+                   function_ref<int64_t(Value, unsigned)> dimSize) {
+  OpWork w;
+  for (Value operand : adapter->getOperands()) {
+    w.params += numElements(operand, dimSize);
+    w.bytesRead += bytesOf(operand, dimSize);
+  }
+  auto d = [&](Value v, unsigned i) { return static_cast<double>(dimSize(v, i)); };
+  if (auto lora = dyn_cast<LoraOp>(adapter)) {
+    double r = d(lora.getDown(), 0);
+    w.flops = 2 * m * r * (k + n) + m * r;
+    if (lora.getMagnitude()) // DoRA: ΔW = B·A, W + ΔW, row norms, rescale
+      w.flops += 2 * n * r * k + 5 * n * k;
+  } else if (auto lokr = dyn_cast<LokrOp>(adapter)) {
+    double a = lokr.getW1() ? d(lokr.getW1(), 0) : d(lokr.getW1a(), 0);
+    double c = lokr.getW1() ? d(lokr.getW1(), 1) : d(lokr.getW1b(), 1);
+    double b = n / a, dd = k / c;
+    w.flops = 2 * m * (c * dd * b + b * c * a) + 2 * m * n;
+    if (!lokr.getW1())
+      w.flops += 2 * a * d(lokr.getW1a(), 1) * c;
+    if (!lokr.getW2())
+      w.flops += 2 * b * d(lokr.getW2b(), 0) * dd;
+  } else if (auto loha = dyn_cast<LohaOp>(adapter)) {
+    double r1 = d(loha.getW1a(), 1), r2 = d(loha.getW2a(), 1);
+    w.flops = 2 * n * k * (r1 + r2) + 2 * n * k + 2 * m * n * k;
+  }
+  return w;
+}
+} // namespace
+
+OpWork LinearOp::getWork(function_ref<int64_t(Value, unsigned)> dimSize) {
+  double n = dimSize(getWeight(), 0), k = dimSize(getWeight(), 1);
+  double m = numElements(getInput(), dimSize) / k;
+  OpWork w;
+  w.dtype = dtypeOf(getWeight());
+  w.flops = 2 * m * n * k + (getBias() ? m * n : 0);
+  w.bytesRead = bytesOf(getInput(), dimSize) + bytesOf(getWeight(), dimSize) +
+                bytesOf(getBias(), dimSize);
+  w.bytesWritten = bytesOf(getResult(), dimSize);
+  w.params = n * k + (getBias() ? n : 0);
+  for (Value a : getAdapters())
+    if (Operation *def = a.getDefiningOp())
+      w += adapterWork(def, m, n, k, dimSize);
+  return w;
+}
+
+OpWork LayerNormOp::getWork(function_ref<int64_t(Value, unsigned)> dimSize) {
+  double elements = numElements(getInput(), dimSize);
+  double c = dimSize(getGamma(), 0);
+  OpWork w;
+  w.dtype = dtypeOf(getInput());
+  // Mean (1), variance (3: subtract, square, add), normalise and affine (4) per element.
+  w.flops = 8 * elements;
+  w.bytesRead = bytesOf(getInput(), dimSize) + 2 * c * elementBytes(getGamma());
+  w.bytesWritten = bytesOf(getResult(), dimSize);
+  w.params = 2 * c;
+  return w;
+}
+
+OpWork AttentionOp::getWork(function_ref<int64_t(Value, unsigned)> dimSize) {
+  auto d = [&](Value v, unsigned i) { return static_cast<double>(dimSize(v, i)); };
+  double bh = d(getQuery(), 0) * d(getQuery(), 1);
+  double sq = d(getQuery(), 2), sk = d(getKey(), 2), dh = d(getQuery(), 3),
+         dv = d(getValue(), 3);
+  OpWork w;
+  w.dtype = dtypeOf(getQuery());
+  // QKᵀ and P·V (2 FLOPs per multiply-add), plus scale, mask, max, exp, sum, divide per score.
+  w.flops = bh * sq * sk * (2 * dh + 2 * dv + 6);
+  // Q, K, V and the mask read once, O written once: the traffic of a fused (FlashAttention)
+  // kernel; the unfused lowering also writes and re-reads the [Sq, Sk] scores.
+  w.bytesRead = bytesOf(getQuery(), dimSize) + bytesOf(getKey(), dimSize) +
+                bytesOf(getValue(), dimSize) + bytesOf(getMask(), dimSize);
+  w.bytesWritten = bytesOf(getResult(), dimSize);
+  return w;
+}

@@ -11,6 +11,9 @@
 
 #include <cmath>
 
+#include "lorc/CostModel/CostModel.h"
+#include "lorc/Dialect/Lorc/IR/LorcInterfaces.h.inc"
+
 #define GET_TYPEDEF_CLASSES
 #include "lorc/Dialect/Lorc/IR/LorcOpsTypes.h.inc"
 

@@ -4,6 +4,7 @@
 #define LORC_DIALECT_LORC_IR_LORCOPS_TD
 
 include "lorc/Dialect/Lorc/IR/LorcDialect.td"
+include "lorc/Dialect/Lorc/IR/LorcInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -134,7 +135,8 @@ def Lorc_LokrOp : Lorc_AdapterOp<"lokr"> {
 // LinearOp
 //===----------------------------------------------------------------------===//
 
-def Lorc_LinearOp : Lorc_Op<"linear", [Pure, AttrSizedOperandSegments]> {
+def Lorc_LinearOp : Lorc_Op<"linear", [Pure, AttrSizedOperandSegments,
+                                        DeclareOpInterfaceMethods<LorcCostOpInterface>]> {
   let summary = "dense affine layer y = x·Wᵀ + b (torch.nn.Linear)";
   let description = [{
     Applies a dense linear layer to the last dimension of `input`, exactly as
@@ -190,7 +192,8 @@ def Lorc_LinearOp : Lorc_Op<"linear", [Pure, AttrSizedOperandSegments]> {
 // LayerNormOp
 //===----------------------------------------------------------------------===//
 
-def Lorc_LayerNormOp : Lorc_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+def Lorc_LayerNormOp : Lorc_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>,
+                                               DeclareOpInterfaceMethods<LorcCostOpInterface>]> {
   let summary = "layer normalisation over the last dimension (torch.nn.LayerNorm)";
   let description = [{
     Normalises each row of the last dimension of `input` (size C), as `torch.nn.LayerNorm` with
@@ -226,7 +229,8 @@ def Lorc_LayerNormOp : Lorc_Op<"layer_norm", [Pure, AllTypesMatch<["input", "res
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
-def Lorc_AttentionOp : Lorc_Op<"attention", [Pure]> {
+def Lorc_AttentionOp : Lorc_Op<"attention", [Pure,
+                                              DeclareOpInterfaceMethods<LorcCostOpInterface>]> {
   let summary = "scaled dot-product multi-head attention on [B, H, S, D]";
   let description = [{
     Scaled dot-product attention (Vaswani et al. 2017; the semantics of PyTorch's
