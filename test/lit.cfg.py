@@ -30,3 +30,14 @@ model_dir = os.environ.get("LORC_MODEL_DIR") or os.path.join(
 if os.path.exists(os.path.join(model_dir, "model.safetensors")):
     config.available_features.add("minilm")
 config.substitutions.append(("%minilm", model_dir))
+
+# Execution tests: the CPU pipeline's output run by mlir-runner, with the lorc runtime (BLAS entry
+# points, memrefCopy) and MLIR's printing utilities loaded.
+llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+config.substitutions.append((
+    "%lorc_runner",
+    "%s -e main -entry-point-result=void -shared-libs=%s,%s,%s" % (
+        os.path.join(config.llvm_tools_dir, "mlir-runner"),
+        os.path.join(config.lorc_lib_dir, "libLorcRuntime.so"),
+        os.path.join(llvm_lib_dir, "libmlir_c_runner_utils.so"),
+        os.path.join(llvm_lib_dir, "libmlir_runner_utils.so"))))

@@ -37,3 +37,14 @@ func.func @adapted(%x: tensor<4x8xf32>, %w: tensor<16x8xf32>, %a: tensor<2x8xf32
 // TABLE: total
 // TABLE: profile cpu-2core; dynamic dimensions taken as 4; energy = compute
 // NOPROFILE: error: --lorc-estimate-cost: /nonexistent.json: not a shipped profile (h100-sxm, cpu-2core)
+
+// -----
+
+// lorc.lowrank_linear [4, 16] at rank 4 into 12 outputs: 2·M·r·(K + N) + M·r = 2·4·4·28 + 16
+// = 912 FLOPs (dense would be 2·4·12·16 = 1536); params r·(K + N + 1) = 4·29 = 116.
+// CHECK-LABEL: func.func @lowrank
+// CHECK: lorc.lowrank_linear {{.*}}flops = 9.120000e+02 : f64{{.*}}params = 1.160000e+02
+func.func @lowrank(%x: tensor<4x16xf32>, %v: tensor<16x8xf32>, %s: tensor<8xf32>, %u: tensor<12x8xf32>) -> tensor<4x12xf32> {
+  %y = lorc.lowrank_linear %x, %v, %s, %u {rank = 4, r_min = 1, r_max = 8} : tensor<4x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32> -> tensor<4x12xf32>
+  return %y : tensor<4x12xf32>
+}

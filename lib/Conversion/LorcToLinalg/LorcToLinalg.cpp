@@ -361,6 +361,53 @@ struct LinearOpLowering : OpRewritePattern<LinearOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// lorc.lowrank_linear
+//===----------------------------------------------------------------------===//
+
+/// y = ((x·V_r)·diag(S_r))·U_rᵀ + b with the first r components: two skinny GEMMs and a column
+/// scaling, r from the attribute or the run-time operand clamped to [r_min, r_max].
+struct LowRankLinearOpLowering : OpRewritePattern<LowRankLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LowRankLinearOp op, PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    Type elt = op.getType().getElementType();
+    Value x = collapseToMatrix(b, loc, op.getInput());
+    OpFoldResult r = b.getIndexAttr(op.getRank());
+    if (Value dyn = op.getRankValue()) {
+      Value lo = arith::ConstantIndexOp::create(b, loc, op.getRMin());
+      Value hi = arith::ConstantIndexOp::create(b, loc, op.getRMax());
+      r = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, dyn, lo), hi).getResult();
+    }
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    auto slice2 = [&](Value m) {
+      return tensor::ExtractSliceOp::create(
+                 b, loc, m, {zero, zero}, {tensor::getMixedSize(b, loc, m, 0), r}, {one, one})
+          .getResult();
+    };
+    Value v = slice2(op.getV()), u = slice2(op.getU());
+    Value sv = tensor::ExtractSliceOp::create(b, loc, op.getS(), {zero}, {r}, {one});
+    Value t = matmul(b, loc, x, v); // [M, r]
+    Value ts = buildElementwise(b, loc, t, {t, sv},
+                                {b.getMultiDimIdentityMap(2), lastDimMap(b, 2)},
+                                [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                                  return arith::MulFOp::create(nb, nl, a[0], a[1]);
+                                });
+    SmallVector<OpFoldResult> sizes{tensor::getMixedSize(b, loc, x, 0),
+                                    tensor::getMixedSize(b, loc, op.getU(), 0)};
+    Value init;
+    if (Value bias = op.getBias()) {
+      Value empty = tensor::EmptyOp::create(b, loc, sizes, elt);
+      init = linalg::BroadcastOp::create(b, loc, bias, empty, ArrayRef<int64_t>{0}).getResult()[0];
+    } else {
+      init = zeroFilled(b, loc, sizes, elt);
+    }
+    Value y = matmulTransposedB(b, loc, ts, u, init);
+    b.replaceOp(op, castTo(b, loc, expandFromMatrix(b, loc, y, op.getInput()), op.getType()));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // lorc.layer_norm
 //===----------------------------------------------------------------------===//
 
@@ -581,6 +628,6 @@ struct ConvertLorcToLinalgPass
 } // namespace
 
 void lorc::populateLorcToLinalgConversionPatterns(RewritePatternSet &patterns) {
-  patterns.add<LinearOpLowering, LayerNormOpLowering, AttentionOpLowering>(
-      patterns.getContext());
+  patterns.add<LinearOpLowering, LowRankLinearOpLowering, LayerNormOpLowering,
+               AttentionOpLowering>(patterns.getContext());
 }

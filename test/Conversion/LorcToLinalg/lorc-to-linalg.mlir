@@ -290,3 +290,22 @@ func.func @attention_result_more_dynamic(%q: tensor<2x4x8x16xf32>) -> tensor<?x?
   %o = lorc.attention %q, %q, %q : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32> -> tensor<?x?x?x?xf32>
   return %o : tensor<?x?x?x?xf32>
 }
+
+// -----
+
+// lorc.lowrank_linear: the first r columns of V and U (r clamped to [r_min, r_max] at run time),
+// x·V_r, a column scaling by S_r, then ·U_rᵀ into the broadcast bias.
+// CHECK-LABEL: func.func @lowrank_dynamic_rank
+// CHECK-SAME: (%[[X:.*]]: tensor<?x16xf32>, %[[V:.*]]: tensor<16x8xf32>, %[[S:.*]]: tensor<8xf32>, %[[U:.*]]: tensor<12x8xf32>, %[[R:.*]]: index)
+// CHECK: %[[LO:.*]] = arith.maxsi %[[R]], %{{.*}} : index
+// CHECK: %[[RANK:.*]] = arith.minsi %[[LO]], %{{.*}} : index
+// CHECK: %[[VR:.*]] = tensor.extract_slice %[[V]][0, 0] [16, %[[RANK]]] [1, 1]
+// CHECK: %[[UR:.*]] = tensor.extract_slice %[[U]][0, 0] [12, %[[RANK]]] [1, 1]
+// CHECK: %[[SR:.*]] = tensor.extract_slice %[[S]][0] [%[[RANK]]] [1]
+// CHECK: %[[T:.*]] = linalg.matmul ins(%[[X]], %[[VR]] :
+// CHECK: %[[TS:.*]] = linalg.generic {{.*}} ins(%[[T]], %[[SR]] :
+// CHECK: linalg.matmul indexing_maps = {{.*}} ins(%[[TS]], %[[UR]] :
+func.func @lowrank_dynamic_rank(%x: tensor<?x16xf32>, %v: tensor<16x8xf32>, %s: tensor<8xf32>, %u: tensor<12x8xf32>, %r: index) -> tensor<?x12xf32> {
+  %y = lorc.lowrank_linear %x, %v, %s, %u rank(%r) {rank = 4, r_min = 2, r_max = 8} : tensor<?x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32> -> tensor<?x12xf32>
+  return %y : tensor<?x12xf32>
+}

@@ -513,3 +513,43 @@ func.func @linear_two_dora(%x: tensor<3x16xf32>, %w: tensor<8x16xf32>, %a: tenso
   %y = lorc.linear %x, %w adapters(%d0, %d1 : !lorc.adapter<8, 16>, !lorc.adapter<8, 16>) : tensor<3x16xf32>, tensor<8x16xf32> -> tensor<3x8xf32>
   return %y : tensor<3x8xf32>
 }
+
+// -----
+
+func.func @lowrank_k_mismatch(%x: tensor<4x16xf32>, %v: tensor<12x8xf32>, %s: tensor<8xf32>, %u: tensor<12x8xf32>) -> tensor<4x12xf32> {
+  // expected-error @+1 {{input last dimension (K) and v dimension 0 (K) must match, but got 16 and 12}}
+  %y = lorc.lowrank_linear %x, %v, %s, %u {rank = 4, r_min = 1, r_max = 8} : tensor<4x16xf32>, tensor<12x8xf32>, tensor<8xf32>, tensor<12x8xf32> -> tensor<4x12xf32>
+  return %y : tensor<4x12xf32>
+}
+
+// -----
+
+func.func @lowrank_s_size(%x: tensor<4x16xf32>, %v: tensor<16x8xf32>, %s: tensor<6xf32>, %u: tensor<12x8xf32>) -> tensor<4x12xf32> {
+  // expected-error @+1 {{s size and v dimension 1 (R) must match, but got 6 and 8}}
+  %y = lorc.lowrank_linear %x, %v, %s, %u {rank = 4, r_min = 1, r_max = 8} : tensor<4x16xf32>, tensor<16x8xf32>, tensor<6xf32>, tensor<12x8xf32> -> tensor<4x12xf32>
+  return %y : tensor<4x12xf32>
+}
+
+// -----
+
+func.func @lowrank_rank_bounds(%x: tensor<4x16xf32>, %v: tensor<16x8xf32>, %s: tensor<8xf32>, %u: tensor<12x8xf32>) -> tensor<4x12xf32> {
+  // expected-error @+1 {{expected r_min <= rank <= r_max, but got 5, 4, 8}}
+  %y = lorc.lowrank_linear %x, %v, %s, %u {rank = 4, r_min = 5, r_max = 8} : tensor<4x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32> -> tensor<4x12xf32>
+  return %y : tensor<4x12xf32>
+}
+
+// -----
+
+func.func @lowrank_rmax_beyond_stored(%x: tensor<4x16xf32>, %v: tensor<16x8xf32>, %s: tensor<8xf32>, %u: tensor<12x8xf32>) -> tensor<4x12xf32> {
+  // expected-error @+1 {{r_max (9) exceeds the stored rank R = 8}}
+  %y = lorc.lowrank_linear %x, %v, %s, %u {rank = 4, r_min = 1, r_max = 9} : tensor<4x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32> -> tensor<4x12xf32>
+  return %y : tensor<4x12xf32>
+}
+
+// -----
+
+func.func @lowrank_rank_zero(%x: tensor<4x16xf32>, %v: tensor<16x8xf32>, %s: tensor<8xf32>, %u: tensor<12x8xf32>) -> tensor<4x12xf32> {
+  // expected-error @+1 {{attribute 'rank' failed to satisfy constraint}}
+  %y = lorc.lowrank_linear %x, %v, %s, %u {rank = 0, r_min = 1, r_max = 8} : tensor<4x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32> -> tensor<4x12xf32>
+  return %y : tensor<4x12xf32>
+}

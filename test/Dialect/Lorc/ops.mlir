@@ -192,3 +192,14 @@ func.func @conv_adapters(%d: tensor<2x4x3x3xf32>, %u: tensor<8x2x1x1xf32>, %d1: 
   %c = lorc.loha %wa, %wb, %wa, %wb tucker(%mid, %mid) {scale = 1.0 : f64} : tensor<2x8xf32>, tensor<2x4xf32>, tensor<2x8xf32>, tensor<2x4xf32>, tensor<2x2x3x3xf32>, tensor<2x2x3x3xf32> -> !lorc.adapter<8, 4, 3, 3>
   return %a, %b, %c : !lorc.adapter<8, 4, 3, 3>, !lorc.adapter<8, 4, 3, 3>, !lorc.adapter<8, 4, 3, 3>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @lowrank
+// CHECK: lorc.lowrank_linear %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {r_max = 8 : i64, r_min = 2 : i64, rank = 4 : i64} : tensor<?x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32>, tensor<12xf32> -> tensor<?x12xf32>
+// CHECK: lorc.lowrank_linear %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} rank(%{{.*}}) {r_max = 8 : i64, r_min = 2 : i64, rank = 4 : i64} : tensor<?x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32> -> tensor<?x12xf32>
+func.func @lowrank(%x: tensor<?x16xf32>, %v: tensor<16x8xf32>, %s: tensor<8xf32>, %u: tensor<12x8xf32>, %b: tensor<12xf32>, %r: index) -> (tensor<?x12xf32>, tensor<?x12xf32>) {
+  %y = lorc.lowrank_linear %x, %v, %s, %u, %b {rank = 4, r_min = 2, r_max = 8} : tensor<?x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32>, tensor<12xf32> -> tensor<?x12xf32>
+  %z = lorc.lowrank_linear %x, %v, %s, %u rank(%r) {rank = 4, r_min = 2, r_max = 8} : tensor<?x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32> -> tensor<?x12xf32>
+  return %y, %z : tensor<?x12xf32>, tensor<?x12xf32>
+}

@@ -498,3 +498,63 @@ OpWork AttentionOp::getWork(function_ref<int64_t(Value, unsigned)> dimSize) {
   w.bytesWritten = bytesOf(getResult(), dimSize);
   return w;
 }
+
+//===----------------------------------------------------------------------===//
+// LowRankLinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LowRankLinearOp::verify() {
+  auto x = getInput().getType();
+  auto v = getV().getType(), s = getS().getType(), u = getU().getType();
+  auto y = getResult().getType();
+  if (v.getRank() != 2 || s.getRank() != 1 || u.getRank() != 2)
+    return emitOpError() << "expected v [K, R], s [R] and u [N, R], but got ranks " << v.getRank()
+                         << ", " << s.getRank() << " and " << u.getRank();
+  if (x.getRank() < 1 || y.getRank() != x.getRank())
+    return emitOpError() << "expected input and result of the same rank >= 1, but got "
+                         << x.getRank() << " and " << y.getRank();
+  int64_t r = v.getDimSize(1);
+  if (failed(verifyDimsMatch(*this, x.getShape().back(), v.getDimSize(0),
+                             "input last dimension (K) and v dimension 0 (K)")) ||
+      failed(verifyDimsMatch(*this, s.getDimSize(0), r, "s size and v dimension 1 (R)")) ||
+      failed(verifyDimsMatch(*this, u.getDimSize(1), r, "u dimension 1 and v dimension 1 (R)")) ||
+      failed(verifyDimsMatch(*this, y.getShape().back(), u.getDimSize(0),
+                             "result last dimension (N) and u dimension 0 (N)")))
+    return failure();
+  for (int64_t i = 0, e = x.getRank() - 1; i < e; ++i)
+    if (failed(verifyDimsMatch(*this, x.getDimSize(i), y.getDimSize(i),
+                               "input dimension " + Twine(i) + " and result dimension " +
+                                   Twine(i))))
+      return failure();
+  if (Value b = getBias())
+    if (failed(verifyShape(*this, b, {u.getDimSize(0)}, "bias")))
+      return failure();
+  int64_t rank = getRank(), rmin = getRMin(), rmax = getRMax();
+  if (!(rmin <= rank && rank <= rmax))
+    return emitOpError() << "expected r_min <= rank <= r_max, but got " << rmin << ", " << rank
+                         << ", " << rmax;
+  if (!ShapedType::isDynamic(r) && rmax > r)
+    return emitOpError() << "r_max (" << rmax << ") exceeds the stored rank R = " << r;
+  Type elt = y.getElementType();
+  for (Value t : {getInput(), getV(), getS(), getU()})
+    if (getElementTypeOrSelf(t.getType()) != elt)
+      return emitOpError() << "operand has element type " << getElementTypeOrSelf(t.getType())
+                           << ", expected the result element type " << elt;
+  return success();
+}
+
+OpWork LowRankLinearOp::getWork(function_ref<int64_t(Value, unsigned)> dimSize) {
+  double k = dimSize(getV(), 0), n = dimSize(getU(), 0);
+  double m = numElements(getInput(), dimSize) / k;
+  // The executed rank: the attribute (a run-time rank is at most r_max; the attribute is the
+  // planned one).
+  double r = static_cast<double>(getRank());
+  OpWork w;
+  w.dtype = dtypeOf(getInput());
+  w.flops = 2 * m * r * (k + n) + m * r + (getBias() ? m * n : 0);
+  double elt = elementBytes(getV());
+  w.bytesRead = bytesOf(getInput(), dimSize) + elt * r * (k + n + 1) + bytesOf(getBias(), dimSize);
+  w.bytesWritten = bytesOf(getResult(), dimSize);
+  w.params = r * (k + n + 1) + (getBias() ? n : 0);
+  return w;
+}

@@ -189,6 +189,50 @@ def Lorc_LinearOp : Lorc_Op<"linear", [Pure, AttrSizedOperandSegments,
 }
 
 //===----------------------------------------------------------------------===//
+// LowRankLinearOp
+//===----------------------------------------------------------------------===//
+
+def Lorc_LowRankLinearOp : Lorc_Op<"lowrank_linear", [Pure, AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<LorcCostOpInterface>]> {
+  let summary = "linear layer in factored form: y = ((x·V)·diag(S))·Uᵀ + b";
+  let description = [{
+    A linear layer whose weight is kept as a truncated SVD W ≈ U·diag(S)·Vᵀ (as
+    `--lorc-select-rank` produces, or LoRAven's DynamicLowRankLayer):
+
+    ```
+    y[..., n] = Σ_{j<r} U[n, j] · S[j] · Σ_k x[..., k] · V[k, j]  (+ b[n])
+    ```
+
+    * `input` `[..., K]`; `v` `[K, R]`; `s` `[R]`; `u` `[N, R]`; `bias` (optional) `[N]`;
+      `result` `[..., N]`. R is the stored (maximum) rank.
+    * `rank`: the rank executed, r ≤ R. With the optional run-time `rank_value` operand
+      (index), the executed rank is that value clamped to [`r_min`, `r_max`] instead (dynamic
+      rank: only the first r components are computed).
+    * Cost: 2·M·r·(K + N) + M·r FLOPs, against 2·M·N·K dense: low rank pays when
+      r·(K + N) < N·K.
+
+    Example:
+    ```mlir
+    %y = lorc.lowrank_linear %x, %v, %s, %u, %b {rank = 64, r_min = 16, r_max = 96}
+        : tensor<?x384xf32>, tensor<384x96xf32>, tensor<96xf32>, tensor<384x96xf32>,
+          tensor<384xf32> -> tensor<?x384xf32>
+    ```
+  }];
+  let arguments = (ins Lorc_FloatTensor:$input, Lorc_FloatTensor:$v, Lorc_FloatTensor:$s,
+                       Lorc_FloatTensor:$u, Optional<Lorc_FloatTensor>:$bias,
+                       Optional<Index>:$rank_value,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$rank,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$r_min,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$r_max);
+  let results = (outs Lorc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $v `,` $s `,` $u (`,` $bias^)? (`rank` `(` $rank_value^ `)`)? attr-dict `:`
+    type($input) `,` type($v) `,` type($s) `,` type($u) (`,` type($bias)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // LayerNormOp
 //===----------------------------------------------------------------------===//
 
