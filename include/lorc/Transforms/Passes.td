@@ -49,6 +49,44 @@ def LorcEstimateCostPass : Pass<"lorc-estimate-cost", "mlir::ModuleOp"> {
   ];
 }
 
+def LorcSelectRankPass : Pass<"lorc-select-rank", "mlir::ModuleOp"> {
+  let summary = "Replace dense linear layers by truncated SVDs, ranks chosen under a budget";
+  let description = [{
+    For every adapter-free `lorc.linear` whose weight is an f32 constant, computes the SVD
+    W = U·diag(σ)·Vᵀ (LAPACKE `sgesdd`) and, where a rank r is chosen and r·(K + N) < N·K (low
+    rank is cheaper), replaces the layer by `lorc.lowrank_linear` with the first r components.
+    Exactly one criterion:
+
+    * `rank=R`: every layer at rank min(R, min(N, K)).
+    * `retained-energy=E`: per layer, the smallest r keeping Σ_{i<r} σᵢ² ≥ E · Σ σᵢ² (spectral
+      energy; LyCORIS' extraction uses σ, not σ², for its own modes).
+    * `energy-ratio=F`: the targeted layers' estimated energy (lib/CostModel, `profile`,
+      `dynamic-size`) must fall to F of the dense estimate. Ranks are lowered greedily, each step
+      (`step` components) taken where the spectral loss added per mJ saved is smallest, the loss
+      being the dropped σ² relative to the layer's total. An unattainable F is an error stating
+      the attainable minimum.
+
+    This is the data-free selection. The measured facts of issue 8 apply: small distilled dense
+    models lose accuracy fast under truncation, and data-aware selection (calibration,
+    whitening) is the next step.
+  }];
+  let options = [
+    Option<"fixedRank", "rank", "int64_t", "0", "Fixed rank for every layer (0: unused)">,
+    Option<"retainedEnergy", "retained-energy", "double", "0",
+           "Per-layer fraction of Σσ² to keep (0: unused)">,
+    Option<"energyRatio", "energy-ratio", "double", "0",
+           "Budget: fraction of the targeted layers' dense energy (0: unused)">,
+    Option<"step", "step", "int64_t", "8", "Rank decrement of one greedy step">,
+    Option<"profile", "profile", "std::string", "\"h100-sxm\"", "Hardware profile"> ,
+    Option<"dynamicSize", "dynamic-size", "int64_t", "128",
+           "Size assumed for every dynamic dimension in the estimates">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numReduced", "num-reduced", "Number of layers replaced by a low-rank form">
+  ];
+}
+
 def LorcExternalizeWeightsPass : Pass<"lorc-externalize-weights", "mlir::ModuleOp"> {
   let summary = "Move large weight constants out of the module into a parameter buffer";
   let description = [{

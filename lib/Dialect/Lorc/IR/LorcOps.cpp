@@ -543,18 +543,22 @@ LogicalResult LowRankLinearOp::verify() {
   return success();
 }
 
+OpWork lorc::lowRankLinearWork(double m, double n, double k, double r, bool bias,
+                               double elementBytes) {
+  OpWork w;
+  w.flops = 2 * m * r * (k + n) + m * r + (bias ? m * n : 0);
+  w.bytesRead = elementBytes * (m * k + r * (k + n + 1) + (bias ? n : 0));
+  w.bytesWritten = elementBytes * m * n;
+  w.params = r * (k + n + 1) + (bias ? n : 0);
+  return w;
+}
+
 OpWork LowRankLinearOp::getWork(function_ref<int64_t(Value, unsigned)> dimSize) {
   double k = dimSize(getV(), 0), n = dimSize(getU(), 0);
   double m = numElements(getInput(), dimSize) / k;
-  // The executed rank: the attribute (a run-time rank is at most r_max; the attribute is the
-  // planned one).
-  double r = static_cast<double>(getRank());
-  OpWork w;
+  // The planned rank (a run-time rank is at most r_max).
+  OpWork w = lowRankLinearWork(m, n, k, static_cast<double>(getRank()),
+                               static_cast<bool>(getBias()), elementBytes(getInput()));
   w.dtype = dtypeOf(getInput());
-  w.flops = 2 * m * r * (k + n) + m * r + (getBias() ? m * n : 0);
-  double elt = elementBytes(getV());
-  w.bytesRead = bytesOf(getInput(), dimSize) + elt * r * (k + n + 1) + bytesOf(getBias(), dimSize);
-  w.bytesWritten = bytesOf(getResult(), dimSize);
-  w.params = r * (k + n + 1) + (getBias() ? n : 0);
   return w;
 }

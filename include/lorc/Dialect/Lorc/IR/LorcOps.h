@@ -17,6 +17,13 @@
 #define GET_TYPEDEF_CLASSES
 #include "lorc/Dialect/Lorc/IR/LorcOpsTypes.h.inc"
 
+namespace lorc {
+/// The work of y = ((x·V)·diag(S))·Uᵀ (+ b) on M rows, K inputs, N outputs at rank r, with
+/// elements of `elementBytes` (the formula of LowRankLinearOp::getWork, shared with rank
+/// selection, which prices ranks before any op exists).
+OpWork lowRankLinearWork(double m, double n, double k, double r, bool bias, double elementBytes);
+} // namespace lorc
+
 #define GET_OP_CLASSES
 #include "lorc/Dialect/Lorc/IR/LorcOps.h.inc"
 
