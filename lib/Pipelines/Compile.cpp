@@ -16,6 +16,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -37,6 +38,7 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -388,6 +390,22 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
     merge.addPass(createLorcMergeAdaptersPass());
     if (failed(merge.run(module)))
       return diags.take("merging adapters");
+    stage->finish();
+  }
+
+  if (!options.selectRank.empty()) {
+    stage.emplace(log, "select ranks");
+    std::string opts = options.selectRank;
+    std::replace(opts.begin(), opts.end(), ',', ' ');
+    static bool registered = (registerLorcPasses(), true); // for the textual options below
+    (void)registered;
+    PassManager select(&context);
+    std::string error;
+    llvm::raw_string_ostream es(error);
+    if (failed(parsePassPipeline("lorc-select-rank{" + opts + "}", select, es)))
+      return makeError("--select-rank=" + options.selectRank + ": " + error);
+    if (failed(select.run(module)))
+      return diags.take("selecting ranks");
     stage->finish();
   }
 

@@ -34,6 +34,11 @@ struct Flags {
   cl::opt<std::string> adapterMode{
       "adapter-mode", cl::desc("merge: fold ΔW into the weights; unmerged: keep side paths"),
       cl::init("merge")};
+  cl::opt<std::string> selectRank{
+      "select-rank",
+      cl::desc("Replace dense layers by truncated SVDs: rank=R | retained-energy=E | "
+               "energy-ratio=F[,profile=...,dynamic-size=N,step=S]"),
+      cl::value_desc("key=value[,key=value...]"), cl::init("")};
   cl::opt<bool> allowUnknownKeys{"allow-unknown-keys",
                                  cl::desc("Warn about unknown adapter keys instead of failing")};
   cl::opt<bool> allowNonFinite{"allow-non-finite",
@@ -56,6 +61,7 @@ int main(int argc, char **argv) {
   options.adapters.assign(flags.adapters.begin(), flags.adapters.end());
   options.adapterMode = flags.adapterMode;
   options.allowUnknownKeys = flags.allowUnknownKeys;
+  options.selectRank = flags.selectRank;
   options.allowNonFinite = flags.allowNonFinite;
   if (options.output.empty() && options.emit != lorc::EmitKind::Artifact)
     options.output = "-";

@@ -40,6 +40,8 @@ struct CompileOptions {
   std::vector<std::string> adapters;
   /// "merge" (fold ΔW into the weights at compile time) or "unmerged" (side paths at run time).
   std::string adapterMode = "merge";
+  /// `--select-rank=key=value[,key=value...]`: options of --lorc-select-rank ("" = off).
+  std::string selectRank;
   bool allowUnknownKeys = false;
   bool allowNonFinite = false;
   /// LLVM optimisation level of the host code (0-3). O2 by default: on MiniLM, O3 took 18 s of
