@@ -263,11 +263,8 @@ llvm::json::Array describeAdapterSlots(ArrayRef<AdapterSet> sets, StringRef mode
             f[key] = value; // the fused placement replaces "tensor"
         factors[name] = std::move(f);
       }
-      const char *algo = a.algo == AdapterAlgo::LoRA   ? "lora"
-                         : a.algo == AdapterAlgo::LoHa ? "loha"
-                                                       : "lokr";
       modules.push_back(llvm::json::Object{{"module", a.module},
-                                           {"algo", algo},
+                                           {"algo", adapterAlgoKey(a.algo)},
                                            {"scale", a.scale},
                                            {"factors", std::move(factors)}});
     }

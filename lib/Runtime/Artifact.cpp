@@ -310,9 +310,7 @@ llvm::Error Artifact::swapAdapter(unsigned slotIndex, llvm::StringRef path, doub
     if (it == set->modules.end())
       return makeError(path + ": has no adapter for '" + sm.module + "', which slot " +
                        Twine(slotIndex) + " (" + slot.source + ") adapts");
-    const char *algo = it->algo == AdapterAlgo::LoRA   ? "lora"
-                       : it->algo == AdapterAlgo::LoHa ? "loha"
-                                                       : "lokr";
+    llvm::StringRef algo = adapterAlgoKey(it->algo);
     if (sm.algo != algo)
       return makeError(path + ": '" + sm.module + "' is " + algo + ", the artifact compiled " +
                        sm.algo);

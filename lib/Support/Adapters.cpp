@@ -1652,3 +1652,15 @@ std::pair<std::string, double> lorc::parseAdapterSpec(llvm::StringRef spec) {
     return {spec.take_front(colon).str(), multiplier};
   return {spec.str(), 1.0};
 }
+
+llvm::StringRef lorc::adapterAlgoKey(AdapterAlgo algo) {
+  switch (algo) {
+  case AdapterAlgo::LoRA:
+    return "lora";
+  case AdapterAlgo::LoHa:
+    return "loha";
+  case AdapterAlgo::LoKr:
+    return "lokr";
+  }
+  return "?";
+}

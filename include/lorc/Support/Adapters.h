@@ -107,6 +107,9 @@ llvm::Expected<std::vector<float>> computeDeltaWeight(const ModuleAdapter &adapt
 llvm::Error applyDora(const ModuleAdapter &adapter, llvm::ArrayRef<int64_t> baseShape,
                       double multiplier, std::vector<float> &merged);
 
+/// The lower-case name of an algorithm as artifacts' manifests spell it: "lora", "loha", "lokr".
+llvm::StringRef adapterAlgoKey(AdapterAlgo algo);
+
 /// Splits an `--adapter` argument "<path>[:<multiplier>]": the suffix after the last ':' is a
 /// multiplier only if it parses as a number (default 1); otherwise it is part of the path.
 std::pair<std::string, double> parseAdapterSpec(llvm::StringRef spec);

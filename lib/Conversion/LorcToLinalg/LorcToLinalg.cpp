@@ -156,6 +156,16 @@ Value zeroFilled(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes, Type 
 // lorc.linear
 //===----------------------------------------------------------------------===//
 
+/// The [M, N] accumulator a linear layer's GEMM starts from: the bias broadcast over rows (so
+/// y = b + x·Wᵀ is one GEMM with BLAS beta = 1), or zeros without a bias.
+Value accumulatorInit(OpBuilder &b, Location loc, Value bias, ArrayRef<OpFoldResult> sizes,
+                      Type elt) {
+  if (!bias)
+    return zeroFilled(b, loc, sizes, elt);
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, elt);
+  return linalg::BroadcastOp::create(b, loc, bias, empty, ArrayRef<int64_t>{0}).getResult()[0];
+}
+
 /// C += A·Bᵀ on matrices (B stored [N, K], the nn.Linear layout).
 Value matmulTransposedB(OpBuilder &b, Location loc, Value a, Value bt, Value acc) {
   auto mm = linalg::MatmulOp::create(b, loc, TypeRange{acc.getType()}, ValueRange{a, bt},
@@ -338,14 +348,7 @@ struct LinearOpLowering : OpRewritePattern<LinearOp> {
     Type elt = op.getType().getElementType();
     SmallVector<OpFoldResult> sizes{tensor::getMixedSize(b, loc, x, 0),
                                     tensor::getMixedSize(b, loc, w, 0)};
-    Value init;
-    if (Value bias = op.getBias()) {
-      // y = b + x·Wᵀ: the bias is the accumulator's initial value (BLAS beta = 1).
-      Value empty = tensor::EmptyOp::create(b, loc, sizes, elt);
-      init = linalg::BroadcastOp::create(b, loc, bias, empty, ArrayRef<int64_t>{0}).getResult()[0];
-    } else {
-      init = zeroFilled(b, loc, sizes, elt);
-    }
+    Value init = accumulatorInit(b, loc, op.getBias(), sizes, elt);
     Value acc = matmulTransposedB(b, loc, x, w, init);
     for (auto [i, a] : llvm::enumerate(op.getAdapters())) {
       if (doraIndex && *doraIndex == i)
@@ -394,13 +397,7 @@ struct LowRankLinearOpLowering : OpRewritePattern<LowRankLinearOp> {
                                 });
     SmallVector<OpFoldResult> sizes{tensor::getMixedSize(b, loc, x, 0),
                                     tensor::getMixedSize(b, loc, op.getU(), 0)};
-    Value init;
-    if (Value bias = op.getBias()) {
-      Value empty = tensor::EmptyOp::create(b, loc, sizes, elt);
-      init = linalg::BroadcastOp::create(b, loc, bias, empty, ArrayRef<int64_t>{0}).getResult()[0];
-    } else {
-      init = zeroFilled(b, loc, sizes, elt);
-    }
+    Value init = accumulatorInit(b, loc, op.getBias(), sizes, elt);
     Value y = matmulTransposedB(b, loc, ts, u, init);
     b.replaceOp(op, castTo(b, loc, expandFromMatrix(b, loc, y, op.getInput()), op.getType()));
     return success();
