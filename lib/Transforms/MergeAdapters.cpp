@@ -8,8 +8,6 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
-#include "llvm/ADT/TypeSwitch.h"
-
 #define DEBUG_TYPE "lorc-merge-adapters"
 
 namespace lorc {
@@ -19,60 +17,6 @@ namespace lorc {
 
 using namespace mlir;
 using namespace lorc;
-
-/// The f32 values of a constant tensor as an adapter factor, or nullopt if `v` is not one.
-static std::optional<AdapterTensor> constantValues(Value v) {
-  std::optional<F32ConstantData> d = readF32Constant(v);
-  if (!d)
-    return std::nullopt;
-  return AdapterTensor{std::vector<int64_t>(d->shape.begin(), d->shape.end()),
-                       std::vector<float>(d->values.begin(), d->values.end())};
-}
-
-/// Reads an adapter op's constant factors into the neutral description; nullopt if one of them
-/// is not a constant.
-static std::optional<ModuleAdapter> describe(Operation *op) {
-  ModuleAdapter a;
-  SmallVector<std::pair<StringRef, Value>> factors;
-  llvm::TypeSwitch<Operation *>(op)
-      .Case<LoraOp>([&](LoraOp o) {
-        a.algo = AdapterAlgo::LoRA;
-        a.scale = o.getScale().convertToDouble();
-        factors = {{"down", o.getDown()}, {"up", o.getUp()}, {"mid", o.getMid()},
-                   {"magnitude", o.getMagnitude()}};
-      })
-      .Case<LohaOp>([&](LohaOp o) {
-        a.algo = AdapterAlgo::LoHa;
-        a.scale = o.getScale().convertToDouble();
-        factors = {{"w1a", o.getW1a()}, {"w1b", o.getW1b()}, {"w2a", o.getW2a()},
-                   {"w2b", o.getW2b()}, {"t1", o.getT1()},   {"t2", o.getT2()},
-                   {"magnitude", o.getMagnitude()}};
-      })
-      .Case<LokrOp>([&](LokrOp o) {
-        a.algo = AdapterAlgo::LoKr;
-        a.scale = o.getScale().convertToDouble();
-        factors = {{"w1", o.getW1()},   {"w1a", o.getW1a()}, {"w1b", o.getW1b()},
-                   {"w2", o.getW2()},   {"w2a", o.getW2a()}, {"w2b", o.getW2b()},
-                   {"t2", o.getT2()},   {"magnitude", o.getMagnitude()}};
-      });
-  if (factors.empty())
-    return std::nullopt;
-  for (auto [name, v] : factors) {
-    if (!v)
-      continue;
-    std::optional<AdapterTensor> t = constantValues(v);
-    if (!t)
-      return std::nullopt;
-    if (name == "magnitude" && op->hasAttr("dora_lycoris")) {
-      // LyCORIS' dora_scale: [out, 1], with its own rescaling rule (applyDora).
-      t->shape.push_back(1);
-      a.factors["dora_scale"] = std::move(*t);
-      continue;
-    }
-    a.factors[name.str()] = std::move(*t);
-  }
-  return a;
-}
 
 namespace {
 struct LorcMergeAdaptersPass : lorc::impl::LorcMergeAdaptersPassBase<LorcMergeAdaptersPass> {
@@ -89,7 +33,7 @@ struct LorcMergeAdaptersPass : lorc::impl::LorcMergeAdaptersPassBase<LorcMergeAd
   }
 
   LogicalResult merge(LinearOp op) {
-    std::optional<AdapterTensor> w = constantValues(op.getWeight());
+    std::optional<AdapterTensor> w = constantAdapterTensor(op.getWeight());
     if (!w) {
       op.emitRemark("weight is not an f32 constant; adapters left unmerged");
       return success();
@@ -100,7 +44,7 @@ struct LorcMergeAdaptersPass : lorc::impl::LorcMergeAdaptersPassBase<LorcMergeAd
     double doraMultiplier = 1.0;
     std::vector<ModuleAdapter> adapters;
     for (auto [i, a] : llvm::enumerate(op.getAdapters())) {
-      std::optional<ModuleAdapter> m = a.getDefiningOp() ? describe(a.getDefiningOp())
+      std::optional<ModuleAdapter> m = a.getDefiningOp() ? describeAdapterOp(a.getDefiningOp())
                                                          : std::nullopt;
       if (!m) {
         op.emitRemark() << "adapter #" << i << " has non-constant factors; left unmerged";

@@ -10,6 +10,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
+#include "lorc/Support/Adapters.h"
 #include "lorc/Support/Safetensors.h"
 
 #include <optional>
@@ -41,6 +42,14 @@ struct F32ConstantData {
 /// Reads `v` if it is an `arith.constant` of a statically shaped f32 tensor with available
 /// data; nullopt otherwise (not a constant, other element type, elided blob).
 std::optional<F32ConstantData> readF32Constant(mlir::Value v);
+
+/// The values of an f32 constant as an owned adapter factor; nullopt as readF32Constant.
+std::optional<AdapterTensor> constantAdapterTensor(mlir::Value v);
+
+/// Reads an adapter op (`lorc.lora`, `lorc.loha`, `lorc.lokr`) whose factors are all constants
+/// into the MLIR-free description lib/Support/Adapters.h computes with (ΔW, DoRA); nullopt for
+/// other ops or non-constant factors. LyCORIS' DoRA magnitude becomes `dora_scale` [out, 1].
+std::optional<ModuleAdapter> describeAdapterOp(mlir::Operation *op);
 
 #define GEN_PASS_REGISTRATION
 #include "lorc/Transforms/Passes.h.inc"

@@ -50,32 +50,65 @@ def LorcEstimateCostPass : Pass<"lorc-estimate-cost", "mlir::ModuleOp"> {
 }
 
 def LorcSelectRankPass : Pass<"lorc-select-rank", "mlir::ModuleOp"> {
-  let summary = "Replace dense linear layers by truncated SVDs, ranks chosen under a budget";
+  let summary = "Replace dense layers and adapters by truncated SVDs, ranks chosen under a budget";
   let description = [{
-    For every adapter-free `lorc.linear` whose weight is an f32 constant, computes the SVD
-    W = U·diag(σ)·Vᵀ (LAPACKE `sgesdd`) and, where a rank r is chosen and r·(K + N) < N·K (low
-    rank is cheaper), replaces the layer by `lorc.lowrank_linear` with the first r components.
+    Candidates (`targets`): `dense` — every adapter-free `lorc.linear` whose weight W is an f32
+    constant, replaced where it pays by `lorc.lowrank_linear` (y = ((x·V)·diag(σ))·Uᵀ + b);
+    `adapters` — every unmerged adapter (LoRA, LoHa, LoKr; DoRA and Tucker left alone) of a
+    `lorc.linear`, whose ΔW (scale included) is re-factorised as a `lorc.lora` of the chosen rank
+    (kohya's resize_lora, LyCORIS' extract_linear); `all` — both. A candidate is changed only
+    where its new form costs less energy than its current one (a dense [N, K] layer while
+    r·(K + N + 1) < N·K, roughly).
+
+    SVDs are LAPACKE `dgesdd`, of D (data-free) or, with `calibration-gram`, of D·L where
+    L·Lᵀ = XᵀX is the Cholesky factor of the Gram of the layer's inputs on calibration data
+    (SVD-LLM's truncation-aware whitening, Wang et al. 2024): then the dropped σᵢ² are exactly the
+    output error ‖(D − D_r)·Xᵀ‖²_F on that data. The loss of a candidate at rank r is the dropped
+    energy relative to its layer's output energy ‖W_eff·L‖²_F, so losses are comparable across
+    layers.
+
     Exactly one criterion:
 
-    * `rank=R`: every layer at rank min(R, min(N, K)).
-    * `retained-energy=E`: per layer, the smallest r keeping Σ_{i<r} σᵢ² ≥ E · Σ σᵢ² (spectral
-      energy; LyCORIS' extraction uses σ, not σ², for its own modes).
-    * `energy-ratio=F`: the targeted layers' estimated energy (lib/CostModel, `profile`,
-      `dynamic-size`) must fall to F of the dense estimate. Ranks are lowered greedily, each step
-      (`step` components) taken where the spectral loss added per mJ saved is smallest, the loss
-      being the dropped σ² relative to the layer's total. An unattainable F is an error stating
-      the attainable minimum.
+    * `rank=R`: every candidate at min(R, its rank) (LyCORIS' mode `fixed`).
+    * `retained-energy=E`: per candidate, the smallest r keeping Σ_{i<r} σᵢ² ≥ E · Σ σᵢ².
+    * `threshold=T`, `sv-ratio=R`, `quantile=Q`: LyCORIS' extraction modes (lycoris/utils
+      extract_linear): r = #{σ > T}; r = #{σ > R·σ_max}; r = #{i : Σ_{j≤i} σⱼ < Q·Σ σ} (σ, not σ²).
+    * `energy-ratio=F`: the targeted candidates' estimated energy (lib/CostModel, `profile`,
+      `dynamic-size`) must fall to F of its current value. Ranks are lowered greedily, each step
+      (`step` components) taken where the loss added per mJ saved is smallest.
+    * `budget-mj=X`: the whole model's estimated energy per sample (batch = dimension 0 of the
+      entry's first argument) must fall to X mJ; the candidates get what the rest leaves.
+    * `preset=high_performance|balanced|low_power`: LoRAven's presets (rank ratio 0.8 / 0.5 / 0.3,
+      min rank ratio 0.3 / 0.2 / 0.1): the budget is every candidate at ⌈rank ratio · its rank⌉,
+      and no candidate goes below ⌈min ratio · its rank⌉.
 
-    This is the data-free selection. The measured facts of issue 8 apply: small distilled dense
-    models lose accuracy fast under truncation, and data-aware selection (calibration,
-    whitening) is the next step.
+    Unattainable budgets are errors stating the attainable minimum. The per-candidate choice is
+    printed as a table and recorded on the resulting op as `lorc.rank_selection` (name, kind,
+    rank_before, rank_after, retained, loss, energy_before_mj, energy_after_mj); the module gets
+    the totals. `min-cosine` needs runs of the model and is implemented by lorc-compile.
   }];
   let options = [
-    Option<"fixedRank", "rank", "int64_t", "0", "Fixed rank for every layer (0: unused)">,
+    Option<"fixedRank", "rank", "int64_t", "0", "Fixed rank for every candidate (0: unused)">,
     Option<"retainedEnergy", "retained-energy", "double", "0",
-           "Per-layer fraction of Σσ² to keep (0: unused)">,
+           "Per-candidate fraction of Σσ² to keep (0: unused)">,
+    Option<"threshold", "threshold", "double", "0",
+           "LyCORIS mode threshold: keep σ > T (0: unused)">,
+    Option<"svRatio", "sv-ratio", "double", "0",
+           "LyCORIS mode ratio: keep σ > R·σ_max (0: unused)">,
+    Option<"quantile", "quantile", "double", "0",
+           "LyCORIS mode quantile: keep the σ whose cumulative sum is below Q·Σσ (0: unused)">,
     Option<"energyRatio", "energy-ratio", "double", "0",
-           "Budget: fraction of the targeted layers' dense energy (0: unused)">,
+           "Budget: fraction of the targeted candidates' current energy (0: unused)">,
+    Option<"budgetMj", "budget-mj", "double", "0",
+           "Budget: the whole model's energy per sample, mJ (0: unused)">,
+    Option<"preset", "preset", "std::string", "\"\"",
+           "LoRAven preset: high_performance, balanced or low_power">,
+    Option<"minCosine", "min-cosine", "double", "0",
+           "Fidelity floor (lorc-compile only: needs calibration runs)">,
+    Option<"targets", "targets", "std::string", "\"dense\"",
+           "What to reduce: dense, adapters or all">,
+    Option<"calibrationGram", "calibration-gram", "std::string", "\"\"",
+           "safetensors file of f32 [K, K] input Grams named by layer weight (whitening)">,
     Option<"step", "step", "int64_t", "8", "Rank decrement of one greedy step">,
     Option<"profile", "profile", "std::string", "\"h100-sxm\"", "Hardware profile"> ,
     Option<"dynamicSize", "dynamic-size", "int64_t", "128",
@@ -83,7 +116,7 @@ def LorcSelectRankPass : Pass<"lorc-select-rank", "mlir::ModuleOp"> {
   ];
   let dependentDialects = ["mlir::arith::ArithDialect"];
   let statistics = [
-    Statistic<"numReduced", "num-reduced", "Number of layers replaced by a low-rank form">
+    Statistic<"numReduced", "num-reduced", "Number of layers and adapters replaced by low rank">
   ];
 }
 

@@ -419,12 +419,22 @@ std::string dtypeOf(Value v) {
   return "f32";
 }
 
+} // namespace
+
+OpWork lorc::loraSideWork(double m, double n, double k, double r) {
+  OpWork w;
+  w.flops = 2 * m * r * (k + n) + m * r;
+  w.params = r * (k + n);
+  w.bytesRead = 4 * w.params;
+  return w;
+}
+
 /// The side path of one unmerged adapter on an [M, K] → [M, N] layer: what the lowering in
 /// lib/Conversion/LorcToLinalg executes (LoRA fused or not: 2·M·r·(K + N); LoKr: the two small
 /// GEMMs, plus forming decomposed factors; LoHa and DoRA: forming ΔW then, for LoHa, one more
 /// GEMM).
-OpWork adapterWork(Operation *adapter, double m, double n, double k,
-                   function_ref<int64_t(Value, unsigned)> dimSize) {
+OpWork lorc::adapterWork(Operation *adapter, double m, double n, double k,
+                         function_ref<int64_t(Value, unsigned)> dimSize) {
   OpWork w;
   for (Value operand : adapter->getOperands()) {
     w.params += numElements(operand, dimSize);
@@ -433,7 +443,7 @@ OpWork adapterWork(Operation *adapter, double m, double n, double k,
   auto d = [&](Value v, unsigned i) { return static_cast<double>(dimSize(v, i)); };
   if (auto lora = dyn_cast<LoraOp>(adapter)) {
     double r = d(lora.getDown(), 0);
-    w.flops = 2 * m * r * (k + n) + m * r;
+    w.flops = loraSideWork(m, n, k, r).flops;
     if (lora.getMagnitude()) // DoRA: ΔW = B·A, W + ΔW, row norms, rescale
       w.flops += 2 * n * r * k + 5 * n * k;
   } else if (auto lokr = dyn_cast<LokrOp>(adapter)) {
@@ -451,7 +461,6 @@ OpWork adapterWork(Operation *adapter, double m, double n, double k,
   }
   return w;
 }
-} // namespace
 
 OpWork LinearOp::getWork(function_ref<int64_t(Value, unsigned)> dimSize) {
   double n = dimSize(getWeight(), 0), k = dimSize(getWeight(), 1);

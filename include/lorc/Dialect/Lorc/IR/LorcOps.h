@@ -22,6 +22,16 @@ namespace lorc {
 /// elements of `elementBytes` (the formula of LowRankLinearOp::getWork, shared with rank
 /// selection, which prices ranks before any op exists).
 OpWork lowRankLinearWork(double m, double n, double k, double r, bool bias, double elementBytes);
+
+/// The work of an unmerged LoRA side path m·s·(x·Aᵀ)·Bᵀ at rank r (A [r, K], B [N, r], f32) on
+/// M rows: 2·M·r·(K + N) + M·r FLOPs, the factors read once. Shared by `adapterWork` and by rank
+/// selection, which prices re-factorised adapters before they exist.
+OpWork loraSideWork(double m, double n, double k, double r);
+
+/// The work an adapter op (`lorc.lora`, `lorc.loha`, `lorc.lokr`) adds to the `lorc.linear` it is
+/// attached to (M rows, N outputs, K inputs), as lib/Conversion/LorcToLinalg executes it unmerged.
+OpWork adapterWork(mlir::Operation *adapter, double m, double n, double k,
+                   llvm::function_ref<int64_t(mlir::Value, unsigned)> dimSize);
 } // namespace lorc
 
 #define GET_OP_CLASSES
