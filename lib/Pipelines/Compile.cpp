@@ -3,8 +3,11 @@
 #include "lorc/Pipelines/Compile.h"
 #include "lorc/Conversion/Passes.h"
 #include "lorc/Dialect/Lorc/IR/LorcDialect.h"
+#include "lorc/Dialect/Lorc/IR/LorcOps.h"
 #include "lorc/Import/HuggingFace.h"
 #include "lorc/Pipelines/Pipelines.h"
+#include "lorc/Pipelines/Report.h"
+#include "lorc/Runtime/Artifact.h"
 #include "lorc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -38,7 +41,11 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 
+#include <cblas.h>
+
 #include <algorithm>
+#include <cstring>
+#include <map>
 #include <chrono>
 #include <cmath>
 
@@ -65,8 +72,10 @@ public:
           return success();
         }) {}
   llvm::Error take(const Twine &stage) {
-    return makeError(stage + ": " + (messages.empty() ? "failed" : messages));
+    return makeError(stage + ": " + (messages.empty() ? "failed" : takeMessages()));
   }
+  /// The errors collected so far; forgets them.
+  std::string takeMessages() { return std::exchange(messages, std::string()); }
 
 private:
   std::string messages;
@@ -303,6 +312,506 @@ struct TempDirGuard {
   }
 };
 
+
+/// Prints the module with large weights elided (the form of --emit=mlir / mlir-import).
+void printModule(ModuleOp module, llvm::raw_ostream &os) {
+  OpPrintingFlags flags;
+  flags.elideLargeResourceString(64);
+  flags.elideLargeElementsAttrs(16);
+  module->print(os, flags);
+}
+
+/// What lowering needs besides the module.
+struct Backend {
+  MLIRContext &context;
+  DiagnosticCollector &diags;
+  const CompileOptions &options;
+  const ImportedModel &model;
+};
+
+/// Lowers `module` (lorc level) to host code and writes the artifact directory `output`
+/// atomically (or LLVM IR, for EmitKind::Llvm). `module` is consumed (lowered in place).
+llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsigned optLevel,
+                          EmitKind emit, llvm::json::Array adapterSlots, llvm::raw_ostream &log) {
+  MLIRContext &context = be.context;
+  DiagnosticCollector &diags = be.diags;
+  const CompileOptions &options = be.options;
+  std::optional<Stage> stage;
+  // Record the signature the manifest describes before lowering rewrites it.
+  auto entry = module.lookupSymbol<func::FuncOp>("forward");
+  SmallVector<Type> inputTypes(entry.getArgumentTypes()), resultTypes(entry.getResultTypes());
+  SmallVector<std::string> inputNames, resultNames;
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    inputNames.push_back(entry.getArgAttrOfType<StringAttr>(i, "lorc.name").str());
+  for (unsigned i = 0; i < entry.getNumResults(); ++i)
+    resultNames.push_back(entry.getResultAttrOfType<StringAttr>(i, "lorc.name").str());
+
+  stage.emplace(log, "externalize weights");
+  SafetensorsWriter weights(/*dataAlignment=*/64);
+  weights.setMetadata("generator", "lorc-compile");
+  if (failed(externalizeWeights(entry, /*minElements=*/16, weights)))
+    return diags.take("externalizing weights");
+  entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+  int64_t paramElements = static_cast<int64_t>(weights.dataSize() / sizeof(float));
+  stage->finish();
+
+  stage.emplace(log, "lower to LLVM dialect");
+  PassManager pm(&context);
+  CpuPipelineOptions pipelineOptions;
+  buildCpuPipeline(pm, pipelineOptions);
+  if (failed(pm.run(module)))
+    return diags.take("lowering to the LLVM dialect");
+  stage->finish();
+
+  stage.emplace(log, "translate to LLVM IR");
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule)
+    return diags.take("translating to LLVM IR");
+  stage->finish();
+
+  if (emit == EmitKind::Llvm) {
+    std::error_code ec;
+    llvm::ToolOutputFile out(output, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return makeError(output + ": cannot write: " + ec.message());
+    llvmModule->print(out.os(), nullptr);
+    out.keep();
+    return llvm::Error::success();
+  }
+
+  // Everything goes into a temporary directory beside the output, renamed into place at the end.
+  llvm::SmallString<256> outPath(output);
+  llvm::sys::fs::make_absolute(outPath);
+  llvm::sys::path::remove_dots(outPath, /*remove_dot_dot=*/true);
+  if (llvm::sys::fs::exists(outPath)) {
+    llvm::SmallString<256> oldManifest(outPath);
+    llvm::sys::path::append(oldManifest, "manifest.json");
+    if (!llvm::sys::fs::is_directory(outPath) || !llvm::sys::fs::exists(oldManifest))
+      return makeError(outPath + ": exists and is not a lorc artifact; refusing to replace it");
+  }
+  StringRef parent = llvm::sys::path::parent_path(outPath);
+  if (!parent.empty() && !llvm::sys::fs::is_directory(parent))
+    return makeError(outPath + ": parent " + parent +
+                     (llvm::sys::fs::exists(parent) ? " is not a directory" : " does not exist"));
+  llvm::SmallString<256> tmpDir;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(outPath + ".tmp", tmpDir))
+    return makeError(outPath + ": cannot create a temporary directory: " + ec.message());
+  TempDirGuard guard{tmpDir.str().str()};
+  llvm::sys::fs::setPermissions(tmpDir, llvm::sys::fs::all_read | llvm::sys::fs::all_exe |
+                                            llvm::sys::fs::owner_write);
+  auto inTmp = [&](StringRef name) {
+    llvm::SmallString<256> p(tmpDir);
+    llvm::sys::path::append(p, name);
+    return p.str().str();
+  };
+
+  std::string cpuName;
+  {
+    std::string name = "LLVM codegen (O" + std::to_string(optLevel) + ")";
+    Stage s(log, name.c_str());
+    if (llvm::Error e = emitObject(*llvmModule, inTmp("forward.o"), optLevel, cpuName))
+      return e;
+    s.finish();
+  }
+  {
+    Stage s(log, "link forward.so");
+    if (llvm::Error e = linkSharedLibrary(inTmp("forward.o"), inTmp("forward.so")))
+      return e;
+    llvm::sys::fs::remove(inTmp("forward.o"));
+    s.finish();
+  }
+  {
+    Stage s(log, "write weights");
+    if (llvm::Error e = weights.write(inTmp("weights.safetensors")))
+      return e;
+    s.finish();
+  }
+  llvm::SmallString<256> vocab(options.modelDir);
+  llvm::sys::path::append(vocab, "vocab.txt");
+  bool hasVocab = llvm::sys::fs::exists(vocab);
+  if (hasVocab)
+    if (std::error_code ec = llvm::sys::fs::copy_file(vocab, inTmp("vocab.txt")))
+      return makeError(vocab + ": cannot copy into the artifact: " + ec.message());
+  if (llvm::Error e = writeManifest(inTmp("manifest.json"), options, be.model, inputTypes,
+                                    inputNames, resultTypes, resultNames, paramElements, cpuName,
+                                    hasVocab, readLowerCase(options.modelDir),
+                                    std::move(adapterSlots)))
+    return e;
+
+  if (llvm::sys::fs::exists(outPath))
+    if (std::error_code ec = llvm::sys::fs::remove_directories(outPath))
+      return makeError(outPath + ": cannot replace the previous artifact: " + ec.message());
+  if (std::error_code ec = llvm::sys::fs::rename(tmpDir, outPath))
+    return makeError(outPath + ": cannot move the artifact into place: " + ec.message());
+  guard.path.clear();
+  return llvm::Error::success();
+}
+
+/// `--select-rank=key=value[,...]`: the keys lorc-compile handles itself (`calibration`,
+/// `min-cosine`) and the options of --lorc-select-rank.
+struct SelectRankRequest {
+  std::string passOptions; // space-separated key=value
+  std::string calibration;
+  double minCosine = 0;
+  std::string profile = "h100-sxm";
+  int64_t dynamicSize = 128;
+  bool hasCriterion = false;
+};
+
+llvm::Expected<SelectRankRequest> parseSelectRank(StringRef spec) {
+  SelectRankRequest r;
+  SmallVector<StringRef> items;
+  spec.split(items, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef item : items) {
+    auto [key, value] = item.split('=');
+    key = key.trim();
+    value = value.trim();
+    if (key == "calibration") {
+      r.calibration = value.str();
+      continue;
+    }
+    if (key == "min-cosine") {
+      if (value.getAsDouble(r.minCosine) || !(r.minCosine > 0 && r.minCosine <= 1))
+        return makeError("--select-rank=" + spec + ": min-cosine must be a number in (0, 1], got '" +
+                         value + "'");
+      continue;
+    }
+    if (key == "profile")
+      r.profile = value.str();
+    if (key == "dynamic-size" && value.getAsInteger(10, r.dynamicSize))
+      return makeError("--select-rank=" + spec + ": dynamic-size must be an integer");
+    static constexpr StringLiteral criteria[] = {"rank",     "retained-energy", "energy-ratio",
+                                                 "budget-mj", "preset",         "threshold",
+                                                 "sv-ratio",  "quantile"};
+    r.hasCriterion |= llvm::is_contained(criteria, key);
+    r.passOptions += (r.passOptions.empty() ? "" : " ") + item.trim().str();
+  }
+  if (r.minCosine > 0 && r.calibration.empty())
+    return makeError("--select-rank=" + spec +
+                     ": min-cosine needs calibration=<inputs.safetensors> (input_ids and "
+                     "attention_mask, as lorc-run reads them)");
+  if (r.minCosine > 0 && r.hasCriterion)
+    return makeError("--select-rank=" + spec +
+                     ": min-cosine chooses the budget itself; give no other criterion");
+  return r;
+}
+
+/// Runs --lorc-select-rank{options} on `module`.
+LogicalResult runSelectRank(ModuleOp module, StringRef options, std::string &parseError) {
+  static bool registered = (registerLorcPasses(), true); // for the textual options
+  (void)registered;
+  PassManager pm(module.getContext());
+  llvm::raw_string_ostream es(parseError);
+  if (failed(parsePassPipeline(("lorc-select-rank{" + options + "}").str(), pm, es)))
+    return failure();
+  return pm.run(module);
+}
+
+/// Calibration inputs and what the unreduced model makes of them.
+struct Calibration {
+  std::vector<Tensor> inputs;
+  std::vector<int64_t> mask; // [B·S]: 1 for real tokens
+  int64_t batch = 0, seq = 0, tokens = 0;
+  std::vector<float> reference; // sentence_embedding [B, D] of the unreduced model
+  int64_t dim = 0;
+};
+
+/// Reads the entry's inputs (by name) from a safetensors file; other tensors are ignored.
+llvm::Expected<Calibration> readCalibration(StringRef path, func::FuncOp entry) {
+  auto file = SafetensorsFile::open(path);
+  if (!file)
+    return makeError("calibration: " + llvm::toString(file.takeError()));
+  Calibration c;
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    std::string name = entry.getArgAttrOfType<StringAttr>(i, "lorc.name").str();
+    const TensorInfo *info = (*file)->find(name);
+    if (!info)
+      return makeError("calibration: " + path + " has no tensor '" + name +
+                       "' (the model's inputs are input_ids and attention_mask)");
+    Tensor t;
+    t.name = name;
+    t.dtype = info->dtype;
+    t.shape.assign(info->shape.begin(), info->shape.end());
+    ArrayRef<uint8_t> bytes = (*file)->data(*info);
+    t.bytes.assign(bytes.begin(), bytes.end());
+    if (name == "attention_mask" && t.dtype == DType::I64 && t.shape.size() == 2) {
+      c.batch = t.shape[0];
+      c.seq = t.shape[1];
+      c.mask.assign(t.data<int64_t>(), t.data<int64_t>() + t.numElements());
+      for (int64_t v : c.mask)
+        c.tokens += v != 0;
+    }
+    c.inputs.push_back(std::move(t));
+  }
+  if (c.mask.empty())
+    return makeError("calibration: " + path + ": expected an i64 attention_mask [batch, seq]");
+  return c;
+}
+
+/// Builds `variant` into a temporary artifact (LLVM O1: only its outputs matter), runs it on
+/// `inputs` and returns the outputs; the artifact is removed again.
+llvm::Expected<std::vector<Tensor>> runVariant(ModuleOp variant, Backend &be,
+                                               ArrayRef<Tensor> inputs) {
+  llvm::SmallString<256> dir;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("lorc-calibration", dir))
+    return makeError("cannot create a temporary directory: " + ec.message());
+  TempDirGuard guard{dir.str().str()};
+  llvm::SmallString<256> out(dir);
+  llvm::sys::path::append(out, "artifact");
+  if (llvm::Error e = lowerAndWrite(variant, be, out, /*optLevel=*/1, EmitKind::Artifact, {},
+                                    llvm::nulls()))
+    return e;
+  llvm::Expected<std::unique_ptr<Artifact>> artifact = Artifact::load(out);
+  if (!artifact)
+    return artifact.takeError();
+  return (*artifact)->run(inputs);
+}
+
+const Tensor *findTensor(ArrayRef<Tensor> ts, StringRef name) {
+  for (const Tensor &t : ts)
+    if (t.name == name)
+      return &t;
+  return nullptr;
+}
+
+/// Mean and minimum over rows of the cosine between `a` and `b` ([rows, dim]).
+std::pair<double, double> rowCosines(ArrayRef<float> a, ArrayRef<float> b, int64_t dim) {
+  double sum = 0, minimum = 1;
+  int64_t rows = static_cast<int64_t>(a.size()) / dim;
+  for (int64_t r = 0; r < rows; ++r) {
+    double ab = 0, aa = 0, bb = 0;
+    for (int64_t j = 0; j < dim; ++j) {
+      double x = a[r * dim + j], y = b[r * dim + j];
+      ab += x * y;
+      aa += x * x;
+      bb += y * y;
+    }
+    double c = aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : 0;
+    sum += c;
+    minimum = std::min(minimum, c);
+  }
+  return {rows ? sum / rows : 1, minimum};
+}
+
+/// Runs the unreduced `module` on the calibration inputs with the input of every constant-weight
+/// lorc.linear exposed as an extra result, keeps its sentence embeddings as the reference, and
+/// writes each layer's input Gram G = Σ xᵀx over the real tokens (f32 [K, K], named by the
+/// layer's weight) to `gramPath`, the format of --lorc-select-rank's calibration-gram.
+llvm::Error collectGrams(ModuleOp module, Backend &be, Calibration &calib, StringRef gramPath) {
+  OwningOpRef<ModuleOp> clone = module.clone();
+  auto entry = clone->lookupSymbol<func::FuncOp>("forward");
+  auto ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
+  llvm::DenseMap<Value, unsigned> index;
+  SmallVector<Value> extra;
+  std::vector<std::pair<std::string, unsigned>> layers;
+  clone->walk([&](LinearOp op) {
+    std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
+    if (!w || w->name.empty() || w->shape.size() != 2)
+      return;
+    auto [it, inserted] = index.try_emplace(op.getInput(), extra.size());
+    if (inserted)
+      extra.push_back(op.getInput());
+    layers.push_back({w->name, it->second});
+  });
+  unsigned first = entry.getNumResults();
+  SmallVector<Value> results(ret.getOperands());
+  for (auto [i, v] : llvm::enumerate(extra)) {
+    auto name = StringAttr::get(&be.context, "calibration." + std::to_string(i));
+    if (failed(entry.insertResult(first + i, v.getType(),
+                                  DictionaryAttr::get(&be.context,
+                                                      {NamedAttribute("lorc.name", name)}))))
+      return makeError("calibration: cannot expose the layer inputs");
+    results.push_back(v);
+  }
+  ret->setOperands(results);
+  llvm::Expected<std::vector<Tensor>> outs = runVariant(*clone, be, calib.inputs);
+  if (!outs)
+    return makeError("calibration run: " + llvm::toString(outs.takeError()));
+  const Tensor *emb = findTensor(*outs, "sentence_embedding");
+  if (!emb || emb->shape.size() != 2)
+    return makeError("calibration: the model has no sentence_embedding [batch, dim] output to "
+                     "compare with");
+  calib.dim = emb->shape[1];
+  calib.reference.assign(emb->data<float>(), emb->data<float>() + emb->numElements());
+
+  SafetensorsWriter writer;
+  std::map<unsigned, std::vector<uint8_t>> grams;
+  for (auto [weight, i] : layers) {
+    auto &bytes = grams[i];
+    const Tensor *x = findTensor(*outs, "calibration." + std::to_string(i));
+    int64_t k = x->shape.back(), rows = x->numElements() / k;
+    if (bytes.empty()) {
+      bool tokenRows = rows == calib.batch * calib.seq;
+      std::vector<double> xs;
+      int64_t n = 0;
+      for (int64_t r = 0; r < rows; ++r)
+        if (!tokenRows || calib.mask[r]) {
+          xs.insert(xs.end(), x->data<float>() + r * k, x->data<float>() + (r + 1) * k);
+          ++n;
+        }
+      std::vector<double> g(k * k, 0.0);
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, k, n, 1.0, xs.data(), k, 0.0, g.data(),
+                  k);
+      std::vector<float> gf(k * k);
+      for (int64_t a = 0; a < k; ++a)
+        for (int64_t b = a; b < k; ++b)
+          gf[a * k + b] = gf[b * k + a] = static_cast<float>(g[a * k + b]);
+      bytes.resize(gf.size() * sizeof(float));
+      std::memcpy(bytes.data(), gf.data(), bytes.size());
+    }
+    writer.addOwned(weight, DType::F32, {k, k}, bytes);
+  }
+  return writer.write(gramPath);
+}
+
+/// `--select-rank`: parses the request; with calibration inputs, collects the layer input Grams
+/// (SVD-LLM whitening) and the reference embeddings; with min-cosine, bisects the energy ratio
+/// on the calibration inputs; runs --lorc-select-rank on `module`; fills the report.
+llvm::Error selectRanks(ModuleOp module, Backend &be, CompileReport *report,
+                        llvm::raw_ostream &log) {
+  const CompileOptions &options = be.options;
+  llvm::Expected<SelectRankRequest> req = parseSelectRank(options.selectRank);
+  if (!req)
+    return req.takeError();
+  llvm::Expected<HardwareProfile> hw = HardwareProfile::get(req->profile);
+  if (!hw)
+    return makeError("--select-rank=" + options.selectRank + ": " + llvm::toString(hw.takeError()));
+  if (report) {
+    report->profile = hw->name;
+    report->dynamicSize = req->dynamicSize;
+    report->before = collectLayerCosts(module, *hw, req->dynamicSize);
+  }
+  std::string passOptions = req->passOptions;
+  std::optional<Calibration> calib;
+  llvm::SmallString<256> gramDir;
+  TempDirGuard gramGuard;
+  if (!req->calibration.empty()) {
+    Stage s(log, "calibration Grams");
+    auto entry = module.lookupSymbol<func::FuncOp>("forward");
+    llvm::Expected<Calibration> c = readCalibration(req->calibration, entry);
+    if (!c)
+      return c.takeError();
+    calib = std::move(*c);
+    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("lorc-grams", gramDir))
+      return makeError("cannot create a temporary directory: " + ec.message());
+    gramGuard.path = gramDir.str().str();
+    llvm::SmallString<256> gramPath(gramDir);
+    llvm::sys::path::append(gramPath, "grams.safetensors");
+    if (llvm::Error e = collectGrams(module, be, *calib, gramPath))
+      return e;
+    passOptions += " calibration-gram=" + gramPath.str().str();
+    s.finish();
+  }
+
+  // Measures a selection (a clone of `module` after the pass) on the calibration inputs.
+  auto measure = [&](ModuleOp selected, TradeoffPoint &pt) -> llvm::Error {
+    llvm::Expected<std::vector<Tensor>> outs = runVariant(selected, be, calib->inputs);
+    if (!outs)
+      return makeError("measuring a rank selection: " + llvm::toString(outs.takeError()));
+    const Tensor *emb = findTensor(*outs, "sentence_embedding");
+    std::tie(pt.cosineMean, pt.cosineMin) = rowCosines(
+        ArrayRef<float>(emb->data<float>(), emb->numElements()), calib->reference, calib->dim);
+    return llvm::Error::success();
+  };
+  auto selectedEnergy = [](ModuleOp m) {
+    auto sel = m->getAttrOfType<DictionaryAttr>("lorc.rank_selection");
+    auto after = sel ? sel.getAs<FloatAttr>("energy_after_mj") : FloatAttr();
+    return after ? after.getValueAsDouble() : 0.0;
+  };
+
+  std::optional<TradeoffPoint> finalPoint;
+  if (req->minCosine > 0) {
+    // The greedy path is the same for every budget (a larger budget stops earlier on it), so the
+    // selections are nested and the cosine falls with the ratio: bisect the ratio.
+    Stage s(log, "min-cosine search");
+    double lo = 0, hi = 1;
+    TradeoffPoint best; // ratio 1: nothing reduced, cosine 1
+    for (int iter = 0; iter < 7; ++iter) {
+      double mid = (lo + hi) / 2;
+      TradeoffPoint pt;
+      pt.energyRatio = mid;
+      OwningOpRef<ModuleOp> clone = module.clone();
+      std::string err;
+      if (failed(runSelectRank(*clone, passOptions + " table=false energy-ratio=" +
+                                           llvm::formatv("{0}", mid).str(),
+                                   err))) {
+        std::string diag = be.diags.takeMessages();
+        if (diag.find("unattainable") == std::string::npos)
+          return makeError("--select-rank=" + options.selectRank + ": " + err + diag);
+        pt.attainable = false;
+      } else {
+        pt.selectedMj = selectedEnergy(*clone);
+        if (llvm::Error e = measure(*clone, pt))
+          return e;
+      }
+      log << llvm::format("    energy-ratio %.4f: %s\n", mid,
+                          pt.attainable ? llvm::formatv("cosine mean {0:F6} min {1:F6}",
+                                                        pt.cosineMean, pt.cosineMin)
+                                              .str()
+                                              .c_str()
+                                        : "unattainable");
+      if (report)
+        report->tradeoff.push_back(pt);
+      if (pt.attainable && pt.cosineMin >= req->minCosine) {
+        hi = mid;
+        best = pt;
+      } else {
+        lo = mid;
+      }
+    }
+    passOptions += " energy-ratio=" + llvm::formatv("{0}", hi).str();
+    best.energyRatio = hi;
+    finalPoint = best;
+    s.finish();
+  }
+
+  Stage s(log, "select ranks");
+  std::string err;
+  if (failed(runSelectRank(module, passOptions, err)))
+    return makeError("--select-rank=" + options.selectRank + ": " +
+                     (err.empty() ? be.diags.takeMessages() : err));
+  s.finish();
+  if (calib && !finalPoint) {
+    Stage m(log, "measure on calibration");
+    OwningOpRef<ModuleOp> clone = module.clone();
+    TradeoffPoint pt;
+    if (llvm::Error e = measure(*clone, pt))
+      return e;
+    finalPoint = pt;
+    m.finish();
+  }
+  if (finalPoint)
+    log << llvm::format("  calibration cosine to the unreduced model: mean %.6f, min %.6f\n",
+                        finalPoint->cosineMean, finalPoint->cosineMin);
+  if (!report)
+    return llvm::Error::success();
+  report->after = collectLayerCosts(module, *hw, req->dynamicSize);
+  if (auto sel = module->getAttrOfType<DictionaryAttr>("lorc.rank_selection")) {
+    llvm::json::Object o;
+    for (NamedAttribute a : sel) {
+      if (auto f = dyn_cast<FloatAttr>(a.getValue()))
+        o[a.getName().str()] = f.getValueAsDouble();
+      else if (auto b = dyn_cast<BoolAttr>(a.getValue()))
+        o[a.getName().str()] = b.getValue();
+      else if (auto i = dyn_cast<IntegerAttr>(a.getValue()))
+        o[a.getName().str()] = i.getInt();
+      else if (auto str = dyn_cast<StringAttr>(a.getValue()))
+        o[a.getName().str()] = str.str();
+    }
+    double before = o.getNumber("energy_before_mj").value_or(0);
+    o["energy_ratio"] = before > 0 ? o.getNumber("energy_after_mj").value_or(0) / before : 1.0;
+    o["options"] = options.selectRank;
+    report->selected = std::move(o);
+  }
+  if (calib && finalPoint)
+    report->calibration = llvm::json::Object{{"file", req->calibration},
+                                             {"sentences", calib->batch},
+                                             {"tokens", calib->tokens},
+                                             {"cosine_mean", finalPoint->cosineMean},
+                                             {"cosine_min", finalPoint->cosineMin}};
+  return llvm::Error::success();
+}
 } // namespace
 
 llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream &log) {
@@ -359,27 +868,15 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
     llvm::WithColor::warning(llvm::errs(), "lorc-compile")
         << unused << ": adapter ignored (the module does not contribute to the outputs)\n";
 
-  if (options.emit == EmitKind::Mlir) {
+  if (options.emit == EmitKind::MlirImport) {
     std::error_code ec;
     llvm::ToolOutputFile out(options.output, ec, llvm::sys::fs::OF_Text);
     if (ec)
       return makeError(options.output + ": cannot write: " + ec.message());
-    OpPrintingFlags flags;
-    flags.elideLargeResourceString(64);
-    flags.elideLargeElementsAttrs(16);
-    module->print(out.os(), flags);
+    printModule(module, out.os());
     out.keep();
     return llvm::Error::success();
   }
-
-  // Record the signature the manifest describes before lowering rewrites it.
-  auto entry = module.lookupSymbol<func::FuncOp>("forward");
-  SmallVector<Type> inputTypes(entry.getArgumentTypes()), resultTypes(entry.getResultTypes());
-  SmallVector<std::string> inputNames, resultNames;
-  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
-    inputNames.push_back(entry.getArgAttrOfType<StringAttr>(i, "lorc.name").str());
-  for (unsigned i = 0; i < entry.getNumResults(); ++i)
-    resultNames.push_back(entry.getResultAttrOfType<StringAttr>(i, "lorc.name").str());
 
   if (options.adapterMode == "merge" && model->numAdapters > 0) {
     stage.emplace(log, "merge adapters");
@@ -390,20 +887,21 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
     stage->finish();
   }
 
+  Backend backend{context, diags, options, *model};
+  std::optional<CompileReport> report;
+  if (!options.report.empty()) {
+    report.emplace();
+    report->model = options.modelDir;
+  }
   if (!options.selectRank.empty()) {
-    stage.emplace(log, "select ranks");
-    std::string opts = options.selectRank;
-    std::replace(opts.begin(), opts.end(), ',', ' ');
-    static bool registered = (registerLorcPasses(), true); // for the textual options below
-    (void)registered;
-    PassManager select(&context);
-    std::string error;
-    llvm::raw_string_ostream es(error);
-    if (failed(parsePassPipeline("lorc-select-rank{" + opts + "}", select, es)))
-      return makeError("--select-rank=" + options.selectRank + ": " + error);
-    if (failed(select.run(module)))
-      return diags.take("selecting ranks");
-    stage->finish();
+    if (llvm::Error e = selectRanks(module, backend, report ? &*report : nullptr, log))
+      return e;
+  } else if (report) {
+    llvm::Expected<HardwareProfile> hw = HardwareProfile::get("h100-sxm");
+    if (!hw)
+      return hw.takeError();
+    report->profile = hw->name;
+    report->before = report->after = collectLayerCosts(module, *hw, report->dynamicSize);
   }
 
   // Unmerged LoRA: one GEMM over [x, x·Aᵀ]; remember where each B went for the manifest.
@@ -430,105 +928,33 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
     stage->finish();
   }
 
-  stage.emplace(log, "externalize weights");
-  SafetensorsWriter weights(/*dataAlignment=*/64);
-  weights.setMetadata("generator", "lorc-compile");
-  if (failed(externalizeWeights(entry, /*minElements=*/16, weights)))
-    return diags.take("externalizing weights");
-  entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
-  int64_t paramElements = static_cast<int64_t>(weights.dataSize() / sizeof(float));
-  stage->finish();
-
-  stage.emplace(log, "lower to LLVM dialect");
-  PassManager pm(&context);
-  CpuPipelineOptions pipelineOptions;
-  buildCpuPipeline(pm, pipelineOptions);
-  if (failed(pm.run(module)))
-    return diags.take("lowering to the LLVM dialect");
-  stage->finish();
-
-  stage.emplace(log, "translate to LLVM IR");
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
-  if (!llvmModule)
-    return diags.take("translating to LLVM IR");
-  stage->finish();
-
-  if (options.emit == EmitKind::Llvm) {
+  if (options.emit == EmitKind::Mlir) {
     std::error_code ec;
     llvm::ToolOutputFile out(options.output, ec, llvm::sys::fs::OF_Text);
     if (ec)
       return makeError(options.output + ": cannot write: " + ec.message());
-    llvmModule->print(out.os(), nullptr);
+    printModule(module, out.os());
+    if (report)
+      if (llvm::Error e = writeReport(*report, options.report))
+        return e;
     out.keep();
     return llvm::Error::success();
   }
 
-  // Everything goes into a temporary directory beside the output, renamed into place at the end.
-  llvm::SmallString<256> outPath(options.output);
-  llvm::sys::fs::make_absolute(outPath);
-  llvm::sys::path::remove_dots(outPath, /*remove_dot_dot=*/true);
-  if (llvm::sys::fs::exists(outPath)) {
-    llvm::SmallString<256> oldManifest(outPath);
-    llvm::sys::path::append(oldManifest, "manifest.json");
-    if (!llvm::sys::fs::is_directory(outPath) || !llvm::sys::fs::exists(oldManifest))
-      return makeError(outPath + ": exists and is not a lorc artifact; refusing to replace it");
-  }
-  StringRef parent = llvm::sys::path::parent_path(outPath);
-  if (!parent.empty() && !llvm::sys::fs::is_directory(parent))
-    return makeError(outPath + ": parent " + parent +
-                     (llvm::sys::fs::exists(parent) ? " is not a directory" : " does not exist"));
-  llvm::SmallString<256> tmpDir;
-  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(outPath + ".tmp", tmpDir))
-    return makeError(outPath + ": cannot create a temporary directory: " + ec.message());
-  TempDirGuard guard{tmpDir.str().str()};
-  llvm::sys::fs::setPermissions(tmpDir, llvm::sys::fs::all_read | llvm::sys::fs::all_exe |
-                                            llvm::sys::fs::owner_write);
-  auto inTmp = [&](StringRef name) {
-    llvm::SmallString<256> p(tmpDir);
-    llvm::sys::path::append(p, name);
-    return p.str().str();
-  };
-
-  std::string cpuName;
-  {
-    std::string name = "LLVM codegen (O" + std::to_string(options.optLevel) + ")";
-    Stage s(log, name.c_str());
-    if (llvm::Error e = emitObject(*llvmModule, inTmp("forward.o"), options.optLevel, cpuName))
-      return e;
-    s.finish();
-  }
-  {
-    Stage s(log, "link forward.so");
-    if (llvm::Error e = linkSharedLibrary(inTmp("forward.o"), inTmp("forward.so")))
-      return e;
-    llvm::sys::fs::remove(inTmp("forward.o"));
-    s.finish();
-  }
-  {
-    Stage s(log, "write weights");
-    if (llvm::Error e = weights.write(inTmp("weights.safetensors")))
-      return e;
-    s.finish();
-  }
-  llvm::SmallString<256> vocab(options.modelDir);
-  llvm::sys::path::append(vocab, "vocab.txt");
-  bool hasVocab = llvm::sys::fs::exists(vocab);
-  if (hasVocab)
-    if (std::error_code ec = llvm::sys::fs::copy_file(vocab, inTmp("vocab.txt")))
-      return makeError(vocab + ": cannot copy into the artifact: " + ec.message());
-  if (llvm::Error e = writeManifest(inTmp("manifest.json"), options, *model, inputTypes,
-                                    inputNames, resultTypes, resultNames, paramElements, cpuName,
-                                    hasVocab, readLowerCase(options.modelDir),
-                                    describeAdapterSlots(adapterSets, options.adapterMode,
-                                                         fusedUps)))
+  // Adapters re-factorised by rank selection no longer have the factors the manifest would
+  // describe: such an artifact has no swappable adapter slots.
+  auto selection = module->getAttrOfType<DictionaryAttr>("lorc.rank_selection");
+  auto targets = selection ? selection.getAs<StringAttr>("targets") : StringAttr();
+  bool adaptersResized = targets && targets.getValue() != "dense";
+  if (llvm::Error e = lowerAndWrite(module, backend, options.output, options.optLevel,
+                                    options.emit,
+                                    adaptersResized
+                                        ? llvm::json::Array()
+                                        : describeAdapterSlots(adapterSets, options.adapterMode,
+                                                               fusedUps),
+                                    log))
     return e;
-
-  if (llvm::sys::fs::exists(outPath))
-    if (std::error_code ec = llvm::sys::fs::remove_directories(outPath))
-      return makeError(outPath + ": cannot replace the previous artifact: " + ec.message());
-  if (std::error_code ec = llvm::sys::fs::rename(tmpDir, outPath))
-    return makeError(outPath + ": cannot move the artifact into place: " + ec.message());
-  guard.path.clear();
+  if (report)
+    return writeReport(*report, options.report);
   return llvm::Error::success();
 }

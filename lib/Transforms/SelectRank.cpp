@@ -236,7 +236,7 @@ struct LorcSelectRankPass : lorc::impl::LorcSelectRankPassBase<LorcSelectRankPas
 
     // Report and rewrite.
     double after = 0;
-    llvm::raw_ostream &os = llvm::errs();
+    llvm::raw_ostream &os = printTable ? llvm::errs() : llvm::nulls();
     os << llvm::format("%-56s %6s %6s %12s %12s %9s %10s\n", "layer", "rank", "of", "before mJ",
                        "after mJ", "retained", "loss");
     for (Candidate &c : cands) {
@@ -275,8 +275,11 @@ struct LorcSelectRankPass : lorc::impl::LorcSelectRankPassBase<LorcSelectRankPas
   }
 
   /// The whitening factor L (G + δ·I = L·Lᵀ) of the layer's inputs, or empty without
-  /// calibration. δ = 1e-6 · mean(diag G), raised tenfold until the Cholesky factorisation
-  /// succeeds (SVD-LLM shifts by the smallest eigenvalue instead; any δ ≪ the spectrum works).
+  /// calibration. δ = max(whitening-damping, 1e-6) · mean(diag G), raised tenfold until the
+  /// Cholesky factorisation succeeds (SVD-LLM shifts by the smallest eigenvalue instead). The
+  /// damping is a ridge toward the data-free criterion: with fewer calibration tokens than
+  /// input features G is singular, and directions the calibration never excited would
+  /// otherwise be truncated for free.
   FailureOr<std::vector<double>> whiteningFor(LinearOp op, StringRef layer, int64_t k) {
     if (!grams)
       return std::vector<double>();
@@ -291,7 +294,8 @@ struct LorcSelectRankPass : lorc::impl::LorcSelectRankPassBase<LorcSelectRankPas
     double meanDiag = 0;
     for (int64_t i = 0; i < k; ++i)
       meanDiag += g[i * k + i] / k;
-    for (double delta = 1e-6 * std::max(meanDiag, 1e-30); delta < 1e3 * meanDiag + 1;
+    for (double delta = std::max<double>(whiteningDamping, 1e-6) * std::max(meanDiag, 1e-30);
+         delta < 1e3 * meanDiag + 1;
          delta *= 10) {
       std::vector<double> l = toDouble(g);
       for (int64_t i = 0; i < k; ++i)

@@ -1,7 +1,7 @@
 // RUN: %python %S/Inputs/make_gram.py %t.gram.safetensors layer0=16:100,100,0.01
 // RUN: %python %S/Inputs/make_gram.py %t.other.safetensors other=16:1
 // RUN: lorc-opt %s -lorc-select-rank="retained-energy=0.99" 2>&1 | FileCheck %s --check-prefix=FREE
-// RUN: lorc-opt %s -lorc-select-rank="retained-energy=0.99 calibration-gram=%t.gram.safetensors" 2>&1 | FileCheck %s --check-prefix=WHITE
+// RUN: lorc-opt %s -lorc-select-rank="retained-energy=0.99 whitening-damping=0 calibration-gram=%t.gram.safetensors" 2>&1 | FileCheck %s --check-prefix=WHITE
 // RUN: not lorc-opt %s -lorc-select-rank="retained-energy=0.99 calibration-gram=%t.other.safetensors" 2>&1 | FileCheck %s --check-prefix=MISSING
 // RUN: not lorc-opt %s -lorc-select-rank="retained-energy=0.99 calibration-gram=%t.none.safetensors" 2>&1 | FileCheck %s --check-prefix=NOFILE
 

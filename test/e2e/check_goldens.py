@@ -25,6 +25,10 @@ is in float64 (Python floats).
       effect: REF's and every run's embedding differ from GOLDEN's (the base model's) by more
       than EFFECT_MIN_ABS (max |delta|) in every sentence. Prints the numbers; exits 1 if a
       check fails.
+  check_goldens.py fidelity REF OUT MEAN_MIN [MIN_MIN]
+      for a reduced model (rank selection), which is not meant to match exactly: the cosine of
+      each sentence_embedding row of OUT to REF's, their mean and minimum; exits 1 if the mean
+      is below MEAN_MIN (or the minimum below MIN_MIN).
 """
 
 import json
@@ -268,6 +272,25 @@ def compare(golden, runs):
     return 0 if ok else 1
 
 
+def fidelity(ref, out, mean_min, min_min=None):
+    r, o = read(ref)[1], read(out)[1]
+    rows, hidden = r["sentence_embedding"][1]
+    if o["sentence_embedding"][1] != [rows, hidden]:
+        print("FAIL: sentence_embedding shape %s, expected %s"
+              % (o["sentence_embedding"][1], [rows, hidden]))
+        return 1
+    cos = [cosine(sentence_embedding(r, i, hidden), sentence_embedding(o, i, hidden))
+           for i in range(rows)]
+    for i, c in enumerate(cos):
+        print("sentence %d: cosine %.7f" % (i, c))
+    mean, low = sum(cos) / rows, min(cos)
+    ok = mean >= float(mean_min) and (min_min is None or low >= float(min_min))
+    print("fidelity: mean cosine %.7f (floor %s), min %.7f%s  %s"
+          % (mean, mean_min, low, "" if min_min is None else " (floor %s)" % min_min,
+             "PASS" if ok else "FAIL"))
+    return 0 if ok else 1
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == "slice":
         slice_rows(argv[2], argv[3])
@@ -275,6 +298,8 @@ def main(argv):
         run_text(*argv[2:])
     elif len(argv) >= 4 and argv[1] == "compare":
         sys.exit(compare(argv[2], argv[3:]))
+    elif len(argv) in (5, 6) and argv[1] == "fidelity":
+        sys.exit(fidelity(*argv[2:]))
     elif len(argv) >= 5 and argv[1] == "compare-ref":
         sys.exit(compare_ref(argv[2], argv[3], argv[4:]))
     else:

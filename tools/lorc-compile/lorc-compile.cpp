@@ -24,7 +24,9 @@ struct Flags {
   cl::opt<lorc::EmitKind> emit{
       "emit", cl::desc("What to produce"), cl::init(lorc::EmitKind::Artifact),
       cl::values(clEnumValN(lorc::EmitKind::Artifact, "artifact", "the artifact directory"),
-                 clEnumValN(lorc::EmitKind::Mlir, "mlir", "MLIR after import and lorc passes"),
+                 clEnumValN(lorc::EmitKind::MlirImport, "mlir-import", "MLIR as imported"),
+                 clEnumValN(lorc::EmitKind::Mlir, "mlir",
+                            "MLIR after the lorc passes (merge, rank selection, fusion)"),
                  clEnumValN(lorc::EmitKind::Llvm, "llvm", "LLVM IR of the host code"))};
   cl::list<std::string> adapters{
       "adapter",
@@ -36,9 +38,16 @@ struct Flags {
       cl::init("merge")};
   cl::opt<std::string> selectRank{
       "select-rank",
-      cl::desc("Replace dense layers by truncated SVDs: rank=R | retained-energy=E | "
-               "energy-ratio=F[,profile=...,dynamic-size=N,step=S]"),
+      cl::desc("Rank selection (--lorc-select-rank's options, plus calibration=<inputs."
+               "safetensors> and min-cosine=C): rank=R | retained-energy=E | energy-ratio=F | "
+               "budget-mj=X | preset=P | threshold=T | sv-ratio=R | quantile=Q | min-cosine=C"
+               "[,targets=dense|adapters|all,calibration=F,profile=...,dynamic-size=N,step=S]"),
       cl::value_desc("key=value[,key=value...]"), cl::init("")};
+  cl::opt<std::string> report{
+      "report",
+      cl::desc("Write a JSON report of per-layer cost and rank selection (and an SVG chart "
+               "beside it)"),
+      cl::value_desc("r.json"), cl::init("")};
   cl::opt<bool> allowUnknownKeys{"allow-unknown-keys",
                                  cl::desc("Warn about unknown adapter keys instead of failing")};
   cl::opt<bool> allowNonFinite{"allow-non-finite",
@@ -62,6 +71,7 @@ int main(int argc, char **argv) {
   options.adapterMode = flags.adapterMode;
   options.allowUnknownKeys = flags.allowUnknownKeys;
   options.selectRank = flags.selectRank;
+  options.report = flags.report;
   options.allowNonFinite = flags.allowNonFinite;
   if (options.output.empty() && options.emit != lorc::EmitKind::Artifact)
     options.output = "-";

@@ -25,7 +25,8 @@ namespace lorc {
 /// What lorc-compile produces.
 enum class EmitKind {
   Artifact, ///< the artifact directory
-  Mlir,     ///< the module after import and lorc-level passes (weights elided)
+  MlirImport, ///< the module as imported, adapters as lorc ops (weights elided)
+  Mlir,     ///< the module after lorc-level passes: merge, rank selection, LoRA fusion
   Llvm,     ///< the LLVM IR of the host code
 };
 
@@ -42,6 +43,8 @@ struct CompileOptions {
   std::string adapterMode = "merge";
   /// `--select-rank=key=value[,key=value...]`: options of --lorc-select-rank ("" = off).
   std::string selectRank;
+  /// `--report=r.json`: per-layer cost and rank-selection report (and r.svg beside it); "" = off.
+  std::string report;
   bool allowUnknownKeys = false;
   bool allowNonFinite = false;
   /// LLVM optimisation level of the host code (0-3). O2 by default: on MiniLM, O3 took 18 s of

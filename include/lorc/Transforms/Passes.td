@@ -109,10 +109,13 @@ def LorcSelectRankPass : Pass<"lorc-select-rank", "mlir::ModuleOp"> {
            "What to reduce: dense, adapters or all">,
     Option<"calibrationGram", "calibration-gram", "std::string", "\"\"",
            "safetensors file of f32 [K, K] input Grams named by layer weight (whitening)">,
+    Option<"whiteningDamping", "whitening-damping", "double", "0.01",
+           "Ridge added to each Gram's diagonal, as a fraction of its mean diagonal">,
     Option<"step", "step", "int64_t", "8", "Rank decrement of one greedy step">,
     Option<"profile", "profile", "std::string", "\"h100-sxm\"", "Hardware profile"> ,
     Option<"dynamicSize", "dynamic-size", "int64_t", "128",
-           "Size assumed for every dynamic dimension in the estimates">
+           "Size assumed for every dynamic dimension in the estimates">,
+    Option<"printTable", "table", "bool", "true", "Print the per-candidate table to stderr">
   ];
   let dependentDialects = ["mlir::arith::ArithDialect"];
   let statistics = [
