@@ -109,6 +109,7 @@ struct LorcSelectRankPass : lorc::impl::LorcSelectRankPassBase<LorcSelectRankPas
   using LorcSelectRankPassBase::LorcSelectRankPassBase;
 
   std::shared_ptr<SafetensorsFile> grams;
+  double dynamicMinRatio = 0.5;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -129,10 +130,14 @@ struct LorcSelectRankPass : lorc::impl::LorcSelectRankPassBase<LorcSelectRankPas
         dynamicSize <= 0)
       return fail("retained-energy, energy-ratio, sv-ratio and quantile are fractions in (0, 1], "
                   "step and dynamic-size positive");
+    if (dynamicRank < 0 || dynamicRank > 1)
+      return fail("dynamic-rank is an energy fraction in (0, 1] (0: off), got " +
+                  fmtG(dynamicRank));
     const Preset *chosenPreset = nullptr;
     for (const Preset &p : kPresets)
       if (preset == p.name)
         chosenPreset = &p;
+    dynamicMinRatio = chosenPreset ? chosenPreset->minRankRatio : 0.5;
     if (!preset.empty() && !chosenPreset)
       return fail("unknown preset '" + preset +
                   "' (expected high_performance, balanced or low_power)");
@@ -581,9 +586,18 @@ struct LorcSelectRankPass : lorc::impl::LorcSelectRankPassBase<LorcSelectRankPas
     }
     Value vc = constant({c.k, r}, v, "svd_v"), sc = constant({r}, s, "svd_s"),
           uc = constant({c.n, r}, left, "svd_u");
+    // With dynamic-rank=τ the selected rank becomes r_max of a run-time scheduler, r_min the
+    // preset's min ratio of it (0.5 without a preset).
+    int64_t rMin = 1;
+    FloatAttr schedule;
+    if (dynamicRank > 0) {
+      rMin = std::max<int64_t>(1, std::ceil(dynamicMinRatio * r));
+      schedule = b.getF64FloatAttr(dynamicRank);
+    }
     auto lowRank = LowRankLinearOp::create(b, loc, c.op.getType(), c.op.getInput(), vc, sc, uc,
                                            c.op.getBias(), Value(), b.getI64IntegerAttr(r),
-                                           b.getI64IntegerAttr(1), b.getI64IntegerAttr(r));
+                                           b.getI64IntegerAttr(rMin), b.getI64IntegerAttr(r),
+                                           schedule);
     lowRank->setAttr("lorc.rank_selection", record);
     Operation *weight = c.op.getWeight().getDefiningOp();
     c.op.replaceAllUsesWith(lowRank.getResult());

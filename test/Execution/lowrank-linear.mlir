@@ -29,6 +29,28 @@ func.func @main() {
   %c9 = arith.constant 9 : index
   %y9 = lorc.lowrank_linear %x, %v, %s, %u, %b rank(%c9) {rank = 2, r_min = 1, r_max = 2} : tensor<2x3xf32>, tensor<3x3xf32>, tensor<3xf32>, tensor<4x3xf32>, tensor<4xf32> -> tensor<2x4xf32>
   call @print(%y9) : (tensor<2x4xf32>) -> ()
+
+  // The run-time scheduler (schedule_energy τ = 0.99) with V = U = I₃, S = 1, r_min = 1,
+  // r_max = 3. Rows [10, 0.1, 0.1]: component energies 200, 0.02, 0.02, so r* = 1 keeps 0.99 of
+  // them; LoRAven's mapping r = round(1 + (1/3)·2) = 2 keeps the first two components.
+  // CHECK: [10, 0.1, 0]
+  // CHECK-NEXT: [10, 0.1, 0]
+  // Rows of ones spread their energy evenly: r* = 3, s = 1, r = 3, the identity.
+  // CHECK: [1, 1, 1]
+  // CHECK-NEXT: [1, 1, 1]
+  %eye = arith.constant dense<[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]> : tensor<3x3xf32>
+  %ones = arith.constant dense<1.0> : tensor<3xf32>
+  %xc = arith.constant dense<[[10.0, 0.1, 0.1], [10.0, 0.1, 0.1]]> : tensor<2x3xf32>
+  %xs = arith.constant dense<1.0> : tensor<2x3xf32>
+  %yc = lorc.lowrank_linear %xc, %eye, %ones, %eye {rank = 3, r_min = 1, r_max = 3, schedule_energy = 0.99} : tensor<2x3xf32>, tensor<3x3xf32>, tensor<3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>
+  call @print3(%yc) : (tensor<2x3xf32>) -> ()
+  %ys = lorc.lowrank_linear %xs, %eye, %ones, %eye {rank = 3, r_min = 1, r_max = 3, schedule_energy = 0.99} : tensor<2x3xf32>, tensor<3x3xf32>, tensor<3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>
+  call @print3(%ys) : (tensor<2x3xf32>) -> ()
+  return
+}
+func.func private @print3(%t: tensor<2x3xf32>) {
+  %c = tensor.cast %t : tensor<2x3xf32> to tensor<*xf32>
+  call @printMemrefF32(%c) : (tensor<*xf32>) -> ()
   return
 }
 func.func private @print(%t: tensor<2x4xf32>) {

@@ -13,6 +13,8 @@
 // RUN: not lorc-opt %s -lorc-select-rank="preset=turbo" 2>&1 | FileCheck %s --check-prefix=BADPRESET
 // RUN: not lorc-opt %s -lorc-select-rank="rank=2 targets=weights" 2>&1 | FileCheck %s --check-prefix=BADTARGETS
 // RUN: not lorc-opt %s -lorc-select-rank="min-cosine=0.99" 2>&1 | FileCheck %s --check-prefix=MINCOS
+// RUN: lorc-opt %s -lorc-select-rank="rank=4 dynamic-rank=0.5" 2>&1 | FileCheck %s --check-prefix=DYNAMIC
+// RUN: not lorc-opt %s -lorc-select-rank="rank=4 dynamic-rank=2" 2>&1 | FileCheck %s --check-prefix=DYNAMIC-BAD
 
 // Weights with known singular values: @steep has σ = (10, 5, 1, 0.1, 0, ...) (σ² = 100, 25, 1,
 // 0.01), @flat has eight σ = 10. Low rank pays for an [8, 16] layer while r·(8 + 16) < 128,
@@ -67,6 +69,9 @@
 // BUDGETMJ-IMPOSSIBLE: error: --lorc-select-rank: budget-mj=1e-08 per sample is unattainable: the smallest estimated energy is {{[0-9.]+}} mJ per sample (the 2 selectable layers at rank 1, the rest of the model 0.00000 mJ; profile cpu-2core, batch 1024)
 // BADPRESET: error: --lorc-select-rank: unknown preset 'turbo' (expected high_performance, balanced or low_power)
 // BADTARGETS: error: --lorc-select-rank: unknown targets 'weights' (expected dense, adapters or all)
+// dynamic-rank=τ: the chosen rank becomes r_max of a run-time scheduler, r_min half of it.
+// DYNAMIC-COUNT-2: lorc.lowrank_linear {{.*}}r_max = 4 : i64, r_min = 2 : i64, rank = 4 : i64, schedule_energy = 5.000000e-01 : f64}
+// DYNAMIC-BAD: error: --lorc-select-rank: dynamic-rank is an energy fraction in (0, 1] (0: off), got 2
 // MINCOS: error: --lorc-select-rank: min-cosine= needs runs of the model on calibration inputs: use lorc-compile --select-rank=min-cosine=C,calibration=<inputs.safetensors>
 func.func @forward(%x: tensor<?x16xf32>) -> (tensor<?x8xf32>, tensor<?x8xf32>) {
   %wa = arith.constant dense<[[10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 5.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]> : tensor<8x16xf32>

@@ -82,6 +82,10 @@ def LorcSelectRankPass : Pass<"lorc-select-rank", "mlir::ModuleOp"> {
       min rank ratio 0.3 / 0.2 / 0.1): the budget is every candidate at ⌈rank ratio · its rank⌉,
       and no candidate goes below ⌈min ratio · its rank⌉.
 
+    With `dynamic-rank=τ`, a reduced dense layer's chosen rank becomes the r_max of a run-time
+    rank scheduler (`lorc.lowrank_linear`'s `schedule_energy`), r_min being the preset's min
+    ratio of it (0.5 without a preset).
+
     Unattainable budgets are errors stating the attainable minimum. The per-candidate choice is
     printed as a table and recorded on the resulting op as `lorc.rank_selection` (name, kind,
     rank_before, rank_after, retained, loss, energy_before_mj, energy_after_mj); the module gets
@@ -111,6 +115,9 @@ def LorcSelectRankPass : Pass<"lorc-select-rank", "mlir::ModuleOp"> {
            "safetensors file of f32 [K, K] input Grams named by layer weight (whitening)">,
     Option<"whiteningDamping", "whitening-damping", "double", "0.01",
            "Ridge added to each Gram's diagonal, as a fraction of its mean diagonal">,
+    Option<"dynamicRank", "dynamic-rank", "double", "0",
+           "Reduced dense layers get a run-time rank scheduler keeping this fraction of the "
+           "input's spectral energy (lorc.lowrank_linear schedule_energy; 0: static rank)">,
     Option<"step", "step", "int64_t", "8", "Rank decrement of one greedy step">,
     Option<"profile", "profile", "std::string", "\"h100-sxm\"", "Hardware profile"> ,
     Option<"dynamicSize", "dynamic-size", "int64_t", "128",

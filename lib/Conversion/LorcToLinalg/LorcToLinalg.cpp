@@ -3,6 +3,7 @@
 #include "lorc/Conversion/LorcToLinalg/LorcToLinalg.h"
 #include "lorc/Dialect/Lorc/IR/LorcOps.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -375,6 +376,8 @@ struct LowRankLinearOpLowering : OpRewritePattern<LowRankLinearOp> {
     Location loc = op.getLoc();
     Type elt = op.getType().getElementType();
     Value x = collapseToMatrix(b, loc, op.getInput());
+    if (op.getScheduleEnergy())
+      return lowerScheduled(op, x, b);
     OpFoldResult r = b.getIndexAttr(op.getRank());
     if (Value dyn = op.getRankValue()) {
       Value lo = arith::ConstantIndexOp::create(b, loc, op.getRMin());
@@ -399,6 +402,98 @@ struct LowRankLinearOpLowering : OpRewritePattern<LowRankLinearOp> {
                                     tensor::getMixedSize(b, loc, op.getU(), 0)};
     Value init = accumulatorInit(b, loc, op.getBias(), sizes, elt);
     Value y = matmulTransposedB(b, loc, ts, u, init);
+    b.replaceOp(op, castTo(b, loc, expandFromMatrix(b, loc, y, op.getInput()), op.getType()));
+    return success();
+  }
+
+  /// The rank scheduler (`schedule_energy` τ): t = (x·V)·diag(S) over all R components, the
+  /// energy eⱼ = Σ_rows tⱼ² per component, r* = the smallest r with Σ_{j<r} eⱼ ≥ τ·Σ eⱼ (a scalar
+  /// loop over R), r = round(r_min + (r*/R)·(r_max − r_min)) (LoRAven's linear mapping), then
+  /// y = t[:, :r]·U[:, :r]ᵀ + b.
+  LogicalResult lowerScheduled(LowRankLinearOp op, Value x, PatternRewriter &b) const {
+    Location loc = op.getLoc();
+    auto elt = cast<FloatType>(op.getType().getElementType());
+    Value t = matmul(b, loc, x, op.getV()); // [M, R]
+    Value ts = buildElementwise(b, loc, t, {t, op.getS()},
+                                {b.getMultiDimIdentityMap(2), lastDimMap(b, 2)},
+                                [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+                                  return arith::MulFOp::create(nb, nl, a[0], a[1]);
+                                });
+    OpFoldResult rFull = tensor::getMixedSize(b, loc, ts, 1);
+    Value zeroF = arith::ConstantOp::create(b, loc, b.getZeroAttr(elt));
+    Value energies = linalg::FillOp::create(
+                         b, loc, zeroF,
+                         tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{rFull}, elt)
+                             .getResult())
+                         .getResult(0);
+    MLIRContext *ctx = b.getContext();
+    AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+    energies =
+        linalg::GenericOp::create(
+            b, loc, energies.getType(), ValueRange{ts}, ValueRange{energies},
+            ArrayRef<AffineMap>{AffineMap::get(2, 0, {d0, d1}, ctx),
+                                AffineMap::get(2, 0, {d1}, ctx)},
+            ArrayRef<utils::IteratorType>{utils::IteratorType::reduction,
+                                          utils::IteratorType::parallel},
+            [](OpBuilder &nb, Location nl, ValueRange a) {
+              Value sq = arith::MulFOp::create(nb, nl, a[0], a[0]);
+              linalg::YieldOp::create(nb, nl, addReassoc(nb, nl, a[1], sq));
+            })
+            .getResult(0);
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+    Value rDim = getValueOrCreateConstantIndexOp(b, loc, rFull);
+    auto sumLoop = scf::ForOp::create(
+        b, loc, c0, rDim, c1, ValueRange{zeroF},
+        [&](OpBuilder &nb, Location nl, Value j, ValueRange acc) {
+          Value e = tensor::ExtractOp::create(nb, nl, energies, ValueRange{j});
+          scf::YieldOp::create(nb, nl, ValueRange{arith::AddFOp::create(nb, nl, acc[0], e)});
+        });
+    Value tau = arith::ConstantOp::create(
+        b, loc, b.getFloatAttr(elt, op.getScheduleEnergy()->convertToDouble()));
+    Value threshold = arith::MulFOp::create(b, loc, tau, sumLoop.getResult(0));
+    auto countLoop = scf::ForOp::create(
+        b, loc, c0, rDim, c1, ValueRange{zeroF, c0},
+        [&](OpBuilder &nb, Location nl, Value j, ValueRange acc) {
+          Value e = tensor::ExtractOp::create(nb, nl, energies, ValueRange{j});
+          Value short_ = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT, acc[0],
+                                               threshold);
+          Value cum = arith::SelectOp::create(nb, nl, short_,
+                                              arith::AddFOp::create(nb, nl, acc[0], e), acc[0]);
+          Value one = arith::ConstantIndexOp::create(nb, nl, 1);
+          Value cnt = arith::SelectOp::create(nb, nl, short_,
+                                              arith::AddIOp::create(nb, nl, acc[1], one), acc[1]);
+          scf::YieldOp::create(nb, nl, ValueRange{cum, cnt});
+        });
+    // r = round(r_min + r*/R · (r_max − r_min)), in f64.
+    auto f64 = b.getF64Type();
+    auto toF = [&](Value i) {
+      return arith::UIToFPOp::create(
+          b, loc, f64, arith::IndexCastOp::create(b, loc, b.getI64Type(), i));
+    };
+    auto cstF = [&](double v) { return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v)); };
+    Value rMin = cstF(op.getRMin()), span = cstF(op.getRMax() - op.getRMin());
+    Value score = arith::DivFOp::create(b, loc, toF(countLoop.getResult(1)), toF(rDim));
+    Value rf = math::RoundOp::create(
+        b, loc, arith::AddFOp::create(b, loc, rMin, arith::MulFOp::create(b, loc, score, span)));
+    Value r = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                         arith::FPToSIOp::create(b, loc, b.getI64Type(), rf));
+    r = arith::MinSIOp::create(
+        b, loc,
+        arith::MaxSIOp::create(b, loc, r, arith::ConstantIndexOp::create(b, loc, op.getRMin())),
+        arith::ConstantIndexOp::create(b, loc, op.getRMax()));
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    Value tsr = tensor::ExtractSliceOp::create(
+        b, loc, ts, {zero, zero}, {tensor::getMixedSize(b, loc, ts, 0), OpFoldResult(r)},
+        {one, one});
+    Value u = op.getU();
+    Value ur = tensor::ExtractSliceOp::create(
+        b, loc, u, {zero, zero}, {tensor::getMixedSize(b, loc, u, 0), OpFoldResult(r)},
+        {one, one});
+    SmallVector<OpFoldResult> sizes{tensor::getMixedSize(b, loc, x, 0),
+                                    tensor::getMixedSize(b, loc, u, 0)};
+    Value init = accumulatorInit(b, loc, op.getBias(), sizes, elt);
+    Value y = matmulTransposedB(b, loc, tsr, ur, init);
     b.replaceOp(op, castTo(b, loc, expandFromMatrix(b, loc, y, op.getInput()), op.getType()));
     return success();
   }

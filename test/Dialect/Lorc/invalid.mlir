@@ -548,6 +548,22 @@ func.func @lowrank_rmax_beyond_stored(%x: tensor<4x16xf32>, %v: tensor<16x8xf32>
 
 // -----
 
+func.func @lowrank_schedule_range(%x: tensor<4x16xf32>, %v: tensor<16x8xf32>, %s: tensor<8xf32>, %u: tensor<12x8xf32>) -> tensor<4x12xf32> {
+  // expected-error @+1 {{schedule_energy must be in (0, 1], got 1.5}}
+  %y = lorc.lowrank_linear %x, %v, %s, %u {rank = 8, r_min = 1, r_max = 8, schedule_energy = 1.5} : tensor<4x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32> -> tensor<4x12xf32>
+  return %y : tensor<4x12xf32>
+}
+
+// -----
+
+func.func @lowrank_schedule_and_rank(%x: tensor<4x16xf32>, %v: tensor<16x8xf32>, %s: tensor<8xf32>, %u: tensor<12x8xf32>, %r: index) -> tensor<4x12xf32> {
+  // expected-error @+1 {{takes either a run-time rank operand or schedule_energy, not both}}
+  %y = lorc.lowrank_linear %x, %v, %s, %u rank(%r) {rank = 8, r_min = 1, r_max = 8, schedule_energy = 0.9} : tensor<4x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32> -> tensor<4x12xf32>
+  return %y : tensor<4x12xf32>
+}
+
+// -----
+
 func.func @lowrank_rank_zero(%x: tensor<4x16xf32>, %v: tensor<16x8xf32>, %s: tensor<8xf32>, %u: tensor<12x8xf32>) -> tensor<4x12xf32> {
   // expected-error @+1 {{attribute 'rank' failed to satisfy constraint}}
   %y = lorc.lowrank_linear %x, %v, %s, %u {rank = 0, r_min = 1, r_max = 8} : tensor<4x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32> -> tensor<4x12xf32>

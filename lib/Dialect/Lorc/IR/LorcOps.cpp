@@ -544,6 +544,13 @@ LogicalResult LowRankLinearOp::verify() {
                          << ", " << rmax;
   if (!ShapedType::isDynamic(r) && rmax > r)
     return emitOpError() << "r_max (" << rmax << ") exceeds the stored rank R = " << r;
+  if (std::optional<llvm::APFloat> energy = getScheduleEnergy()) {
+    double tau = energy->convertToDouble();
+    if (!(tau > 0 && tau <= 1))
+      return emitOpError() << "schedule_energy must be in (0, 1], got " << tau;
+    if (getRankValue())
+      return emitOpError() << "takes either a run-time rank operand or schedule_energy, not both";
+  }
   Type elt = y.getElementType();
   for (Value t : {getInput(), getV(), getS(), getU()})
     if (getElementTypeOrSelf(t.getType()) != elt)

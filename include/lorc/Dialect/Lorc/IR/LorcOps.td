@@ -208,8 +208,15 @@ def Lorc_LowRankLinearOp : Lorc_Op<"lowrank_linear", [Pure, AttrSizedOperandSegm
     * `rank`: the rank executed, r ≤ R. With the optional run-time `rank_value` operand
       (index), the executed rank is that value clamped to [`r_min`, `r_max`] instead (dynamic
       rank: only the first r components are computed).
+    * `schedule_energy` τ (optional, in (0, 1]; not with `rank_value`): a run-time rank
+      scheduler in LoRAven's linear form (KIOSHIROI/LoRAven, loraven/core/rank_scheduler.py
+      `LinearRankScheduler`: r = round(r_min + s·(r_max − r_min))). LoRAven's score s comes from
+      a trained MLP; here it is defined from the input itself: with t = (x·V)·diag(S) over all R
+      components and eⱼ = Σ_rows tⱼ², r* is the smallest r with Σ_{j<r} eⱼ ≥ τ·Σ eⱼ (the
+      components this batch's own energy needs) and s = r*/R. The first GEMM runs at R, the
+      second at the scheduled r.
     * Cost: 2·M·r·(K + N) + M·r FLOPs, against 2·M·N·K dense: low rank pays when
-      r·(K + N) < N·K.
+      r·(K + N) < N·K (the planned `rank`; with a schedule, set `rank` = r_max).
 
     Example:
     ```mlir
@@ -223,7 +230,8 @@ def Lorc_LowRankLinearOp : Lorc_Op<"lowrank_linear", [Pure, AttrSizedOperandSegm
                        Optional<Index>:$rank_value,
                        ConfinedAttr<I64Attr, [IntPositive]>:$rank,
                        ConfinedAttr<I64Attr, [IntPositive]>:$r_min,
-                       ConfinedAttr<I64Attr, [IntPositive]>:$r_max);
+                       ConfinedAttr<I64Attr, [IntPositive]>:$r_max,
+                       OptionalAttr<F64Attr>:$schedule_energy);
   let results = (outs Lorc_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $v `,` $s `,` $u (`,` $bias^)? (`rank` `(` $rank_value^ `)`)? attr-dict `:`
