@@ -8,6 +8,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <cmath>
 #include <limits>
 
 namespace lorc {
@@ -717,9 +718,178 @@ struct ConvertLorcToLinalgPass
   }
 };
 
+
+//===----------------------------------------------------------------------===//
+// lorc.quantize / lorc.dequantize: software FP8 casts
+//===----------------------------------------------------------------------===//
+
+/// The parameters of an FP8 format for the casts below.
+struct Fp8Format {
+  unsigned mantissaBits; // 3 (E4M3FN) or 2 (E5M2)
+  int bias;              // 7 or 15
+  double maxFinite;      // 448 or 57344
+  int64_t maxCode;       // 0x7E or 0x7B
+  int64_t nanCode;       // 0x7F: S.1111.111 (E4M3FN), S.11111.11 (E5M2), as PyTorch
+  bool hasInf;           // E5M2: exponent 31, mantissa 0
+};
+
+Fp8Format fp8Format(Type t) {
+  if (isa<Float8E4M3FNType>(t))
+    return {3, 7, 448.0, 0x7E, 0x7F, false};
+  return {2, 15, 57344.0, 0x7B, 0x7F, true};
+}
+
+/// f32 → FP8 code (i32 in [0, 255]), round to nearest even, saturating to ±max, NaN kept:
+///   normal range (|x| ≥ 2^(1−bias)): round the f32 bits to `mantissaBits` with the integer RNE
+///     trick r = (bits + 2^(s−1) − 1 + ((bits >> s) & 1)) >> s, s = 23 − mantissaBits, then
+///     rebias the exponent (a carry into the exponent is exactly the round-up to the next binade);
+///   subnormal range: roundeven(|x| · 2^(bias − 1 + mantissaBits)), exact since the scaling is a
+///     power of two.
+Value encodeFp8(OpBuilder &b, Location loc, Value x, const Fp8Format &f) {
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto ci = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)); };
+  auto cf = [&](double v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)); };
+  Value bits = arith::BitcastOp::create(b, loc, i32, x);
+  Value sign = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, bits, ci(24)),
+                                     ci(0x80));
+  Value absBits = arith::AndIOp::create(b, loc, bits, ci(0x7FFFFFFF));
+  Value a = arith::BitcastOp::create(b, loc, f32, absBits);
+  unsigned shift = 23 - f.mantissaBits;
+  Value lsb = arith::AndIOp::create(b, loc, arith::ShRUIOp::create(b, loc, absBits, ci(shift)),
+                                    ci(1));
+  Value rounded = arith::ShRUIOp::create(
+      b, loc,
+      arith::AddIOp::create(b, loc, absBits,
+                            arith::AddIOp::create(b, loc, ci((1 << (shift - 1)) - 1), lsb)),
+      ci(shift));
+  Value normal = arith::SubIOp::create(b, loc, rounded,
+                                       ci(int64_t(127 - f.bias) << f.mantissaBits));
+  Value scaled = arith::MulFOp::create(
+      b, loc, a, cf(std::ldexp(1.0, f.bias - 1 + static_cast<int>(f.mantissaBits))));
+  Value sub = arith::FPToUIOp::create(b, loc, i32, math::RoundEvenOp::create(b, loc, scaled));
+  Value isSub = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, a,
+                                      cf(std::ldexp(1.0, 1 - f.bias)));
+  Value code = arith::SelectOp::create(b, loc, isSub, sub, normal);
+  Value sat = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, a, cf(f.maxFinite));
+  code = arith::SelectOp::create(b, loc, sat, ci(f.maxCode), code);
+  Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
+  code = arith::SelectOp::create(b, loc, isNan, ci(f.nanCode), code);
+  return arith::OrIOp::create(b, loc, code, sign);
+}
+
+/// FP8 code (i32 in [0, 255]) → its exact f32 value.
+Value decodeFp8(OpBuilder &b, Location loc, Value c, const Fp8Format &f) {
+  Type f32 = b.getF32Type();
+  auto ci = [&](int64_t v) { return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)); };
+  auto cf = [&](double v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)); };
+  int64_t expMask = (1 << (7 - f.mantissaBits)) - 1, manMask = (1 << f.mantissaBits) - 1;
+  Value negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                         arith::AndIOp::create(b, loc, c, ci(0x80)), ci(0));
+  Value sign = arith::ShLIOp::create(b, loc, arith::AndIOp::create(b, loc, c, ci(0x80)), ci(24));
+  Value e = arith::AndIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, c, ci(f.mantissaBits)), ci(expMask));
+  Value m = arith::AndIOp::create(b, loc, c, ci(manMask));
+  Value normalBits = arith::OrIOp::create(
+      b, loc, sign,
+      arith::OrIOp::create(
+          b, loc,
+          arith::ShLIOp::create(b, loc, arith::AddIOp::create(b, loc, e, ci(127 - f.bias)),
+                                ci(23)),
+          arith::ShLIOp::create(b, loc, m, ci(23 - f.mantissaBits))));
+  Value normal = arith::BitcastOp::create(b, loc, f32, normalBits);
+  Value subAbs = arith::MulFOp::create(
+      b, loc, arith::UIToFPOp::create(b, loc, f32, m),
+      cf(std::ldexp(1.0, 1 - f.bias - static_cast<int>(f.mantissaBits))));
+  Value sub = arith::SelectOp::create(b, loc, negative, arith::NegFOp::create(b, loc, subAbs),
+                                      subAbs);
+  Value isSub = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, e, ci(0));
+  Value v = arith::SelectOp::create(b, loc, isSub, sub, normal);
+  Value nan = cf(std::numeric_limits<double>::quiet_NaN());
+  if (!f.hasInf) { // E4M3FN: S.1111.111 is NaN, everything else finite
+    Value isNan = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        arith::AndIOp::create(b, loc, c, ci(0x7F)), ci(0x7F));
+    return arith::SelectOp::create(b, loc, isNan, nan, v);
+  }
+  // E5M2: exponent 31 is ±inf (mantissa 0) or NaN.
+  Value special = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, e, ci(expMask));
+  Value inf = arith::BitcastOp::create(b, loc, f32, arith::OrIOp::create(b, loc, sign,
+                                                                        ci(0x7F800000)));
+  Value isInf = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, m, ci(0));
+  Value specialValue = arith::SelectOp::create(b, loc, isInf, inf, nan);
+  return arith::SelectOp::create(b, loc, special, specialValue, v);
+}
+
+/// The indexing map of a quantisation scale: () for a per-tensor scale, (d_axis) per channel.
+AffineMap scaleMap(OpBuilder &b, int64_t rank, std::optional<int64_t> axis) {
+  if (!axis)
+    return AffineMap::get(rank, 0, {}, b.getContext());
+  return AffineMap::get(rank, 0, {b.getAffineDimExpr(*axis)}, b.getContext());
+}
+
+struct QuantizeOpLowering : OpRewritePattern<QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizeOp op, PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto type = op.getResult().getType();
+    Fp8Format f = fp8Format(type.getElementType());
+    int64_t rank = type.getRank();
+    Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, op.getInput()),
+                                         type.getElementType());
+    SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank), scaleMap(b, rank, op.getAxis()),
+                                b.getMultiDimIdentityMap(rank)};
+    SmallVector<IteratorType> iters(rank, IteratorType::parallel);
+    auto generic = linalg::GenericOp::create(
+        b, loc, TypeRange{type}, ValueRange{op.getInput(), op.getScale()}, ValueRange{init},
+        maps, iters, "", "", [&](OpBuilder &nb, Location nl, ValueRange args) {
+          auto toF32 = [&](Value v) -> Value {
+            return v.getType().isF32() ? v : arith::ExtFOp::create(nb, nl, nb.getF32Type(), v);
+          };
+          Value x = arith::MulFOp::create(nb, nl, toF32(args[0]), toF32(args[1]));
+          Value code = encodeFp8(nb, nl, x, f);
+          Value byte = arith::TruncIOp::create(nb, nl, nb.getI8Type(), code);
+          linalg::YieldOp::create(
+              nb, nl, arith::BitcastOp::create(nb, nl, type.getElementType(), byte).getResult());
+        });
+    b.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+struct DequantizeOpLowering : OpRewritePattern<DequantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DequantizeOp op, PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto type = op.getResult().getType();
+    Fp8Format f = fp8Format(op.getInput().getType().getElementType());
+    int64_t rank = type.getRank();
+    Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, op.getInput()),
+                                         type.getElementType());
+    SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank), scaleMap(b, rank, op.getAxis()),
+                                b.getMultiDimIdentityMap(rank)};
+    SmallVector<IteratorType> iters(rank, IteratorType::parallel);
+    auto generic = linalg::GenericOp::create(
+        b, loc, TypeRange{type}, ValueRange{op.getInput(), op.getScale()}, ValueRange{init},
+        maps, iters, "", "", [&](OpBuilder &nb, Location nl, ValueRange args) {
+          Value byte = arith::BitcastOp::create(nb, nl, nb.getI8Type(), args[0]);
+          Value code = arith::ExtUIOp::create(nb, nl, nb.getI32Type(), byte);
+          Value v = decodeFp8(nb, nl, code, f);
+          Value scale = args[1];
+          if (!scale.getType().isF32())
+            scale = arith::ExtFOp::create(nb, nl, nb.getF32Type(), scale);
+          v = arith::DivFOp::create(nb, nl, v, scale);
+          if (!type.getElementType().isF32())
+            v = arith::TruncFOp::create(nb, nl, type.getElementType(), v);
+          linalg::YieldOp::create(nb, nl, v);
+        });
+    b.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 } // namespace
 
 void lorc::populateLorcToLinalgConversionPatterns(RewritePatternSet &patterns) {
   patterns.add<LinearOpLowering, LowRankLinearOpLowering, LayerNormOpLowering,
-               AttentionOpLowering>(patterns.getContext());
+               AttentionOpLowering, QuantizeOpLowering, DequantizeOpLowering>(
+      patterns.getContext());
 }

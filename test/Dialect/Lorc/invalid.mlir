@@ -569,3 +569,51 @@ func.func @lowrank_rank_zero(%x: tensor<4x16xf32>, %v: tensor<16x8xf32>, %s: ten
   %y = lorc.lowrank_linear %x, %v, %s, %u {rank = 0, r_min = 1, r_max = 8} : tensor<4x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32> -> tensor<4x12xf32>
   return %y : tensor<4x12xf32>
 }
+
+// -----
+
+func.func @quantize_shape(%x: tensor<4x8xf32>, %s: tensor<f32>) -> tensor<4x4xf8E4M3FN> {
+  // expected-error @+1 {{expected the result shape to equal the input shape, but got 'tensor<4x4xf8E4M3FN>' for 'tensor<4x8xf32>'}}
+  %q = lorc.quantize %x, %s : tensor<4x8xf32>, tensor<f32> -> tensor<4x4xf8E4M3FN>
+  return %q : tensor<4x4xf8E4M3FN>
+}
+
+// -----
+
+func.func @quantize_scale_rank(%x: tensor<4x8xf32>, %s: tensor<8xf32>) -> tensor<4x8xf8E4M3FN> {
+  // expected-error @+1 {{expected a 0-d (per-tensor) scale without `axis`, but got 'tensor<8xf32>'}}
+  %q = lorc.quantize %x, %s : tensor<4x8xf32>, tensor<8xf32> -> tensor<4x8xf8E4M3FN>
+  return %q : tensor<4x8xf8E4M3FN>
+}
+
+// -----
+
+func.func @quantize_channel_size(%x: tensor<4x8xf32>, %s: tensor<4xf32>) -> tensor<4x8xf8E5M2> {
+  // expected-error @+1 {{scale size and input dimension 1 must match, but got 4 and 8}}
+  %q = lorc.quantize %x, %s {axis = 1} : tensor<4x8xf32>, tensor<4xf32> -> tensor<4x8xf8E5M2>
+  return %q : tensor<4x8xf8E5M2>
+}
+
+// -----
+
+func.func @quantize_axis(%x: tensor<4x8xf32>, %s: tensor<4xf32>) -> tensor<4x8xf8E5M2> {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %q = lorc.quantize %x, %s {axis = 2} : tensor<4x8xf32>, tensor<4xf32> -> tensor<4x8xf8E5M2>
+  return %q : tensor<4x8xf8E5M2>
+}
+
+// -----
+
+func.func @quantize_to_bf16(%x: tensor<4xf32>, %s: tensor<f32>) -> tensor<4xbf16> {
+  // expected-error @+1 {{must be ranked tensor of f8E4M3FN type or f8E5M2 type values}}
+  %q = lorc.quantize %x, %s : tensor<4xf32>, tensor<f32> -> tensor<4xbf16>
+  return %q : tensor<4xbf16>
+}
+
+// -----
+
+func.func @dequantize_scale_type(%q: tensor<4xf8E4M3FN>, %s: tensor<bf16>) -> tensor<4xf32> {
+  // expected-error @+1 {{expected a scale of element type 'f32', but got 'bf16'}}
+  %x = lorc.dequantize %q, %s : tensor<4xf8E4M3FN>, tensor<bf16> -> tensor<4xf32>
+  return %x : tensor<4xf32>
+}

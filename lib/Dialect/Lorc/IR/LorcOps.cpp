@@ -578,3 +578,45 @@ OpWork LowRankLinearOp::getWork(function_ref<int64_t(Value, unsigned)> dimSize) 
   w.dtype = dtypeOf(getInput());
   return w;
 }
+
+//===----------------------------------------------------------------------===//
+// QuantizeOp / DequantizeOp
+//===----------------------------------------------------------------------===//
+
+/// Shared checks: same shape in and out, a 0-d scale or a [C] scale along a valid axis, the
+/// scale's element type that of the floating side.
+static LogicalResult verifyQuantization(Operation *op, RankedTensorType in, RankedTensorType out,
+                                        RankedTensorType scale, Type floatType,
+                                        std::optional<int64_t> axis) {
+  if (in.getShape() != out.getShape())
+    return op->emitOpError() << "expected the result shape to equal the input shape, but got "
+                             << out << " for " << in;
+  if (scale.getElementType() != floatType)
+    return op->emitOpError() << "expected a scale of element type " << floatType << ", but got "
+                             << scale.getElementType();
+  if (!axis) {
+    if (scale.getRank() != 0)
+      return op->emitOpError() << "expected a 0-d (per-tensor) scale without `axis`, but got "
+                               << scale;
+    return success();
+  }
+  if (*axis < 0 || *axis >= in.getRank())
+    return op->emitOpError() << "axis " << *axis << " is out of range for rank " << in.getRank();
+  if (scale.getRank() != 1)
+    return op->emitOpError() << "expected a 1-d (per-channel) scale with `axis`, but got "
+                             << scale;
+  return verifyDimsMatch(op, scale.getDimSize(0), in.getDimSize(*axis),
+                         "scale size and input dimension " + Twine(*axis));
+}
+
+LogicalResult QuantizeOp::verify() {
+  return verifyQuantization(*this, getInput().getType(), getResult().getType(),
+                            getScale().getType(), getInput().getType().getElementType(),
+                            getAxis());
+}
+
+LogicalResult DequantizeOp::verify() {
+  return verifyQuantization(*this, getInput().getType(), getResult().getType(),
+                            getScale().getType(), getResult().getType().getElementType(),
+                            getAxis());
+}

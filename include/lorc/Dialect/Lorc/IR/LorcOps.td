@@ -331,4 +331,54 @@ def Lorc_AttentionOp : Lorc_Op<"attention", [Pure,
   }];
 }
 
+
+//===----------------------------------------------------------------------===//
+// FP8 quantisation
+//===----------------------------------------------------------------------===//
+
+def Lorc_FP8Tensor : RankedTensorOf<[F8E4M3FN, F8E5M2]>;
+
+def Lorc_QuantizeOp : Lorc_Op<"quantize", [Pure]> {
+  let summary = "f32/bf16 → FP8 (E4M3FN or E5M2): round to nearest even, saturating";
+  let description = [{
+    `q = fp8(x · scale)` elementwise, with the conversion of PTX `cvt.rn.satfinite` and
+    Transformer Engine: round to nearest, ties to even; finite results beyond the format's range
+    and ±inf saturate to ±max; NaN stays NaN.
+
+    * E4M3FN (`f8E4M3FN`): 1 sign, 4 exponent (bias 7), 3 mantissa bits; max ±448, smallest
+      normal 2⁻⁶, subnormals k·2⁻⁹; no infinity; NaN is S.1111.111.
+    * E5M2 (`f8E5M2`): 1 sign, 5 exponent (bias 15), 2 mantissa bits; max ±57344, smallest
+      normal 2⁻¹⁴, subnormals k·2⁻¹⁶; infinities exist but satfinite never produces them.
+    * `scale`: 0-d (per tensor) or 1-d `[C]` along dimension `axis` (per channel), same float
+      type as the input. Transformer Engine's delayed scaling uses scale = fp8_max / amax / 2^margin.
+
+    LLVM 22's `arith.truncf` to FP8 neither lowers nor saturates (REFERENCE §4.2): lorc lowers
+    this op itself, to integer arithmetic on the f32 bits (bit-exact against PyTorch's float8
+    casts of the clamped value, test/Execution/fp8-cast.test).
+  }];
+  let arguments = (ins Lorc_FloatTensor:$input, Lorc_FloatTensor:$scale,
+                       OptionalAttr<I64Attr>:$axis);
+  let results = (outs Lorc_FP8Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale attr-dict `:` type($input) `,` type($scale) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Lorc_DequantizeOp : Lorc_Op<"dequantize", [Pure]> {
+  let summary = "FP8 → f32/bf16: x = value(q) / scale";
+  let description = [{
+    The exact value of each FP8 element (every E4M3FN and E5M2 value is an f32 value), divided by
+    the `scale` `lorc.quantize` used (0-d, or `[C]` along `axis`). NaN stays NaN; E5M2's
+    infinities stay infinite.
+  }];
+  let arguments = (ins Lorc_FP8Tensor:$input, Lorc_FloatTensor:$scale,
+                       OptionalAttr<I64Attr>:$axis);
+  let results = (outs Lorc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale attr-dict `:` type($input) `,` type($scale) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // LORC_DIALECT_LORC_IR_LORCOPS_TD
