@@ -753,7 +753,7 @@ llvm::Error selectRanks(ModuleOp module, Backend &be, CompileReport *report,
                                         : "unattainable");
       if (report)
         report->tradeoff.push_back(pt);
-      if (pt.attainable && pt.cosineMin >= req->minCosine) {
+      if (pt.attainable && pt.cosineMean >= req->minCosine) {
         hi = mid;
         best = pt;
       } else {
