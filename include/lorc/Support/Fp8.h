@@ -1,0 +1,34 @@
+//===- Fp8.h - reference FP8 casts (E4M3FN, E5M2) ---------------*- C++ -*-===//
+//
+// Scalar f32 <-> FP8 conversions with the semantics of `lorc.quantize` / `lorc.dequantize`
+// (round to nearest even; finite overflow and ±inf saturate to ±max as PTX cvt.rn.satfinite and
+// Transformer Engine; NaN -> S.1111.111 / S.11111.11 as PyTorch). The compiler's own lowering
+// emits the same algorithm as IR (lib/Conversion/LorcToLinalg); this copy serves compile-time
+// work (precision assignment's sensitivity, fake-quantised weights) and is tested bit for bit
+// against PyTorch's goldens (unittests/Fp8Test.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LORC_SUPPORT_FP8_H
+#define LORC_SUPPORT_FP8_H
+
+#include <cstdint>
+
+namespace lorc {
+
+enum class Fp8Kind { E4M3FN, E5M2 };
+
+/// Largest finite value: 448 (E4M3FN) or 57344 (E5M2).
+double fp8Max(Fp8Kind kind);
+/// The FP8 code of `x` (no scaling).
+uint8_t fp8Encode(float x, Fp8Kind kind);
+/// The exact f32 value of an FP8 code.
+float fp8Decode(uint8_t code, Fp8Kind kind);
+/// Round trip through FP8: fp8Decode(fp8Encode(x · scale)) / scale.
+inline float fp8FakeQuant(float x, float scale, Fp8Kind kind) {
+  return fp8Decode(fp8Encode(x * scale, kind), kind) / scale;
+}
+
+} // namespace lorc
+
+#endif // LORC_SUPPORT_FP8_H
