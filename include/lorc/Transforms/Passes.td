@@ -130,6 +130,38 @@ def LorcSelectRankPass : Pass<"lorc-select-rank", "mlir::ModuleOp"> {
   ];
 }
 
+def LorcAssignPrecisionPass : Pass<"lorc-assign-precision", "mlir::ModuleOp"> {
+  let summary = "Run chosen linear layers in FP8 (E4M3FN or E5M2), emulated on the CPU";
+  let description = [{
+    For each chosen adapter-free `lorc.linear` (`layers`: weight names, or `all`) with a constant
+    f32 weight:
+
+    * the weight is quantised per output channel at compile time, scale = fp8_max / amax(row) /
+      2^margin, and stored dequantised (f32), so the f32 GEMM computes what an FP8 GEMM with f32
+      accumulation computes: the CPU emulation (the GPU path would keep the FP8 bytes and use
+      cuBLASLt);
+    * the input goes through `lorc.quantize` / `lorc.dequantize` with a per-tensor scale
+      fp8_max / amax / 2^margin (Transformer Engine's delayed scaling), amax read from `amax`
+      (a safetensors file of f32 scalars named by the layer's weight, recorded on calibration
+      inputs by lorc-compile --assign-precision).
+
+    Layers with unmerged adapters stay f32 (the adapter path must not be quantised with the base;
+    issue 10). The choice is recorded as `lorc.precision` on the layer. Which layers to choose
+    (sensitivity, `max-cosine-drop`) is lorc-compile's job, which measures it.
+  }];
+  let options = [
+    Option<"precision", "precision", "std::string", "\"fp8-e4m3\"", "fp8-e4m3 or fp8-e5m2">,
+    ListOption<"layers", "layers", "std::string", "Layers (weight names) to quantise, or all">,
+    Option<"amaxFile", "amax", "std::string", "\"\"",
+           "safetensors file of activation amax (f32 scalars) named by layer weight">,
+    Option<"marginBits", "margin", "int64_t", "0", "Scaling margin: scale /= 2^margin">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numAssigned", "num-assigned", "Number of layers assigned FP8">
+  ];
+}
+
 def LorcExternalizeWeightsPass : Pass<"lorc-externalize-weights", "mlir::ModuleOp"> {
   let summary = "Move large weight constants out of the module into a parameter buffer";
   let description = [{

@@ -2,6 +2,7 @@
 [K, K] diagonal Gram per layer (what lorc-compile computes as Σ xᵀx over calibration tokens).
 
 Usage: make_gram.py OUT NAME=K:d0,d1,... [NAME=K:...]   (the last d repeats up to K)
+       make_gram.py OUT NAME=scalar:v ...                (an f32 scalar, e.g. an activation amax)
 Plain Python (struct), so the lit tests need no numpy.
 """
 import json
@@ -13,6 +14,12 @@ header, blobs, offset = {}, [], 0
 for spec in specs:
     name, rest = spec.split("=", 1)
     k, diag = rest.split(":")
+    if k == "scalar":
+        blob = struct.pack("<f", float(diag))
+        header[name] = {"dtype": "F32", "shape": [], "data_offsets": [offset, offset + 4]}
+        blobs.append(blob)
+        offset += 4
+        continue
     k = int(k)
     d = [float(v) for v in diag.split(",")]
     d += [d[-1]] * (k - len(d))
