@@ -8,6 +8,7 @@
 #include "lorc/Pipelines/Pipelines.h"
 #include "lorc/Pipelines/Report.h"
 #include "lorc/Runtime/Artifact.h"
+#include "lorc/Support/Fp8.h"
 #include "lorc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -551,12 +552,19 @@ llvm::Expected<Calibration> readCalibration(StringRef path, func::FuncOp entry) 
 
 /// Builds `variant` into a temporary artifact (LLVM O1: only its outputs matter), runs it on
 /// `inputs` and returns the outputs; the artifact is removed again.
-llvm::Expected<std::vector<Tensor>> runVariant(ModuleOp variant, Backend &be,
-                                               ArrayRef<Tensor> inputs) {
+/// A variant of the model built into a temporary artifact (LLVM O1: only its outputs matter),
+/// loaded, and removed again when this goes away.
+struct VariantArtifact {
+  TempDirGuard dir;
+  std::unique_ptr<Artifact> artifact;
+};
+
+llvm::Expected<std::unique_ptr<VariantArtifact>> buildVariant(ModuleOp variant, Backend &be) {
+  auto v = std::make_unique<VariantArtifact>();
   llvm::SmallString<256> dir;
   if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("lorc-calibration", dir))
     return makeError("cannot create a temporary directory: " + ec.message());
-  TempDirGuard guard{dir.str().str()};
+  v->dir.path = dir.str().str();
   llvm::SmallString<256> out(dir);
   llvm::sys::path::append(out, "artifact");
   if (llvm::Error e = lowerAndWrite(variant, be, out, /*optLevel=*/1, EmitKind::Artifact, {},
@@ -565,7 +573,61 @@ llvm::Expected<std::vector<Tensor>> runVariant(ModuleOp variant, Backend &be,
   llvm::Expected<std::unique_ptr<Artifact>> artifact = Artifact::load(out);
   if (!artifact)
     return artifact.takeError();
-  return (*artifact)->run(inputs);
+  v->artifact = std::move(*artifact);
+  return v;
+}
+
+/// Builds `variant`, runs it once on `inputs` and returns the outputs.
+llvm::Expected<std::vector<Tensor>> runVariant(ModuleOp variant, Backend &be,
+                                               ArrayRef<Tensor> inputs) {
+  llvm::Expected<std::unique_ptr<VariantArtifact>> v = buildVariant(variant, be);
+  if (!v)
+    return v.takeError();
+  return (*v)->artifact->run(inputs);
+}
+
+/// Adds the input of every constant-weight lorc.linear of `clone` as an extra result of
+/// `forward`, named "calibration.<i>"; returns (weight name, i) per layer (layers sharing an
+/// input share i).
+llvm::Expected<std::vector<std::pair<std::string, unsigned>>> exposeLayerInputs(ModuleOp clone) {
+  MLIRContext *ctx = clone.getContext();
+  auto entry = clone.lookupSymbol<func::FuncOp>("forward");
+  auto ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
+  llvm::DenseMap<Value, unsigned> index;
+  SmallVector<Value> extra;
+  std::vector<std::pair<std::string, unsigned>> layers;
+  clone.walk([&](LinearOp op) {
+    std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
+    if (!w || w->name.empty() || w->shape.size() != 2)
+      return;
+    auto [it, inserted] = index.try_emplace(op.getInput(), extra.size());
+    if (inserted)
+      extra.push_back(op.getInput());
+    layers.push_back({w->name, it->second});
+  });
+  unsigned first = entry.getNumResults();
+  SmallVector<Value> results(ret.getOperands());
+  for (auto [i, v] : llvm::enumerate(extra)) {
+    auto name = StringAttr::get(ctx, "calibration." + std::to_string(i));
+    if (failed(entry.insertResult(first + i, v.getType(),
+                                  DictionaryAttr::get(ctx, {NamedAttribute("lorc.name", name)}))))
+      return makeError("calibration: cannot expose the layer inputs");
+    results.push_back(v);
+  }
+  ret->setOperands(results);
+  return layers;
+}
+
+/// The rows of a layer input `x` ([..., K]) that belong to real tokens: all rows unless there
+/// is one per token of the batch (then attention_mask decides). Returns row-major [T, K].
+std::vector<float> realRows(const Tensor &x, ArrayRef<int64_t> mask, int64_t tokensInBatch) {
+  int64_t k = x.shape.back(), rows = x.numElements() / k;
+  bool tokenRows = rows == tokensInBatch;
+  std::vector<float> out;
+  for (int64_t r = 0; r < rows; ++r)
+    if (!tokenRows || mask[r])
+      out.insert(out.end(), x.data<float>() + r * k, x.data<float>() + (r + 1) * k);
+  return out;
 }
 
 const Tensor *findTensor(ArrayRef<Tensor> ts, StringRef name) {
@@ -600,31 +662,10 @@ std::pair<double, double> rowCosines(ArrayRef<float> a, ArrayRef<float> b, int64
 /// layer's weight) to `gramPath`, the format of --lorc-select-rank's calibration-gram.
 llvm::Error collectGrams(ModuleOp module, Backend &be, Calibration &calib, StringRef gramPath) {
   OwningOpRef<ModuleOp> clone = module.clone();
-  auto entry = clone->lookupSymbol<func::FuncOp>("forward");
-  auto ret = cast<func::ReturnOp>(entry.getBody().back().getTerminator());
-  llvm::DenseMap<Value, unsigned> index;
-  SmallVector<Value> extra;
-  std::vector<std::pair<std::string, unsigned>> layers;
-  clone->walk([&](LinearOp op) {
-    std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
-    if (!w || w->name.empty() || w->shape.size() != 2)
-      return;
-    auto [it, inserted] = index.try_emplace(op.getInput(), extra.size());
-    if (inserted)
-      extra.push_back(op.getInput());
-    layers.push_back({w->name, it->second});
-  });
-  unsigned first = entry.getNumResults();
-  SmallVector<Value> results(ret.getOperands());
-  for (auto [i, v] : llvm::enumerate(extra)) {
-    auto name = StringAttr::get(&be.context, "calibration." + std::to_string(i));
-    if (failed(entry.insertResult(first + i, v.getType(),
-                                  DictionaryAttr::get(&be.context,
-                                                      {NamedAttribute("lorc.name", name)}))))
-      return makeError("calibration: cannot expose the layer inputs");
-    results.push_back(v);
-  }
-  ret->setOperands(results);
+  llvm::Expected<std::vector<std::pair<std::string, unsigned>>> layers =
+      exposeLayerInputs(*clone);
+  if (!layers)
+    return layers.takeError();
   llvm::Expected<std::vector<Tensor>> outs = runVariant(*clone, be, calib.inputs);
   if (!outs)
     return makeError("calibration run: " + llvm::toString(outs.takeError()));
@@ -637,19 +678,14 @@ llvm::Error collectGrams(ModuleOp module, Backend &be, Calibration &calib, Strin
 
   SafetensorsWriter writer;
   std::map<unsigned, std::vector<uint8_t>> grams;
-  for (auto [weight, i] : layers) {
+  for (auto [weight, i] : *layers) {
     auto &bytes = grams[i];
     const Tensor *x = findTensor(*outs, "calibration." + std::to_string(i));
-    int64_t k = x->shape.back(), rows = x->numElements() / k;
+    int64_t k = x->shape.back();
     if (bytes.empty()) {
-      bool tokenRows = rows == calib.batch * calib.seq;
-      std::vector<double> xs;
-      int64_t n = 0;
-      for (int64_t r = 0; r < rows; ++r)
-        if (!tokenRows || calib.mask[r]) {
-          xs.insert(xs.end(), x->data<float>() + r * k, x->data<float>() + (r + 1) * k);
-          ++n;
-        }
+      std::vector<float> rows = realRows(*x, calib.mask, calib.batch * calib.seq);
+      std::vector<double> xs(rows.begin(), rows.end());
+      int64_t n = static_cast<int64_t>(rows.size()) / k;
       std::vector<double> g(k * k, 0.0);
       cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, k, n, 1.0, xs.data(), k, 0.0, g.data(),
                   k);
@@ -682,6 +718,8 @@ llvm::Error selectRanks(ModuleOp module, Backend &be, CompileReport *report,
     report->dynamicSize = req->dynamicSize;
     report->before = collectLayerCosts(module, *hw, req->dynamicSize);
   }
+  if (req->calibration.empty())
+    req->calibration = options.calibration;
   std::string passOptions = req->passOptions;
   std::optional<Calibration> calib;
   llvm::SmallString<256> gramDir;
@@ -812,6 +850,285 @@ llvm::Error selectRanks(ModuleOp module, Backend &be, CompileReport *report,
                                              {"cosine_min", finalPoint->cosineMin}};
   return llvm::Error::success();
 }
+
+/// Slices rows [begin, end) of every input tensor (dimension 0).
+std::vector<Tensor> sliceBatch(ArrayRef<Tensor> inputs, int64_t begin, int64_t end) {
+  std::vector<Tensor> out;
+  for (const Tensor &t : inputs) {
+    Tensor s;
+    s.name = t.name;
+    s.dtype = t.dtype;
+    s.shape = t.shape;
+    s.shape[0] = end - begin;
+    size_t rowBytes = t.bytes.size() / t.shape[0];
+    s.bytes.assign(t.bytes.begin() + begin * rowBytes, t.bytes.begin() + end * rowBytes);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+/// `--assign-precision=key=value[,...]` with `--calibration`: records each layer's activation
+/// amax history and its sensitivity on the calibration inputs, chooses the FP8 layers (all, or
+/// the least sensitive ones whose model keeps the cosine drop within `max-cosine-drop`, bisected
+/// on the calibration run), runs --lorc-assign-precision, and fills the report.
+llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
+                            llvm::raw_ostream &log) {
+  const CompileOptions &options = be.options;
+  std::string spec = options.assignPrecision;
+  auto bad = [&](const Twine &msg) { return makeError("--assign-precision=" + spec + ": " + msg); };
+  std::string precision = "fp8-e4m3", algo = "max";
+  double maxDrop = -1;
+  bool all = false;
+  int64_t historyLen = 1024, margin = 0, batch = 16;
+  SmallVector<StringRef> items;
+  StringRef(spec).split(items, ',', -1, false);
+  for (StringRef item : items) {
+    auto [key, value] = item.split('=');
+    key = key.trim();
+    value = value.trim();
+    if (key == "precision")
+      precision = value.str();
+    else if (key == "max-cosine-drop") {
+      if (value.getAsDouble(maxDrop) || !(maxDrop >= 0 && maxDrop < 1))
+        return bad("max-cosine-drop must be a number in [0, 1), got '" + value + "'");
+    } else if (key == "layers") {
+      if (value != "all")
+        return bad("layers takes 'all' (per-layer choice is max-cosine-drop's job)");
+      all = true;
+    } else if (key == "amax-compute-algo") {
+      if (value != "max" && value != "most_recent")
+        return bad("amax-compute-algo must be max or most_recent, got '" + value + "'");
+      algo = value.str();
+    } else if (key == "amax-history-len" || key == "margin" || key == "batch") {
+      int64_t &dst = key == "margin" ? margin : key == "batch" ? batch : historyLen;
+      if (value.getAsInteger(10, dst) || dst < (key == "margin" ? 0 : 1))
+        return bad(key + " must be a " + (key == "margin" ? "non-negative" : "positive") +
+                   " integer, got '" + value + "'");
+    } else {
+      return bad("unknown key '" + key +
+                 "' (expected precision, max-cosine-drop, layers, amax-history-len, "
+                 "amax-compute-algo, margin, batch)");
+    }
+  }
+  if (precision != "fp8-e4m3" && precision != "fp8-e5m2")
+    return bad("precision must be fp8-e4m3 or fp8-e5m2, got '" + precision + "'");
+  if ((maxDrop >= 0) == all)
+    return bad("give exactly one of max-cosine-drop=D or layers=all");
+  if (options.calibration.empty())
+    return bad("needs --calibration=<inputs.safetensors> (input_ids and attention_mask)");
+  Fp8Kind kind = precision == "fp8-e4m3" ? Fp8Kind::E4M3FN : Fp8Kind::E5M2;
+
+  Stage s(log, "precision: calibration");
+  auto entry = module.lookupSymbol<func::FuncOp>("forward");
+  llvm::Expected<Calibration> calib = readCalibration(options.calibration, entry);
+  if (!calib)
+    return calib.takeError();
+  OwningOpRef<ModuleOp> clone = module.clone();
+  llvm::Expected<std::vector<std::pair<std::string, unsigned>>> layers =
+      exposeLayerInputs(*clone);
+  if (!layers)
+    return layers.takeError();
+  llvm::Expected<std::unique_ptr<VariantArtifact>> probe = buildVariant(*clone, be);
+  if (!probe)
+    return makeError("calibration run: " + llvm::toString(probe.takeError()));
+  // The eligible layers (adapter-free, constant weight) and their weights.
+  llvm::StringMap<std::vector<float>> weights;
+  module.walk([&](LinearOp op) {
+    std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
+    if (op.getAdapters().empty() && w && !w->name.empty() && w->shape.size() == 2)
+      weights[w->name].assign(w->values.begin(), w->values.end());
+  });
+  struct LayerStats {
+    std::vector<float> amaxHistory;
+    double errNum = 0, errDen = 0;
+  };
+  std::map<std::string, LayerStats> stats;
+  std::vector<float> reference;
+  int64_t dim = 0;
+  double fmax = fp8Max(kind), marginScale = std::ldexp(1.0, static_cast<int>(margin));
+  for (int64_t b0 = 0; b0 < calib->batch; b0 += batch) {
+    int64_t b1 = std::min(calib->batch, b0 + batch);
+    std::vector<Tensor> in = sliceBatch(calib->inputs, b0, b1);
+    llvm::Expected<std::vector<Tensor>> outs = (*probe)->artifact->run(in);
+    if (!outs)
+      return makeError("calibration run: " + llvm::toString(outs.takeError()));
+    const Tensor *emb = findTensor(*outs, "sentence_embedding");
+    if (!emb)
+      return makeError("calibration: the model has no sentence_embedding output");
+    dim = emb->shape[1];
+    reference.insert(reference.end(), emb->data<float>(), emb->data<float>() + emb->numElements());
+    ArrayRef<int64_t> mask(calib->mask.data() + b0 * calib->seq, (b1 - b0) * calib->seq);
+    for (auto [name, i] : *layers) {
+      auto wIt = weights.find(name);
+      if (wIt == weights.end())
+        continue;
+      const Tensor *x = findTensor(*outs, "calibration." + std::to_string(i));
+      int64_t k = x->shape.back();
+      std::vector<float> xs = realRows(*x, mask, (b1 - b0) * calib->seq);
+      int64_t t = static_cast<int64_t>(xs.size()) / k, n = wIt->second.size() / k;
+      float amax = 0;
+      for (float v : xs)
+        amax = std::max(amax, std::fabs(v));
+      LayerStats &st = stats[name];
+      st.amaxHistory.push_back(amax);
+      if (t == 0 || amax == 0)
+        continue;
+      // Sensitivity: this layer's output error when only it is quantised (this batch's scale).
+      std::vector<float> wq = wIt->second, xq = xs, y(t * n), yq(t * n);
+      for (int64_t r = 0; r < n; ++r) {
+        float rowMax = 0;
+        for (int64_t c = 0; c < k; ++c)
+          rowMax = std::max(rowMax, std::fabs(wq[r * k + c]));
+        if (rowMax > 0)
+          for (int64_t c = 0; c < k; ++c)
+            wq[r * k + c] = fp8FakeQuant(wq[r * k + c], fmax / rowMax / marginScale, kind);
+      }
+      float sx = static_cast<float>(fmax / amax / marginScale);
+      for (float &v : xq)
+        v = fp8FakeQuant(v, sx, kind);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, n, k, 1.0f, xs.data(), k,
+                  wIt->second.data(), k, 0.0f, y.data(), n);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, n, k, 1.0f, xq.data(), k,
+                  wq.data(), k, 0.0f, yq.data(), n);
+      for (int64_t j = 0; j < t * n; ++j) {
+        st.errNum += double(y[j] - yq[j]) * (y[j] - yq[j]);
+        st.errDen += double(y[j]) * y[j];
+      }
+    }
+  }
+  probe->reset();
+  // Delayed scaling: amax from the last `amax-history-len` batches, by `amax-compute-algo`.
+  llvm::SmallString<256> amaxDir;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("lorc-amax", amaxDir))
+    return makeError("cannot create a temporary directory: " + ec.message());
+  TempDirGuard amaxGuard{amaxDir.str().str()};
+  llvm::SmallString<256> amaxPath(amaxDir);
+  llvm::sys::path::append(amaxPath, "amax.safetensors");
+  SafetensorsWriter amaxWriter;
+  std::vector<std::pair<double, std::string>> bySensitivity;
+  std::map<std::string, float> amaxOf;
+  for (auto &[name, st] : stats) {
+    size_t from = st.amaxHistory.size() > size_t(historyLen) ? st.amaxHistory.size() - historyLen : 0;
+    float amax = algo == "most_recent" ? st.amaxHistory.back() : 0.0f;
+    if (algo == "max")
+      for (size_t i = from; i < st.amaxHistory.size(); ++i)
+        amax = std::max(amax, st.amaxHistory[i]);
+    amaxOf[name] = amax;
+    std::vector<uint8_t> bytes(4);
+    std::memcpy(bytes.data(), &amax, 4);
+    amaxWriter.addOwned(name, DType::F32, {}, std::move(bytes));
+    if (amax > 0)
+      bySensitivity.push_back({st.errDen > 0 ? st.errNum / st.errDen : 0, name});
+  }
+  if (llvm::Error e = amaxWriter.write(amaxPath))
+    return e;
+  llvm::sort(bySensitivity);
+  s.finish();
+
+  auto passOptions = [&](size_t count) {
+    std::string o = "precision=" + precision + " amax=" + amaxPath.str().str() +
+                    " margin=" + std::to_string(margin) + " layers=";
+    for (size_t i = 0; i < count; ++i)
+      o += (i ? "," : "") + bySensitivity[i].second;
+    return o;
+  };
+  auto runPass = [&](ModuleOp m, size_t count) -> llvm::Error {
+    if (count == 0)
+      return llvm::Error::success();
+    static bool registered = (registerLorcPasses(), true);
+    (void)registered;
+    PassManager pm(m.getContext());
+    std::string err;
+    llvm::raw_string_ostream es(err);
+    if (failed(parsePassPipeline("lorc-assign-precision{" + passOptions(count) + "}", pm, es)) ||
+        failed(pm.run(m)))
+      return bad(err + be.diags.takeMessages());
+    return llvm::Error::success();
+  };
+  auto measure = [&](size_t count, TradeoffPoint &pt) -> llvm::Error {
+    OwningOpRef<ModuleOp> variant = module.clone();
+    if (llvm::Error e = runPass(*variant, count))
+      return e;
+    llvm::Expected<std::vector<Tensor>> outs = runVariant(*variant, be, calib->inputs);
+    if (!outs)
+      return makeError("measuring a precision assignment: " + llvm::toString(outs.takeError()));
+    const Tensor *emb = findTensor(*outs, "sentence_embedding");
+    std::tie(pt.cosineMean, pt.cosineMin) =
+        rowCosines(ArrayRef<float>(emb->data<float>(), emb->numElements()), reference, dim);
+    return llvm::Error::success();
+  };
+
+  size_t chosen = bySensitivity.size();
+  TradeoffPoint finalPoint;
+  llvm::json::Array tried;
+  if (all) {
+    Stage m(log, "precision: measure");
+    if (llvm::Error e = measure(chosen, finalPoint))
+      return e;
+    m.finish();
+  } else {
+    // The largest prefix (least sensitive first) whose mean cosine drop stays within the bound.
+    Stage m(log, "precision: choose layers");
+    size_t lo = 0, hi = bySensitivity.size() + 1;
+    finalPoint = TradeoffPoint();
+    while (hi - lo > 1) {
+      size_t mid = (lo + hi) / 2;
+      TradeoffPoint pt;
+      if (llvm::Error e = measure(mid, pt))
+        return e;
+      bool ok = 1 - pt.cosineMean <= maxDrop;
+      log << llvm::format("    %zu FP8 layers: cosine mean %.6f min %.6f%s\n", mid, pt.cosineMean,
+                          pt.cosineMin, ok ? "" : " (over the bound)");
+      tried.push_back(llvm::json::Object{{"fp8_layers", static_cast<int64_t>(mid)},
+                                         {"cosine_mean", pt.cosineMean},
+                                         {"cosine_min", pt.cosineMin}});
+      if (ok) {
+        lo = mid;
+        finalPoint = pt;
+      } else {
+        hi = mid;
+      }
+    }
+    chosen = lo;
+    m.finish();
+  }
+  if (llvm::Error e = runPass(module, chosen))
+    return e;
+  log << llvm::format("  precision: %zu of %zu layers in %s; calibration cosine to f32: mean "
+                      "%.6f, min %.6f\n",
+                      chosen, bySensitivity.size(), precision.c_str(), finalPoint.cosineMean,
+                      finalPoint.cosineMin);
+  if (!report)
+    return llvm::Error::success();
+  for (auto [i, entry] : llvm::enumerate(bySensitivity)) {
+    bool fp8 = i < chosen;
+    report->layerExtras[entry.second] = llvm::json::Object{
+        {"precision", fp8 ? precision : "f32"},
+        {"sensitivity", entry.first},
+        {"activation_amax", amaxOf[entry.second]},
+        {"reason", fp8 ? (all ? "layers=all" : "among the least sensitive layers whose FP8 "
+                                               "model keeps the cosine drop within the bound")
+                       : "more sensitive than the layers chosen for FP8"}};
+  }
+  report->precision = llvm::json::Object{{"precision", precision},
+                                         {"fp8_layers", static_cast<int64_t>(chosen)},
+                                         {"eligible_layers",
+                                          static_cast<int64_t>(bySensitivity.size())},
+                                         {"max_cosine_drop", maxDrop >= 0 ? llvm::json::Value(maxDrop)
+                                                                          : llvm::json::Value(nullptr)},
+                                         {"calibration", options.calibration},
+                                         {"cosine_mean", finalPoint.cosineMean},
+                                         {"cosine_min", finalPoint.cosineMin},
+                                         {"amax_history_len", historyLen},
+                                         {"amax_compute_algo", algo},
+                                         {"margin", margin},
+                                         {"sensitivity",
+                                          "relative squared error of the layer's output with "
+                                          "only that layer in FP8, on the calibration inputs"},
+                                         {"tried", std::move(tried)}};
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream &log) {
@@ -902,6 +1219,17 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
       return hw.takeError();
     report->profile = hw->name;
     report->before = report->after = collectLayerCosts(module, *hw, report->dynamicSize);
+  }
+
+  if (!options.assignPrecision.empty()) {
+    if (llvm::Error e = assignPrecision(module, backend, report ? &*report : nullptr, log))
+      return e;
+    if (report) {
+      llvm::Expected<HardwareProfile> hw = HardwareProfile::get(report->profile);
+      if (!hw)
+        return hw.takeError();
+      report->after = collectLayerCosts(module, *hw, report->dynamicSize);
+    }
   }
 
   // Unmerged LoRA: one GEMM over [x, x·Aᵀ]; remember where each B went for the manifest.

@@ -31,6 +31,9 @@ std::vector<LayerCost> lorc::collectLayerCosts(ModuleOp module, const HardwarePr
       c.rank = std::min(w.getDimSize(0), w.getDimSize(1));
       if (std::optional<F32ConstantData> d = readF32Constant(linear.getWeight()))
         c.name = d->name;
+      if (auto p = linear->getAttrOfType<DictionaryAttr>("lorc.precision"))
+        if (auto layer = p.getAs<StringAttr>("layer"))
+          c.name = layer.str(); // the weight was replaced by its FP8-rounded copy
       for (Value a : linear.getAdapters()) {
         auto lora = a.getDefiningOp<LoraOp>();
         c.adapterRanks.push_back(lora ? cast<ShapedType>(lora.getDown().getType()).getDimSize(0)
@@ -190,6 +193,11 @@ llvm::Error lorc::writeReport(const CompileReport &r, llvm::StringRef jsonPath) 
       o["rank_before"] = b.rank;
       o["rank_after"] = a.rank;
     }
+    if (a.rank >= 0)
+      o["precision"] = "f32";
+    if (auto it = r.layerExtras.find(a.name); it != r.layerExtras.end())
+      for (const auto &[key, value] : it->second)
+        o[key] = value;
     if (!a.adapterRanks.empty()) {
       o["adapter_ranks_before"] = llvm::json::Array(b.adapterRanks);
       o["adapter_ranks_after"] = llvm::json::Array(a.adapterRanks);
@@ -215,6 +223,8 @@ llvm::Error lorc::writeReport(const CompileReport &r, llvm::StringRef jsonPath) 
     doc["selected"] = llvm::json::Object(*r.selected);
   if (r.calibration)
     doc["calibration"] = llvm::json::Object(*r.calibration);
+  if (r.precision)
+    doc["precision"] = llvm::json::Object(*r.precision);
   if (!r.tradeoff.empty()) {
     llvm::json::Array points;
     for (const TradeoffPoint &p : r.tradeoff) {

@@ -123,7 +123,8 @@ struct LorcAssignPrecisionPass
       op.getInputMutable().assign(xd);
       op.getWeightMutable().assign(newWeight);
       op->setAttr("lorc.precision",
-                  b.getDictionaryAttr({b.getNamedAttr("precision", b.getStringAttr(precision)),
+                  b.getDictionaryAttr({b.getNamedAttr("layer", b.getStringAttr(w->name)),
+                                       b.getNamedAttr("precision", b.getStringAttr(precision)),
                                        b.getNamedAttr("activation_amax", b.getF32FloatAttr(amax)),
                                        b.getNamedAttr("activation_scale", b.getF32FloatAttr(sx))}));
       if (oldWeight && oldWeight->use_empty())

@@ -43,6 +43,17 @@ struct Flags {
                "budget-mj=X | preset=P | threshold=T | sv-ratio=R | quantile=Q | min-cosine=C"
                "[,targets=dense|adapters|all,calibration=F,profile=...,dynamic-size=N,step=S]"),
       cl::value_desc("key=value[,key=value...]"), cl::init("")};
+  cl::opt<std::string> assignPrecision{
+      "assign-precision",
+      cl::desc("FP8 precision assignment: max-cosine-drop=D | layers=all [,precision=fp8-e4m3|"
+               "fp8-e5m2,amax-history-len=N,amax-compute-algo=max|most_recent,margin=M,batch=B]"
+               " (needs --calibration)"),
+      cl::value_desc("key=value[,key=value...]"), cl::init("")};
+  cl::opt<std::string> calibration{
+      "calibration",
+      cl::desc("Calibration inputs (input_ids, attention_mask) for --assign-precision and "
+               "--select-rank"),
+      cl::value_desc("inputs.safetensors"), cl::init("")};
   cl::opt<std::string> report{
       "report",
       cl::desc("Write a JSON report of per-layer cost and rank selection (and an SVG chart "
@@ -72,6 +83,8 @@ int main(int argc, char **argv) {
   options.allowUnknownKeys = flags.allowUnknownKeys;
   options.selectRank = flags.selectRank;
   options.report = flags.report;
+  options.assignPrecision = flags.assignPrecision;
+  options.calibration = flags.calibration;
   options.allowNonFinite = flags.allowNonFinite;
   if (options.output.empty() && options.emit != lorc::EmitKind::Artifact)
     options.output = "-";

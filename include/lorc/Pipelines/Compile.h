@@ -43,6 +43,11 @@ struct CompileOptions {
   std::string adapterMode = "merge";
   /// `--select-rank=key=value[,key=value...]`: options of --lorc-select-rank ("" = off).
   std::string selectRank;
+  /// `--assign-precision=key=value[,...]`: FP8 precision assignment ("" = off).
+  std::string assignPrecision;
+  /// `--calibration=<inputs.safetensors>`: calibration inputs (input_ids, attention_mask) for
+  /// --assign-precision and, unless it names its own, --select-rank.
+  std::string calibration;
   /// `--report=r.json`: per-layer cost and rank-selection report (and r.svg beside it); "" = off.
   std::string report;
   bool allowUnknownKeys = false;

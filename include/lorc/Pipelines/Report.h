@@ -19,6 +19,7 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +62,10 @@ struct CompileReport {
   /// Calibration file, sentences, tokens, measured cosine (mean/min) against the unreduced model.
   std::optional<llvm::json::Object> calibration;
   std::vector<TradeoffPoint> tradeoff;
+  /// Per-layer fields added by precision assignment (precision, sensitivity, activation_amax,
+  /// reason), by layer name; and its summary.
+  std::map<std::string, llvm::json::Object> layerExtras;
+  std::optional<llvm::json::Object> precision;
 };
 
 /// Writes `report` as JSON to `jsonPath` and an SVG chart (energy per layer before/after, and the

@@ -472,6 +472,13 @@ OpWork LinearOp::getWork(function_ref<int64_t(Value, unsigned)> dimSize) {
                 bytesOf(getBias(), dimSize);
   w.bytesWritten = bytesOf(getResult(), dimSize);
   w.params = n * k + (getBias() ? n : 0);
+  // Assigned FP8 by --lorc-assign-precision: FP8 arithmetic and one byte per weight (what the
+  // GPU path runs; the CPU emulates it in f32).
+  if (auto p = (*this)->getAttrOfType<DictionaryAttr>("lorc.precision"))
+    if (auto kind = p.getAs<StringAttr>("precision"); kind && kind.getValue().starts_with("fp8")) {
+      w.dtype = "fp8";
+      w.bytesRead -= bytesOf(getWeight(), dimSize) - n * k;
+    }
   for (Value a : getAdapters())
     if (Operation *def = a.getDefiningOp())
       w += adapterWork(def, m, n, k, dimSize);
