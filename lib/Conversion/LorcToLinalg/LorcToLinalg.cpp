@@ -826,31 +826,44 @@ AffineMap scaleMap(OpBuilder &b, int64_t rank, std::optional<int64_t> axis) {
   return AffineMap::get(rank, 0, {b.getAffineDimExpr(*axis)}, b.getContext());
 }
 
+/// y[i] = body(x[i], scale[i or i_axis]) into a fresh tensor of `resultType`'s element type:
+/// the elementwise generic both FP8 conversions lower to.
+Value buildScaled(OpBuilder &b, Location loc, Value x, Value scale, std::optional<int64_t> axis,
+                  RankedTensorType resultType,
+                  function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+  int64_t rank = resultType.getRank();
+  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, x),
+                                       resultType.getElementType());
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank), scaleMap(b, rank, axis),
+                              b.getMultiDimIdentityMap(rank)};
+  SmallVector<IteratorType> iters(rank, IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{resultType}, ValueRange{x, scale}, ValueRange{init}, maps, iters,
+             "", "",
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               linalg::YieldOp::create(nb, nl, body(nb, nl, args[0], args[1]));
+             })
+      .getResult(0);
+}
+
+Value toF32(OpBuilder &b, Location loc, Value v) {
+  return v.getType().isF32() ? v : arith::ExtFOp::create(b, loc, b.getF32Type(), v).getResult();
+}
+
 struct QuantizeOpLowering : OpRewritePattern<QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(QuantizeOp op, PatternRewriter &b) const override {
-    Location loc = op.getLoc();
     auto type = op.getResult().getType();
     Fp8Format f = fp8Format(type.getElementType());
-    int64_t rank = type.getRank();
-    Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, op.getInput()),
-                                         type.getElementType());
-    SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank), scaleMap(b, rank, op.getAxis()),
-                                b.getMultiDimIdentityMap(rank)};
-    SmallVector<IteratorType> iters(rank, IteratorType::parallel);
-    auto generic = linalg::GenericOp::create(
-        b, loc, TypeRange{type}, ValueRange{op.getInput(), op.getScale()}, ValueRange{init},
-        maps, iters, "", "", [&](OpBuilder &nb, Location nl, ValueRange args) {
-          auto toF32 = [&](Value v) -> Value {
-            return v.getType().isF32() ? v : arith::ExtFOp::create(nb, nl, nb.getF32Type(), v);
-          };
-          Value x = arith::MulFOp::create(nb, nl, toF32(args[0]), toF32(args[1]));
-          Value code = encodeFp8(nb, nl, x, f);
-          Value byte = arith::TruncIOp::create(nb, nl, nb.getI8Type(), code);
-          linalg::YieldOp::create(
-              nb, nl, arith::BitcastOp::create(nb, nl, type.getElementType(), byte).getResult());
-        });
-    b.replaceOp(op, generic.getResult(0));
+    b.replaceOp(op, buildScaled(b, op.getLoc(), op.getInput(), op.getScale(), op.getAxis(), type,
+                                [&](OpBuilder &nb, Location nl, Value x, Value s) -> Value {
+                                  Value xs = arith::MulFOp::create(nb, nl, toF32(nb, nl, x),
+                                                                   toF32(nb, nl, s));
+                                  Value byte = arith::TruncIOp::create(
+                                      nb, nl, nb.getI8Type(), encodeFp8(nb, nl, xs, f));
+                                  return arith::BitcastOp::create(nb, nl, type.getElementType(),
+                                                                  byte);
+                                }));
     return success();
   }
 };
@@ -858,34 +871,22 @@ struct QuantizeOpLowering : OpRewritePattern<QuantizeOp> {
 struct DequantizeOpLowering : OpRewritePattern<DequantizeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DequantizeOp op, PatternRewriter &b) const override {
-    Location loc = op.getLoc();
     auto type = op.getResult().getType();
     Fp8Format f = fp8Format(op.getInput().getType().getElementType());
-    int64_t rank = type.getRank();
-    Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, op.getInput()),
-                                         type.getElementType());
-    SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank), scaleMap(b, rank, op.getAxis()),
-                                b.getMultiDimIdentityMap(rank)};
-    SmallVector<IteratorType> iters(rank, IteratorType::parallel);
-    auto generic = linalg::GenericOp::create(
-        b, loc, TypeRange{type}, ValueRange{op.getInput(), op.getScale()}, ValueRange{init},
-        maps, iters, "", "", [&](OpBuilder &nb, Location nl, ValueRange args) {
-          Value byte = arith::BitcastOp::create(nb, nl, nb.getI8Type(), args[0]);
-          Value code = arith::ExtUIOp::create(nb, nl, nb.getI32Type(), byte);
-          Value v = decodeFp8(nb, nl, code, f);
-          Value scale = args[1];
-          if (!scale.getType().isF32())
-            scale = arith::ExtFOp::create(nb, nl, nb.getF32Type(), scale);
-          v = arith::DivFOp::create(nb, nl, v, scale);
-          if (!type.getElementType().isF32())
-            v = arith::TruncFOp::create(nb, nl, type.getElementType(), v);
-          linalg::YieldOp::create(nb, nl, v);
-        });
-    b.replaceOp(op, generic.getResult(0));
+    b.replaceOp(op, buildScaled(b, op.getLoc(), op.getInput(), op.getScale(), op.getAxis(), type,
+                                [&](OpBuilder &nb, Location nl, Value q, Value s) -> Value {
+                                  Value byte = arith::BitcastOp::create(nb, nl, nb.getI8Type(), q);
+                                  Value code =
+                                      arith::ExtUIOp::create(nb, nl, nb.getI32Type(), byte);
+                                  Value v = arith::DivFOp::create(
+                                      nb, nl, decodeFp8(nb, nl, code, f), toF32(nb, nl, s));
+                                  if (!type.getElementType().isF32())
+                                    v = arith::TruncFOp::create(nb, nl, type.getElementType(), v);
+                                  return v;
+                                }));
     return success();
   }
 };
-
 } // namespace
 
 void lorc::populateLorcToLinalgConversionPatterns(RewritePatternSet &patterns) {
