@@ -176,6 +176,18 @@ def fill_(t, gen, std):
         t.copy_(torch.randn(t.shape, generator=gen, dtype=torch.float32) * std)
 
 
+
+def save_peft_adapter(model, vdir):
+    """save_pretrained, then a machine-independent, deterministic adapter_config.json."""
+    model.save_pretrained(str(vdir))
+    (vdir / "README.md").unlink(missing_ok=True)  # PEFT's model-card stub; not adapter data
+    cfg_path = vdir / "adapter_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["base_model_name_or_path"] = MODEL_ID  # not this machine's model folder
+    if isinstance(cfg.get("target_modules"), list):
+        cfg["target_modules"] = sorted(cfg["target_modules"])  # a set: hash order otherwise
+    cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+
 class Runner:
     def __init__(self, model_dir, out_dir):
         self.out = out_dir
@@ -267,14 +279,7 @@ class Runner:
 
         # Save, make the config machine-independent and deterministic, and load it back.
         vdir = self.out / name
-        model.save_pretrained(str(vdir))
-        (vdir / "README.md").unlink(missing_ok=True)  # PEFT's model-card stub; not adapter data
-        cfg_path = vdir / "adapter_config.json"
-        cfg = json.loads(cfg_path.read_text())
-        cfg["base_model_name_or_path"] = MODEL_ID  # not this machine's model folder
-        if isinstance(cfg.get("target_modules"), list):
-            cfg["target_modules"] = sorted(cfg["target_modules"])  # a set: hash order otherwise
-        cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+        save_peft_adapter(model, vdir)
         loaded = PeftModel.from_pretrained(self.fresh(), str(vdir)).eval()
         lh, le = self.forward(loaded)
         checks["reloaded_vs_unmerged_last_hidden_state"] = maxdiff(lh, hidden)

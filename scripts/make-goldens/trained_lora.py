@@ -569,15 +569,9 @@ def analyse(model, base, ids, mask, emb):
 
 
 def save_adapter(model, vdir):
-    """save_pretrained, then the same config normalisation as adapters.py."""
-    model.save_pretrained(str(vdir))
-    (vdir / "README.md").unlink(missing_ok=True)  # PEFT's model-card stub; not adapter data
-    cfg_path = vdir / "adapter_config.json"
-    cfg = json.loads(cfg_path.read_text())
-    cfg["base_model_name_or_path"] = MODEL_ID  # not this machine's model folder
-    if isinstance(cfg.get("target_modules"), list):
-        cfg["target_modules"] = sorted(cfg["target_modules"])  # a set: hash order otherwise
-    cfg_path.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
+    """save_pretrained, with adapters.py's config normalisation."""
+    from adapters import save_peft_adapter  # noqa: E402  (imports peft/lycoris: only when saving)
+    save_peft_adapter(model, vdir)
 
 
 def readme_section(cal, info, timing, energy, trunc, checks):
