@@ -1176,6 +1176,23 @@ public:
     return it == adapter.factors.end() ? nullptr : &it->second;
   }
 
+  /// The two factors `a` and `b` of a low-rank pair: `a` must be a matrix, `b` too unless
+  /// `bMayHaveKernel` (then at least 2 dimensions).
+  Expected<std::pair<const AdapterTensor *, const AdapterTensor *>>
+  pair(StringRef a, StringRef b, bool bMayHaveKernel = false) const {
+    Expected<const AdapterTensor *> ta = get(a);
+    if (!ta)
+      return ta.takeError();
+    Expected<const AdapterTensor *> tb = get(b);
+    if (!tb)
+      return tb.takeError();
+    bool aBad = (*ta)->shape.size() != 2;
+    bool bBad = bMayHaveKernel ? (*tb)->shape.size() < 2 : (*tb)->shape.size() != 2;
+    if (aBad || bBad)
+      return misfit(aBad ? a : b, aBad ? **ta : **tb, "a matrix");
+    return std::make_pair(*ta, *tb);
+  }
+
   /// Checks that `tensor` has at least two dimensions, dims 0 and 1 equal `d0`, `d1` (-1: any),
   /// and the product of the remaining dims equals `rest`.
   Error expect(StringRef name, const AdapterTensor &tensor, int64_t d0, int64_t d1, int64_t rest,
@@ -1293,40 +1310,35 @@ Expected<std::vector<float>> loraDelta(const ShapeChecker &check, int64_t out, i
 /// One LoHa branch, w?a ⊗ w?b (plain) or the Tucker rebuild, as [out, in·k].
 Expected<std::vector<float>> lohaBranch(const ShapeChecker &check, StringRef a, StringRef b,
                                         StringRef t, int64_t out, int64_t in, int64_t kk) {
-  Expected<const AdapterTensor *> wa = check.get(a);
-  if (!wa)
-    return wa.takeError();
-  Expected<const AdapterTensor *> wb = check.get(b);
-  if (!wb)
-    return wb.takeError();
+  auto factors = check.pair(a, b, /*bMayHaveKernel=*/true);
+  if (!factors)
+    return factors.takeError();
+  auto [wa, wb] = *factors;
   const AdapterTensor *tt = check.find(t);
-  if ((*wa)->shape.size() != 2 || (*wb)->shape.size() < 2)
-    return check.misfit((*wa)->shape.size() != 2 ? a : b, (*wa)->shape.size() != 2 ? **wa : **wb,
-                        "a matrix");
-  int64_t r = (*wb)->shape[0];
+  int64_t r = wb->shape[0];
   if (tt) {
     // functional/loha.py diff_weight, Tucker: einsum("i j ..., j r, i p -> p r ...", t, w?b, w?a)
     // with w?a [r, out], w?b [r, in], t [r, r, kh, kw].
-    if ((*wa)->shape[0] != r)
-      return check.rankMismatch(a, **wa, b, **wb);
-    if (Error e = check.expect(a, **wa, r, out, 1, "[r, out] (Tucker form)"))
+    if (wa->shape[0] != r)
+      return check.rankMismatch(a, *wa, b, *wb);
+    if (Error e = check.expect(a, *wa, r, out, 1, "[r, out] (Tucker form)"))
       return std::move(e);
-    if (Error e = check.expect(b, **wb, r, in, 1, "[r, in] (Tucker form)"))
+    if (Error e = check.expect(b, *wb, r, in, 1, "[r, in] (Tucker form)"))
       return std::move(e);
     if (tt->shape.size() < 2 || tt->shape[0] != r || tt->shape[1] != r)
-      return check.rankMismatch(b, **wb, t, *tt);
+      return check.rankMismatch(b, *wb, t, *tt);
     if (Error e = check.expect(t, *tt, r, r, kk, "[r, r, kh, kw] matching the kernel"))
       return std::move(e);
-    return rebuildTucker(tt->data.data(), (*wa)->data.data(), (*wb)->data.data(), r, out, in, kk);
+    return rebuildTucker(tt->data.data(), wa->data.data(), wb->data.data(), r, out, in, kk);
   }
   // Plain: w?a [out, r], w?b [r, in·kh·kw]; (w?a @ w?b).
-  if ((*wa)->shape[1] != r)
-    return check.rankMismatch(a, **wa, b, **wb);
-  if (Error e = check.expect(a, **wa, out, r, 1, "[out, r]"))
+  if (wa->shape[1] != r)
+    return check.rankMismatch(a, *wa, b, *wb);
+  if (Error e = check.expect(a, *wa, out, r, 1, "[out, r]"))
     return std::move(e);
-  if (productFrom((*wb)->shape, 1) != in * kk)
-    return check.misfit(b, **wb, "[r, in·kh·kw] = [r, " + std::to_string(in * kk) + "]");
-  return matmul((*wa)->data.data(), (*wb)->data.data(), out, r, in * kk);
+  if (productFrom(wb->shape, 1) != in * kk)
+    return check.misfit(b, *wb, "[r, in·kh·kw] = [r, " + std::to_string(in * kk) + "]");
+  return matmul(wa->data.data(), wb->data.data(), out, r, in * kk);
 }
 
 /// ΔW of a LoHa adapter: (w1a·w1b) ⊙ (w2a·w2b), [out, in, k], unscaled.
@@ -1358,20 +1370,15 @@ Expected<std::vector<float>> lokrDelta(const ShapeChecker &check, int64_t out, i
     c = full->shape[1];
     w1 = full->data;
   } else {
-    Expected<const AdapterTensor *> w1a = check.get("w1a");
-    if (!w1a)
-      return w1a.takeError();
-    Expected<const AdapterTensor *> w1b = check.get("w1b");
-    if (!w1b)
-      return w1b.takeError();
-    if ((*w1a)->shape.size() != 2 || (*w1b)->shape.size() != 2)
-      return check.misfit((*w1a)->shape.size() != 2 ? "w1a" : "w1b",
-                          (*w1a)->shape.size() != 2 ? **w1a : **w1b, "a matrix");
-    if ((*w1a)->shape[1] != (*w1b)->shape[0])
-      return check.rankMismatch("w1a", **w1a, "w1b", **w1b);
-    a = (*w1a)->shape[0];
-    c = (*w1b)->shape[1];
-    w1 = matmul((*w1a)->data.data(), (*w1b)->data.data(), a, (*w1a)->shape[1], c);
+    auto factors = check.pair("w1a", "w1b");
+    if (!factors)
+      return factors.takeError();
+    auto [w1a, w1b] = *factors;
+    if (w1a->shape[1] != w1b->shape[0])
+      return check.rankMismatch("w1a", *w1a, "w1b", *w1b);
+    a = w1a->shape[0];
+    c = w1b->shape[1];
+    w1 = matmul(w1a->data.data(), w1b->data.data(), a, w1a->shape[1], c);
   }
   if (a <= 0 || c <= 0 || out % a != 0 || in % c != 0)
     return check.misfit(check.find("w1") ? "w1" : "w1a",
@@ -1388,39 +1395,34 @@ Expected<std::vector<float>> lokrDelta(const ShapeChecker &check, int64_t out, i
       return check.misfit("w2", *full, "[b, d(, kh, kw)] with [b, d] = " + bd);
     w2 = full->data;
   } else {
-    Expected<const AdapterTensor *> w2a = check.get("w2a");
-    if (!w2a)
-      return w2a.takeError();
-    Expected<const AdapterTensor *> w2b = check.get("w2b");
-    if (!w2b)
-      return w2b.takeError();
-    if ((*w2a)->shape.size() != 2 || (*w2b)->shape.size() != 2)
-      return check.misfit((*w2a)->shape.size() != 2 ? "w2a" : "w2b",
-                          (*w2a)->shape.size() != 2 ? **w2a : **w2b, "a matrix");
-    int64_t r = (*w2b)->shape[0];
+    auto factors = check.pair("w2a", "w2b");
+    if (!factors)
+      return factors.takeError();
+    auto [w2a, w2b] = *factors;
+    int64_t r = w2b->shape[0];
     if (const AdapterTensor *t2 = check.find("t2")) {
       // Tucker (modules/lokr.py get_weight): rebuild_tucker(t2, w2_a [r, b], w2_b [r, d]).
-      if ((*w2a)->shape[0] != r)
-        return check.rankMismatch("w2a", **w2a, "w2b", **w2b);
+      if (w2a->shape[0] != r)
+        return check.rankMismatch("w2a", *w2a, "w2b", *w2b);
       if (t2->shape.size() < 2 || t2->shape[0] != r || t2->shape[1] != r)
-        return check.rankMismatch("w2b", **w2b, "t2", *t2);
+        return check.rankMismatch("w2b", *w2b, "t2", *t2);
       if (Error e =
-              check.expect("w2a", **w2a, r, b, 1, "[r, b] (Tucker form), b = " + std::to_string(b)))
+              check.expect("w2a", *w2a, r, b, 1, "[r, b] (Tucker form), b = " + std::to_string(b)))
         return std::move(e);
       if (Error e =
-              check.expect("w2b", **w2b, r, d, 1, "[r, d] (Tucker form), d = " + std::to_string(d)))
+              check.expect("w2b", *w2b, r, d, 1, "[r, d] (Tucker form), d = " + std::to_string(d)))
         return std::move(e);
       if (Error e = check.expect("t2", *t2, r, r, kk, "[r, r, kh, kw] matching the kernel"))
         return std::move(e);
-      w2 = rebuildTucker(t2->data.data(), (*w2a)->data.data(), (*w2b)->data.data(), r, b, d, kk);
+      w2 = rebuildTucker(t2->data.data(), w2a->data.data(), w2b->data.data(), r, b, d, kk);
     } else {
-      if ((*w2a)->shape[1] != r)
-        return check.rankMismatch("w2a", **w2a, "w2b", **w2b);
-      if (Error e = check.expect("w2a", **w2a, b, r, 1, "[b, r], b = " + std::to_string(b)))
+      if (w2a->shape[1] != r)
+        return check.rankMismatch("w2a", *w2a, "w2b", *w2b);
+      if (Error e = check.expect("w2a", *w2a, b, r, 1, "[b, r], b = " + std::to_string(b)))
         return std::move(e);
-      if ((*w2b)->shape[1] != d * kk)
-        return check.misfit("w2b", **w2b, "[r, d·kh·kw] = [r, " + std::to_string(d * kk) + "]");
-      w2 = matmul((*w2a)->data.data(), (*w2b)->data.data(), b, r, d * kk);
+      if (w2b->shape[1] != d * kk)
+        return check.misfit("w2b", *w2b, "[r, d·kh·kw] = [r, " + std::to_string(d * kk) + "]");
+      w2 = matmul(w2a->data.data(), w2b->data.data(), b, r, d * kk);
     }
   }
 
