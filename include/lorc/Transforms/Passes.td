@@ -162,6 +162,33 @@ def LorcAssignPrecisionPass : Pass<"lorc-assign-precision", "mlir::ModuleOp"> {
   ];
 }
 
+def LorcChunkMatmulPass : Pass<"lorc-chunk-matmul", "mlir::ModuleOp"> {
+  let summary = "Split matmuls whose operands and result exceed a memory budget into chunks";
+  let description = [{
+    For every adapter-free `lorc.linear` whose working set (input, weight and result, bytes)
+    exceeds `memory-budget-bytes`, or whose input rows are dynamic (the pass cannot prove it
+    fits), picks a chunk shape with lib/CostModel/Chunking.h (`strategy`: `row` keeps the weight
+    whole and streams blocks of rows, `tile` streams tiles of every operand, `adaptive` takes the
+    one that moves fewer bytes; Accelera's three strategies) and replaces the layer by a
+    `lorc.chunked_matmul` with that chunk. Operand chunks are counted twice (double buffering:
+    chunk i+1 is loaded while chunk i is multiplied).
+
+    The plan is recorded as `lorc.chunk = {layer, working_set, unchunked, num_chunks}` (bytes;
+    the last two for static rows only) on the new op. A budget below the smallest feasible working set is an error on the
+    op that names it, its weight and the smallest budget that would do.
+
+    Layers with unmerged adapters are left whole (with a remark): their side path is not chunked.
+  }];
+  let options = [
+    Option<"memoryBudgetBytes", "memory-budget-bytes", "uint64_t", "0",
+           "Bytes a matmul may hold at once (required, > 0)">,
+    Option<"strategy", "strategy", "std::string", "\"adaptive\"", "row, tile or adaptive">
+  ];
+  let statistics = [
+    Statistic<"numChunked", "num-chunked", "Number of matmuls split into chunks">
+  ];
+}
+
 def LorcExternalizeWeightsPass : Pass<"lorc-externalize-weights", "mlir::ModuleOp"> {
   let summary = "Move large weight constants out of the module into a parameter buffer";
   let description = [{

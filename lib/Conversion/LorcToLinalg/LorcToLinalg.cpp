@@ -366,6 +366,82 @@ struct LinearOpLowering : OpRewritePattern<LinearOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// lorc.chunked_matmul
+//===----------------------------------------------------------------------===//
+
+/// The tiled loop form: for each [tileM, tileN] block of C (initialised with the bias), C_ij +=
+/// Σ_k A_ik·B_kj over K chunks, every operand read through `tensor.extract_slice` (views after
+/// bufferization, so weights are read in place from the mapped parameters), edge chunks
+/// clamped with `arith.minsi`.
+struct ChunkedMatmulOpLowering : OpRewritePattern<ChunkedMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ChunkedMatmulOp op, PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    Value x = collapseToMatrix(b, loc, op.getInput());
+    Value rhs = op.getRhs();
+    bool transposed = op.getRhsTransposed();
+    Type elt = op.getType().getElementType();
+    auto index = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v).getResult(); };
+    OpFoldResult mSize = tensor::getMixedSize(b, loc, x, 0);
+    Value m = getValueOrCreateConstantIndexOp(b, loc, mSize);
+    Value n = index(op.getN()), k = index(op.getK());
+    Value tm = index(op.getChunk()[0]), tn = index(op.getChunk()[1]),
+          tk = index(op.getChunk()[2]);
+    Value zero = index(0);
+    Value init = accumulatorInit(b, loc, op.getBias(), {mSize, b.getIndexAttr(op.getN())}, elt);
+    auto extent = [&](OpBuilder &nb, Location nl, Value tile, Value size, Value iv) {
+      Value rest = arith::SubIOp::create(nb, nl, size, iv);
+      return arith::MinSIOp::create(nb, nl, tile, rest).getResult();
+    };
+    auto slice = [&](OpBuilder &nb, Location nl, Value src, Value o0, Value o1, Value s0,
+                     Value s1) -> Value {
+      SmallVector<OpFoldResult> offsets{o0, o1}, sizes{s0, s1};
+      SmallVector<OpFoldResult> strides(2, nb.getIndexAttr(1));
+      return tensor::ExtractSliceOp::create(nb, nl, src, offsets, sizes, strides);
+    };
+    auto rows = scf::ForOp::create(
+        b, loc, zero, m, tm, ValueRange{init},
+        [&](OpBuilder &bi, Location li, Value i, ValueRange cI) {
+          Value mi = extent(bi, li, tm, m, i);
+          auto cols = scf::ForOp::create(
+              bi, li, zero, n, tn, ValueRange{cI[0]},
+              [&](OpBuilder &bj, Location lj, Value j, ValueRange cJ) {
+                Value nj = extent(bj, lj, tn, n, j);
+                Value tile = slice(bj, lj, cJ[0], i, j, mi, nj);
+                auto red = scf::ForOp::create(
+                    bj, lj, zero, k, tk, ValueRange{tile},
+                    [&](OpBuilder &bk, Location lk, Value kv, ValueRange acc) {
+                      Value kk = extent(bk, lk, tk, k, kv);
+                      Value a = slice(bk, lk, x, i, kv, mi, kk);
+                      Value r;
+                      if (transposed) {
+                        r = matmulTransposedB(bk, lk, a, slice(bk, lk, rhs, j, kv, nj, kk), acc[0]);
+                      } else {
+                        Value bt = slice(bk, lk, rhs, kv, j, kk, nj);
+                        r = linalg::MatmulOp::create(bk, lk, TypeRange{acc[0].getType()},
+                                                     ValueRange{a, bt}, ValueRange{acc[0]})
+                                .getResult(0);
+                      }
+                      scf::YieldOp::create(bk, lk, r);
+                    });
+                SmallVector<OpFoldResult> offsets{i, j}, sizes{mi, nj};
+                SmallVector<OpFoldResult> strides(2, bj.getIndexAttr(1));
+                Value updated = tensor::InsertSliceOp::create(bj, lj, red.getResult(0), cJ[0],
+                                                              offsets, sizes, strides);
+                scf::YieldOp::create(bj, lj, updated);
+              });
+          scf::YieldOp::create(bi, li, cols.getResult(0));
+        });
+    Value c = castTo(b, loc, rows.getResult(0),
+                     RankedTensorType::get({cast<RankedTensorType>(x.getType()).getDimSize(0),
+                                            op.getN()},
+                                           elt));
+    b.replaceOp(op, castTo(b, loc, expandFromMatrix(b, loc, c, op.getInput()), op.getType()));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // lorc.lowrank_linear
 //===----------------------------------------------------------------------===//
 
@@ -890,7 +966,7 @@ struct DequantizeOpLowering : OpRewritePattern<DequantizeOp> {
 } // namespace
 
 void lorc::populateLorcToLinalgConversionPatterns(RewritePatternSet &patterns) {
-  patterns.add<LinearOpLowering, LowRankLinearOpLowering, LayerNormOpLowering,
+  patterns.add<ChunkedMatmulOpLowering, LinearOpLowering, LowRankLinearOpLowering, LayerNormOpLowering,
                AttentionOpLowering, QuantizeOpLowering, DequantizeOpLowering>(
       patterns.getContext());
 }

@@ -309,3 +309,29 @@ func.func @lowrank_dynamic_rank(%x: tensor<?x16xf32>, %v: tensor<16x8xf32>, %s: 
   %y = lorc.lowrank_linear %x, %v, %s, %u rank(%r) {rank = 4, r_min = 2, r_max = 8} : tensor<?x16xf32>, tensor<16x8xf32>, tensor<8xf32>, tensor<12x8xf32> -> tensor<?x12xf32>
   return %y : tensor<?x12xf32>
 }
+
+// -----
+
+// lorc.chunked_matmul: the tiled loop form. Rows, columns, then K chunks; each chunk size
+// clamped at the edge (minsi), the operands read through slices, the bias broadcast first.
+// CHECK-LABEL: func.func @chunked
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[TM:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[TN:.*]] = arith.constant 8 : index
+// CHECK-DAG: %[[TK:.*]] = arith.constant 16 : index
+// CHECK: %[[M:.*]] = tensor.dim %{{.*}}, %[[C0]] : tensor<?x40xf32>
+// CHECK: %[[INIT:.*]] = linalg.broadcast ins(%arg2 : tensor<24xf32>)
+// CHECK: scf.for %[[I:.*]] = %[[C0]] to %[[M]] step %[[TM]] iter_args(%{{.*}} = %[[INIT]])
+// CHECK:   arith.minsi %[[TM]]
+// CHECK:   scf.for %[[J:.*]] = %[[C0]] to %{{.*}} step %[[TN]]
+// CHECK:     %[[CT:.*]] = tensor.extract_slice %{{.*}}[%[[I]], %[[J]]]
+// CHECK:     scf.for %[[K:.*]] = %[[C0]] to %{{.*}} step %[[TK]] iter_args(%[[ACC:.*]] = %[[CT]])
+// CHECK:       %[[A:.*]] = tensor.extract_slice %{{.*}}[%[[I]], %[[K]]]
+// CHECK:       %[[B:.*]] = tensor.extract_slice %arg1[%[[J]], %[[K]]]
+// CHECK:       linalg.matmul {{.*}} ins(%[[A]], %[[B]] : tensor<?x?xf32>, tensor<?x?xf32>) outs(%[[ACC]] : tensor<?x?xf32>)
+// CHECK:     tensor.insert_slice
+func.func @chunked(%x: tensor<?x40xf32>, %w: tensor<24x40xf32>, %b: tensor<24xf32>) -> tensor<?x24xf32> {
+  %y = lorc.chunked_matmul %x, %w, %b {chunk = array<i64: 4, 8, 16>, rhs_transposed, strategy = "tile"}
+      : tensor<?x40xf32>, tensor<24x40xf32>, tensor<24xf32> -> tensor<?x24xf32>
+  return %y : tensor<?x24xf32>
+}

@@ -617,3 +617,27 @@ func.func @dequantize_scale_type(%q: tensor<4xf8E4M3FN>, %s: tensor<bf16>) -> te
   %x = lorc.dequantize %q, %s : tensor<4xf8E4M3FN>, tensor<bf16> -> tensor<4xf32>
   return %x : tensor<4xf32>
 }
+
+// -----
+
+func.func @chunked_matmul_k(%x: tensor<4x8xf32>, %b: tensor<6x5xf32>) {
+  // expected-error @+1 {{input last dimension (K) and rhs dimension 0 (K) must match, but got 8 and 6}}
+  %y = lorc.chunked_matmul %x, %b {chunk = array<i64: 2, 2, 2>, strategy = "tile"} : tensor<4x8xf32>, tensor<6x5xf32> -> tensor<4x5xf32>
+  return
+}
+
+// -----
+
+func.func @chunked_matmul_chunk(%x: tensor<4x8xf32>, %b: tensor<8x5xf32>) {
+  // expected-error @+1 {{expected chunk = [tileM, tileN, tileK] of three positive sizes}}
+  %y = lorc.chunked_matmul %x, %b {chunk = array<i64: 2, 0, 2>, strategy = "tile"} : tensor<4x8xf32>, tensor<8x5xf32> -> tensor<4x5xf32>
+  return
+}
+
+// -----
+
+func.func @chunked_matmul_strategy(%x: tensor<4x8xf32>, %b: tensor<8x5xf32>) {
+  // expected-error @+1 {{expected strategy "row" or "tile", but got "adaptive"}}
+  %y = lorc.chunked_matmul %x, %b {chunk = array<i64: 2, 2, 2>, strategy = "adaptive"} : tensor<4x8xf32>, tensor<8x5xf32> -> tensor<4x5xf32>
+  return
+}

@@ -200,36 +200,64 @@ double LinearOp::getMultiplier(unsigned i) {
   return 1.0;
 }
 
-LogicalResult LinearOp::verify() {
-  auto x = getInput().getType();
-  auto w = getWeight().getType();
-  auto y = getResult().getType();
+/// The shapes of y[..., N] = x[..., K]·op(W) (+ b[N]) where `w` is [N, K] (`transposed`, the
+/// nn.Linear layout, named "weight") or [K, N] (named "rhs").
+static LogicalResult verifyMatmulShapes(Operation *op, RankedTensorType x, RankedTensorType w,
+                                        Value bias, RankedTensorType y, bool transposed) {
+  StringRef name = transposed ? "weight" : "rhs";
+  unsigned nDim = transposed ? 0 : 1, kDim = transposed ? 1 : 0;
   if (w.getRank() != 2)
-    return emitOpError() << "expected weight of rank 2 ([N, K]), but got rank " << w.getRank();
+    return op->emitOpError() << "expected " << name << " of rank 2 ("
+                             << (transposed ? "[N, K]" : "[K, N]") << "), but got rank "
+                             << w.getRank();
   if (x.getRank() < 1)
-    return emitOpError() << "expected input of rank >= 1 ([..., K]), but got rank 0";
+    return op->emitOpError() << "expected input of rank >= 1 ([..., K]), but got rank 0";
   if (y.getRank() != x.getRank())
-    return emitOpError() << "expected result rank " << x.getRank()
-                         << " (the input rank), but got " << y.getRank();
-  if (failed(verifyDimsMatch(*this, x.getShape().back(), w.getDimSize(1),
-                             "input last dimension (K) and weight dimension 1 (K)")))
+    return op->emitOpError() << "expected result rank " << x.getRank()
+                             << " (the input rank), but got " << y.getRank();
+  if (failed(verifyDimsMatch(op, x.getShape().back(), w.getDimSize(kDim),
+                             "input last dimension (K) and " + name + " dimension " +
+                                 Twine(kDim) + " (K)")))
     return failure();
   for (int64_t i = 0, e = x.getRank() - 1; i < e; ++i)
-    if (failed(verifyDimsMatch(*this, x.getDimSize(i), y.getDimSize(i),
+    if (failed(verifyDimsMatch(op, x.getDimSize(i), y.getDimSize(i),
                                "input dimension " + Twine(i) + " and result dimension " +
                                    Twine(i))))
       return failure();
-  if (failed(verifyDimsMatch(*this, y.getShape().back(), w.getDimSize(0),
-                             "result last dimension (N) and weight dimension 0 (N)")))
+  if (failed(verifyDimsMatch(op, y.getShape().back(), w.getDimSize(nDim),
+                             "result last dimension (N) and " + name + " dimension " +
+                                 Twine(nDim) + " (N)")))
     return failure();
-  if (auto b = getBias()) {
-    auto bt = cast<RankedTensorType>(b.getType());
+  if (bias) {
+    auto bt = cast<RankedTensorType>(bias.getType());
     if (bt.getRank() != 1)
-      return emitOpError() << "expected bias of rank 1 ([N]), but got rank " << bt.getRank();
-    if (failed(verifyDimsMatch(*this, bt.getDimSize(0), w.getDimSize(0),
-                               "bias dimension 0 (N) and weight dimension 0 (N)")))
+      return op->emitOpError() << "expected bias of rank 1 ([N]), but got rank "
+                               << bt.getRank();
+    if (failed(verifyDimsMatch(op, bt.getDimSize(0), w.getDimSize(nDim),
+                               "bias dimension 0 (N) and " + name + " dimension " +
+                                   Twine(nDim) + " (N)")))
       return failure();
   }
+  return success();
+}
+
+LogicalResult ChunkedMatmulOp::verify() {
+  if (failed(verifyMatmulShapes(*this, getInput().getType(), getRhs().getType(), getBias(),
+                                getResult().getType(), getRhsTransposed())))
+    return failure();
+  if (getChunk().size() != 3 || llvm::any_of(getChunk(), [](int64_t c) { return c <= 0; }))
+    return emitOpError() << "expected chunk = [tileM, tileN, tileK] of three positive sizes";
+  if (getStrategy() != "row" && getStrategy() != "tile")
+    return emitOpError() << "expected strategy \"row\" or \"tile\", but got \""
+                         << getStrategy() << "\"";
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  auto w = getWeight().getType();
+  if (failed(verifyMatmulShapes(*this, getInput().getType(), w, getBias(),
+                                getResult().getType(), /*transposed=*/true)))
+    return failure();
   if (auto m = getMultipliers())
     if (m->size() != getAdapters().size())
       return emitOpError() << "expected one multiplier per adapter (" << getAdapters().size()
@@ -482,6 +510,24 @@ OpWork LinearOp::getWork(function_ref<int64_t(Value, unsigned)> dimSize) {
   for (Value a : getAdapters())
     if (Operation *def = a.getDefiningOp())
       w += adapterWork(def, m, n, k, dimSize);
+  return w;
+}
+
+OpWork ChunkedMatmulOp::getWork(function_ref<int64_t(Value, unsigned)> dimSize) {
+  auto d = [&](Value v, unsigned i) { return static_cast<double>(dimSize(v, i)); };
+  bool t = getRhsTransposed();
+  double n = d(getRhs(), t ? 0 : 1), k = d(getRhs(), t ? 1 : 0);
+  double m = numElements(getInput(), dimSize) / k;
+  double tm = static_cast<double>(getChunk()[0]), tn = static_cast<double>(getChunk()[1]);
+  OpWork w;
+  w.dtype = dtypeOf(getRhs());
+  w.flops = 2 * m * n * k + (getBias() ? m * n : 0);
+  // A is re-read for every column block, B for every row block (Chunking.h's traffic).
+  w.bytesRead = bytesOf(getInput(), dimSize) * (tn < n ? std::ceil(n / tn) : 1) +
+                bytesOf(getRhs(), dimSize) * (tm < m ? std::ceil(m / tm) : 1) +
+                bytesOf(getBias(), dimSize);
+  w.bytesWritten = bytesOf(getResult(), dimSize);
+  w.params = n * k + (getBias() ? n : 0);
   return w;
 }
 

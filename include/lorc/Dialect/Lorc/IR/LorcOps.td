@@ -189,6 +189,65 @@ def Lorc_LinearOp : Lorc_Op<"linear", [Pure, AttrSizedOperandSegments,
 }
 
 //===----------------------------------------------------------------------===//
+// ChunkedMatmulOp
+//===----------------------------------------------------------------------===//
+
+def Lorc_ChunkedMatmulOp : Lorc_Op<"chunked_matmul", [Pure,
+    DeclareOpInterfaceMethods<LorcCostOpInterface>]> {
+  let summary = "matmul computed chunk by chunk under a memory budget";
+  let description = [{
+    y = x·B (+ b) computed in chunks of `chunk` = [tileM, tileN, tileK] elements, so that the
+    bytes held at once (the working set, include/lorc/CostModel/Chunking.h) stay under the
+    budget `--lorc-chunk-matmul` was given. This is Accelera's chunking of matrices larger than
+    memory (row, tile and adaptive strategies):
+
+    ```
+    for i in 0..M step tileM, j in 0..N step tileN:
+      C[i:i+tileM, j:j+tileN] = b[j:j+tileN]
+      for k in 0..K step tileK:
+        C[i.., j..] += A[i.., k:k+tileK] · B[k:k+tileK, j..]
+    ```
+
+    Shapes and layouts:
+    * `input` : `[..., K]` (rank ≥ 1), row-major; its leading dimensions form M.
+    * `rhs`   : `[K, N]` (numpy's `A @ B`), or `[N, K]` (the nn.Linear layout) with
+                `rhs_transposed`.
+    * `bias`  : optional, `[N]`.
+    * `result`: `[..., N]`.
+    * `chunk`: three positive sizes; edge chunks are smaller. `strategy` ("row" or "tile")
+      records how they were chosen (`--lorc-chunk-matmul` adds the `lorc.chunk` dictionary:
+      layer, working_set and unchunked bytes, num_chunks).
+
+    Cost: 2·M·N·K FLOPs, like `lorc.linear`; A is read ⌈N/tileN⌉ times and B ⌈M/tileM⌉ times
+    (once when whole), the price of the smaller working set.
+
+    On the CPU the lowering is the tiled loop form above (`scf.for` over
+    `tensor.extract_slice`s; each chunk GEMM is a `linalg.matmul` that `--lorc-dispatch-blas`
+    hands to `cblas_sgemm`), reading weights in place from the mapped parameter file.
+
+    Example:
+    ```mlir
+    %y = lorc.chunked_matmul %a, %b {chunk = array<i64: 512, 1024, 128>, strategy = "tile"}
+        : tensor<2048x2048xf32>, tensor<2048x2048xf32> -> tensor<2048x2048xf32>
+    ```
+  }];
+  let arguments = (ins Lorc_FloatTensor:$input, Lorc_FloatTensor:$rhs,
+                       Optional<Lorc_FloatTensor>:$bias, UnitAttr:$rhs_transposed,
+                       DenseI64ArrayAttr:$chunk, StrAttr:$strategy);
+  let results = (outs Lorc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $rhs (`,` $bias^)? attr-dict `:` type($input) `,` type($rhs)
+    (`,` type($bias)^)? `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    /// N and K from `rhs` and its layout.
+    int64_t getN() { return getRhs().getType().getDimSize(getRhsTransposed() ? 0 : 1); }
+    int64_t getK() { return getRhs().getType().getDimSize(getRhsTransposed() ? 1 : 0); }
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // LowRankLinearOp
 //===----------------------------------------------------------------------===//
 
