@@ -2,6 +2,7 @@
 
 #include "lorc/Pipelines/Compile.h"
 #include "lorc/Conversion/Passes.h"
+#include "lorc/CostModel/Chunking.h"
 #include "lorc/Dialect/Lorc/IR/LorcDialect.h"
 #include "lorc/Dialect/Lorc/IR/LorcOps.h"
 #include "lorc/Import/HuggingFace.h"
@@ -1131,11 +1132,80 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
 
 } // namespace
 
+llvm::Expected<uint64_t> lorc::parseByteSize(StringRef text, StringRef flag) {
+  StringRef digits = text.take_while([](char c) { return llvm::isDigit(c); });
+  StringRef unit = text.drop_front(digits.size()).trim();
+  static const std::pair<const char *, uint64_t> units[] = {
+      {"", 1},           {"B", 1},
+      {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40},
+      {"kB", 1000ull},   {"KB", 1000ull},      {"MB", 1000000ull},  {"GB", 1000000000ull},
+      {"TB", 1000000000000ull}};
+  uint64_t value = 0;
+  if (!digits.empty() && !digits.getAsInteger(10, value))
+    for (const auto &[name, factor] : units)
+      if (unit == name && value <= UINT64_MAX / factor && value * factor > 0)
+        return value * factor;
+  return makeError(flag + "=" + text +
+                   ": expected a positive size such as 32MiB, 1GiB, 500MB or 4000000 (bytes)");
+}
+
+namespace {
+/// `--memory-budget`: chunks the matmuls whose working set exceeds the budget and records each
+/// chunked layer's plan, and the largest working set, in the report.
+llvm::Error chunkMatmuls(ModuleOp module, DiagnosticCollector &diags, uint64_t budget,
+                         StringRef strategy, CompileReport *report, llvm::raw_ostream &log) {
+  Stage stage(log, "chunk matmuls");
+  PassManager pm(module.getContext());
+  LorcChunkMatmulPassOptions chunkOptions;
+  chunkOptions.memoryBudgetBytes = budget;
+  chunkOptions.strategy = strategy.str();
+  pm.addPass(createLorcChunkMatmulPass(chunkOptions));
+  if (failed(pm.run(module)))
+    return diags.take("chunking matmuls under --memory-budget");
+  stage.finish();
+  if (!report)
+    return llvm::Error::success();
+  int64_t chunked = 0, peak = 0;
+  module.walk([&](ChunkedMatmulOp op) {
+    auto record = op->getAttrOfType<DictionaryAttr>("lorc.chunk");
+    if (!record)
+      return;
+    ++chunked;
+    int64_t ws = record.getAs<IntegerAttr>("working_set").getInt();
+    peak = std::max(peak, ws);
+    llvm::json::Object chunk{{"strategy", op.getStrategy()},
+                             {"shape", llvm::json::Array(op.getChunk())},
+                             {"working_set_bytes", ws}};
+    if (auto n = record.getAs<IntegerAttr>("num_chunks"))
+      chunk["num_chunks"] = n.getInt();
+    if (auto u = record.getAs<IntegerAttr>("unchunked"))
+      chunk["unchunked_bytes"] = u.getInt();
+    if (auto layer = record.getAs<StringAttr>("layer"))
+      report->layerExtras[layer.str()]["chunk"] = std::move(chunk);
+  });
+  report->chunking = llvm::json::Object{{"memory_budget_bytes", static_cast<int64_t>(budget)},
+                                        {"strategy", strategy},
+                                        {"chunked_layers", chunked},
+                                        {"peak_working_set_bytes", peak}};
+  return llvm::Error::success();
+}
+} // namespace
+
 llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream &log) {
   if (options.target != "cpu")
     return makeError("--target=" + options.target + ": unsupported target (supported: cpu)");
   if (options.output.empty())
     return makeError("no output given (-o <artifact-dir>)");
+  uint64_t memoryBudget = 0;
+  if (!options.memoryBudget.empty()) {
+    llvm::Expected<uint64_t> budget = parseByteSize(options.memoryBudget, "--memory-budget");
+    if (!budget)
+      return budget.takeError();
+    memoryBudget = *budget;
+  }
+  if (!parseChunkStrategy(options.chunkStrategy))
+    return makeError("--chunk-strategy=" + options.chunkStrategy +
+                     ": expected row, tile or adaptive");
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -1254,6 +1324,20 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
             {"scale", p.getAs<FloatAttr>("scale").getValueAsDouble()}};
     });
     stage->finish();
+  }
+
+  if (memoryBudget > 0) {
+    if (llvm::Error e = chunkMatmuls(module, diags, memoryBudget, options.chunkStrategy,
+                                     report ? &*report : nullptr, log))
+      return e;
+    // Chunked layers re-read operands; the fused LoRA GEMMs carry new weight names, which the
+    // report's before/after pairing does not follow, so those keep the pre-fusion costs.
+    if (report && fusedUps.empty()) {
+      llvm::Expected<HardwareProfile> hw = HardwareProfile::get(report->profile);
+      if (!hw)
+        return hw.takeError();
+      report->after = collectLayerCosts(module, *hw, report->dynamicSize);
+    }
   }
 
   if (options.emit == EmitKind::Mlir) {

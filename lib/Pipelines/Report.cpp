@@ -39,6 +39,11 @@ std::vector<LayerCost> lorc::collectLayerCosts(ModuleOp module, const HardwarePr
         c.adapterRanks.push_back(lora ? cast<ShapedType>(lora.getDown().getType()).getDimSize(0)
                                       : -1);
       }
+    } else if (auto chunked = dyn_cast<ChunkedMatmulOp>(op.getOperation())) {
+      c.rank = std::min(chunked.getN(), chunked.getK());
+      if (auto record = chunked->getAttrOfType<DictionaryAttr>("lorc.chunk"))
+        if (auto layer = record.getAs<StringAttr>("layer"))
+          c.name = layer.str();
     } else if (auto lowRank = dyn_cast<LowRankLinearOp>(op.getOperation())) {
       c.rank = lowRank.getRank();
       if (auto sel = lowRank->getAttrOfType<DictionaryAttr>("lorc.rank_selection"))
@@ -225,6 +230,8 @@ llvm::Error lorc::writeReport(const CompileReport &r, llvm::StringRef jsonPath) 
     doc["calibration"] = llvm::json::Object(*r.calibration);
   if (r.precision)
     doc["precision"] = llvm::json::Object(*r.precision);
+  if (r.chunking)
+    doc["chunking"] = llvm::json::Object(*r.chunking);
   if (!r.tradeoff.empty()) {
     llvm::json::Array points;
     for (const TradeoffPoint &p : r.tradeoff) {

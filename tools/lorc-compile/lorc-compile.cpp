@@ -59,6 +59,14 @@ struct Flags {
       cl::desc("Write a JSON report of per-layer cost and rank selection (and an SVG chart "
                "beside it)"),
       cl::value_desc("r.json"), cl::init("")};
+  cl::opt<std::string> memoryBudget{
+      "memory-budget",
+      cl::desc("Chunk matmuls whose operands and result exceed this many bytes (e.g. 32MiB, "
+               "1GiB, 4000000)"),
+      cl::value_desc("SIZE"), cl::init("")};
+  cl::opt<std::string> chunkStrategy{
+      "chunk-strategy", cl::desc("Chunking strategy under --memory-budget: row, tile or adaptive"),
+      cl::init("adaptive")};
   cl::opt<bool> allowUnknownKeys{"allow-unknown-keys",
                                  cl::desc("Warn about unknown adapter keys instead of failing")};
   cl::opt<bool> allowNonFinite{"allow-non-finite",
@@ -85,6 +93,8 @@ int main(int argc, char **argv) {
   options.report = flags.report;
   options.assignPrecision = flags.assignPrecision;
   options.calibration = flags.calibration;
+  options.memoryBudget = flags.memoryBudget;
+  options.chunkStrategy = flags.chunkStrategy;
   options.allowNonFinite = flags.allowNonFinite;
   if (options.output.empty() && options.emit != lorc::EmitKind::Artifact)
     options.output = "-";

@@ -50,12 +50,21 @@ struct CompileOptions {
   std::string calibration;
   /// `--report=r.json`: per-layer cost and rank-selection report (and r.svg beside it); "" = off.
   std::string report;
+  /// `--memory-budget=SIZE` ("32MiB", "1GiB", "4000000"; "" = off): matmuls whose working set
+  /// exceeds it are chunked by --lorc-chunk-matmul with `chunkStrategy`.
+  std::string memoryBudget;
+  /// `--chunk-strategy=row|tile|adaptive`.
+  std::string chunkStrategy = "adaptive";
   bool allowUnknownKeys = false;
   bool allowNonFinite = false;
   /// LLVM optimisation level of the host code (0-3). O2 by default: on MiniLM, O3 took 18 s of
   /// LLVM time against 4.7 s for O2, and the code ran no faster (docs/CpuPipeline.md).
   unsigned optLevel = 2;
 };
+
+/// Parses a byte size: an integer with an optional unit, binary (KiB, MiB, GiB, TiB) or decimal
+/// (kB, MB, GB, TB, B). Errors name `flag`.
+llvm::Expected<uint64_t> parseByteSize(llvm::StringRef text, llvm::StringRef flag);
 
 /// Compiles `options.modelDir`. The artifact is written atomically: into a temporary directory
 /// beside `options.output`, renamed into place only when complete; on failure nothing is left.

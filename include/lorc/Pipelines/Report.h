@@ -66,6 +66,8 @@ struct CompileReport {
   /// reason), by layer name; and its summary.
   std::map<std::string, llvm::json::Object> layerExtras;
   std::optional<llvm::json::Object> precision;
+  /// `--memory-budget`: budget, strategy, chunked layers, peak working set (bytes).
+  std::optional<llvm::json::Object> chunking;
 };
 
 /// Writes `report` as JSON to `jsonPath` and an SVG chart (energy per layer before/after, and the
