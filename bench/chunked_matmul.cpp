@@ -18,6 +18,7 @@
 
 #include "lorc/CostModel/Chunking.h"
 #include "lorc/Runtime/StreamingMatmul.h"
+#include "lorc/Support/ByteSize.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -61,23 +62,6 @@ double peakRssBytes() {
   struct rusage u;
   getrusage(RUSAGE_SELF, &u);
   return double(u.ru_maxrss) * 1024.0; // Linux: KiB
-}
-
-uint64_t parseSize(StringRef s) {
-  uint64_t v = 0;
-  StringRef digits = s.take_while([](char c) { return isDigit(c); });
-  StringRef unit = s.drop_front(digits.size());
-  if (digits.getAsInteger(10, v))
-    die("--memory-budget=" + s + ": expected a size such as 256MiB");
-  if (unit == "KiB")
-    return v << 10;
-  if (unit == "MiB")
-    return v << 20;
-  if (unit == "GiB")
-    return v << 30;
-  if (unit.empty() || unit == "B")
-    return v;
-  die("--memory-budget=" + s + ": unit must be B, KiB, MiB or GiB");
 }
 
 /// The safetensors header of one F32 tensor, padded to 8 bytes.
@@ -193,7 +177,10 @@ int main(int argc, char **argv) {
   if (mode != "chunked")
     die("mode '" + mode + "': expected generate, chunked or whole");
 
-  uint64_t budget = parseSize(budgetFlag);
+  Expected<uint64_t> parsed = lorc::parseByteSize(budgetFlag, "--memory-budget");
+  if (!parsed)
+    die(toString(parsed.takeError()));
+  uint64_t budget = *parsed;
   std::optional<lorc::ChunkStrategy> strategy = lorc::parseChunkStrategy(strategyFlag);
   if (!strategy)
     die("--strategy=" + strategyFlag + ": expected row, tile or adaptive");

@@ -9,6 +9,7 @@
 #include "lorc/Pipelines/Pipelines.h"
 #include "lorc/Pipelines/Report.h"
 #include "lorc/Runtime/Artifact.h"
+#include "lorc/Support/ByteSize.h"
 #include "lorc/Support/Fp8.h"
 #include "lorc/Transforms/Passes.h"
 
@@ -1131,23 +1132,6 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
 }
 
 } // namespace
-
-llvm::Expected<uint64_t> lorc::parseByteSize(StringRef text, StringRef flag) {
-  StringRef digits = text.take_while([](char c) { return llvm::isDigit(c); });
-  StringRef unit = text.drop_front(digits.size()).trim();
-  static const std::pair<const char *, uint64_t> units[] = {
-      {"", 1},           {"B", 1},
-      {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40},
-      {"kB", 1000ull},   {"KB", 1000ull},      {"MB", 1000000ull},  {"GB", 1000000000ull},
-      {"TB", 1000000000000ull}};
-  uint64_t value = 0;
-  if (!digits.empty() && !digits.getAsInteger(10, value))
-    for (const auto &[name, factor] : units)
-      if (unit == name && value <= UINT64_MAX / factor && value * factor > 0)
-        return value * factor;
-  return makeError(flag + "=" + text +
-                   ": expected a positive size such as 32MiB, 1GiB, 500MB or 4000000 (bytes)");
-}
 
 namespace {
 /// `--memory-budget`: chunks the matmuls whose working set exceeds the budget and records each

@@ -62,10 +62,6 @@ struct CompileOptions {
   unsigned optLevel = 2;
 };
 
-/// Parses a byte size: an integer with an optional unit, binary (KiB, MiB, GiB, TiB) or decimal
-/// (kB, MB, GB, TB, B). Errors name `flag`.
-llvm::Expected<uint64_t> parseByteSize(llvm::StringRef text, llvm::StringRef flag);
-
 /// Compiles `options.modelDir`. The artifact is written atomically: into a temporary directory
 /// beside `options.output`, renamed into place only when complete; on failure nothing is left.
 /// An existing artifact at `output` is replaced; any other existing path is an error.
