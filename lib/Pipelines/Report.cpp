@@ -29,11 +29,7 @@ std::vector<LayerCost> lorc::collectLayerCosts(ModuleOp module, const HardwarePr
     if (auto linear = dyn_cast<LinearOp>(op.getOperation())) {
       auto w = cast<ShapedType>(linear.getWeight().getType());
       c.rank = std::min(w.getDimSize(0), w.getDimSize(1));
-      if (std::optional<F32ConstantData> d = readF32Constant(linear.getWeight()))
-        c.name = d->name;
-      if (auto p = linear->getAttrOfType<DictionaryAttr>("lorc.precision"))
-        if (auto layer = p.getAs<StringAttr>("layer"))
-          c.name = layer.str(); // the weight was replaced by its FP8-rounded copy
+      c.name = linearLayerName(linear);
       for (Value a : linear.getAdapters()) {
         auto lora = a.getDefiningOp<LoraOp>();
         c.adapterRanks.push_back(lora ? cast<ShapedType>(lora.getDown().getType()).getDimSize(0)

@@ -38,47 +38,30 @@ struct Step {
   unsigned slotA, slotB;
 };
 
-/// Reads rows [r0, r0 + rows) × columns [c0, c0 + cols) of `m` into `dst` (packed, ld = cols).
-std::string readTile(const FileMatrix &m, const char *name, int64_t r0, int64_t c0, int64_t rows,
-                     int64_t cols, float *dst, uint64_t &bytes) {
+/// Moves rows [r0, r0 + rows) × columns [c0, c0 + cols) of `m` between the file and `buf`
+/// (packed, ld = cols): pread when `write` is false, pwrite otherwise. Returns "" or the error,
+/// naming `name`.
+std::string transferTile(const FileMatrix &m, const char *name, bool write, int64_t r0,
+                         int64_t c0, int64_t rows, int64_t cols, float *buf, uint64_t &bytes) {
   for (int64_t r = 0; r < rows; ++r) {
-    auto *out = reinterpret_cast<char *>(dst + r * cols);
+    auto *p = reinterpret_cast<char *>(buf + r * cols);
     size_t want = static_cast<size_t>(cols) * sizeof(float);
     uint64_t at = m.offset + (static_cast<uint64_t>(r0 + r) * m.cols + c0) * sizeof(float);
     while (want > 0) {
-      ssize_t got = ::pread(m.fd, out, want, static_cast<off_t>(at));
-      if (got < 0 && errno == EINTR)
+      ssize_t done = write ? ::pwrite(m.fd, p, want, static_cast<off_t>(at))
+                           : ::pread(m.fd, p, want, static_cast<off_t>(at));
+      if (done < 0 && errno == EINTR)
         continue;
-      if (got <= 0)
-        return (llvm::Twine(name) + ": read of row " + llvm::Twine(r0 + r) + " failed: " +
-                (got < 0 ? std::strerror(errno) : "unexpected end of file"))
+      if (done <= 0)
+        return (llvm::Twine(name) + (write ? ": write" : ": read") + " of row " +
+                llvm::Twine(r0 + r) + " failed: " +
+                (done < 0 ? std::strerror(errno)
+                          : (write ? "no progress" : "unexpected end of file")))
             .str();
-      out += got;
-      at += static_cast<uint64_t>(got);
-      want -= static_cast<size_t>(got);
-      bytes += static_cast<uint64_t>(got);
-    }
-  }
-  return "";
-}
-
-std::string writeTile(const FileMatrix &m, int64_t r0, int64_t c0, int64_t rows, int64_t cols,
-                      const float *src, uint64_t &bytes) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const auto *in = reinterpret_cast<const char *>(src + r * cols);
-    size_t want = static_cast<size_t>(cols) * sizeof(float);
-    uint64_t at = m.offset + (static_cast<uint64_t>(r0 + r) * m.cols + c0) * sizeof(float);
-    while (want > 0) {
-      ssize_t put = ::pwrite(m.fd, in, want, static_cast<off_t>(at));
-      if (put < 0 && errno == EINTR)
-        continue;
-      if (put <= 0)
-        return "C: write of row " + std::to_string(r0 + r) + " failed: " +
-               (put < 0 ? std::strerror(errno) : "no progress");
-      in += put;
-      at += static_cast<uint64_t>(put);
-      want -= static_cast<size_t>(put);
-      bytes += static_cast<uint64_t>(put);
+      p += done;
+      at += static_cast<uint64_t>(done);
+      want -= static_cast<size_t>(done);
+      bytes += static_cast<uint64_t>(done);
     }
   }
   return "";
@@ -166,9 +149,9 @@ llvm::Expected<StreamingStats> lorc::streamingMatmul(const FileMatrix &a, const 
       uint64_t bytes = 0;
       std::string err;
       if (s.loadA)
-        err = readTile(a, "A", s.i, s.k, s.mi, s.kk, bufA[s.slotA].get(), bytes);
+        err = transferTile(a, "A", false, s.i, s.k, s.mi, s.kk, bufA[s.slotA].get(), bytes);
       if (err.empty() && s.loadB)
-        err = readTile(b, "B", s.k, s.j, s.kk, s.nj, bufB[s.slotB].get(), bytes);
+        err = transferTile(b, "B", false, s.k, s.j, s.kk, s.nj, bufB[s.slotB].get(), bytes);
       double dt = since(t0);
       std::lock_guard<std::mutex> lock(mu);
       stats.loadSeconds += dt;
@@ -209,7 +192,8 @@ llvm::Expected<StreamingStats> lorc::streamingMatmul(const FileMatrix &a, const 
     }
     if (s.k + s.kk >= k) {
       auto t2 = Clock::now();
-      writeError = writeTile(c, s.i, s.j, s.mi, s.nj, bufC.get(), stats.bytesWritten);
+      writeError =
+          transferTile(c, "C", true, s.i, s.j, s.mi, s.nj, bufC.get(), stats.bytesWritten);
       stats.storeSeconds += since(t2);
       if (!writeError.empty()) {
         std::lock_guard<std::mutex> lock(mu);

@@ -24,17 +24,6 @@ using namespace lorc;
 
 namespace {
 
-/// The layer's name: its weight's resource key, or the name precision assignment recorded.
-std::string layerName(LinearOp op) {
-  if (auto p = op->getAttrOfType<DictionaryAttr>("lorc.precision"))
-    if (auto layer = p.getAs<StringAttr>("layer"))
-      return layer.str();
-  if (auto cst = op.getWeight().getDefiningOp<arith::ConstantOp>())
-    if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue()))
-      return res.getRawHandle().getKey().str();
-  return "";
-}
-
 std::string formatBytes(uint64_t bytes) {
   if (bytes >= (uint64_t(1) << 20))
     return llvm::formatv("{0} bytes ({1:F2} MiB)", bytes, double(bytes) / (1 << 20)).str();
@@ -82,7 +71,7 @@ struct LorcChunkMatmulPass : lorc::impl::LorcChunkMatmulPassBase<LorcChunkMatmul
     uint64_t unchunked = m >= 0 ? unchunkedWorkingSet(m, n, k, e) : 0;
     if (m >= 0 && unchunked <= memoryBudgetBytes)
       return success();
-    std::string name = layerName(op);
+    std::string name = linearLayerName(op);
     std::optional<ChunkPlan> plan =
         planChunkedMatmul(m, n, k, e, memoryBudgetBytes, kind);
     if (!plan) {

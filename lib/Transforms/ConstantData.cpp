@@ -90,3 +90,13 @@ std::optional<lorc::ModuleAdapter> lorc::describeAdapterOp(Operation *op) {
   return a;
 }
 
+
+std::string lorc::linearLayerName(Operation *linear) {
+  if (auto p = linear->getAttrOfType<DictionaryAttr>("lorc.precision"))
+    if (auto layer = p.getAs<StringAttr>("layer"))
+      return layer.str();
+  if (auto cst = linear->getOperand(1).getDefiningOp<arith::ConstantOp>())
+    if (auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue()))
+      return res.getRawHandle().getKey().str();
+  return "";
+}

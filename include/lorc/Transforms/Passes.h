@@ -51,6 +51,10 @@ std::optional<AdapterTensor> constantAdapterTensor(mlir::Value v);
 /// other ops or non-constant factors. LyCORIS' DoRA magnitude becomes `dora_scale` [out, 1].
 std::optional<ModuleAdapter> describeAdapterOp(mlir::Operation *op);
 
+/// The name of a `lorc.linear` layer: the name `--lorc-assign-precision` recorded (its weight was
+/// replaced by an FP8-rounded copy), else its weight's resource key; "" for inline weights.
+std::string linearLayerName(mlir::Operation *linear);
+
 #define GEN_PASS_REGISTRATION
 #include "lorc/Transforms/Passes.h.inc"
 
