@@ -41,3 +41,32 @@ config.substitutions.append((
         os.path.join(config.lorc_lib_dir, "libLorcRuntime.so"),
         os.path.join(llvm_lib_dir, "libmlir_c_runner_utils.so"),
         os.path.join(llvm_lib_dir, "libmlir_runner_utils.so"))))
+
+# CUDA: ptxas assembles the PTX of the CUDA pipeline (CI has the toolkit, no GPU); the toolkit's
+# stub libcuda exercises the runtime's "stub, not a driver" path; `cuda-device` marks a machine
+# where the CUDA driver initialises and reports a device (the GPU tests run only there).
+cuda_toolkit = os.environ.get("LORC_CUDA_TOOLKIT") or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+ptxas = os.path.join(cuda_toolkit, "bin", "ptxas")
+if os.access(ptxas, os.X_OK):
+    config.available_features.add("ptxas")
+config.substitutions.append(("%ptxas", ptxas))
+cuda_stub = os.path.join(cuda_toolkit, "lib64", "stubs", "libcuda.so")
+if os.path.exists(cuda_stub):
+    config.available_features.add("cuda-stub")
+config.substitutions.append(("%cuda_stub", cuda_stub))
+try:
+    import ctypes
+    _cuda = ctypes.CDLL("libcuda.so.1")
+    _count = ctypes.c_int(0)
+    if _cuda.cuInit(0) == 0 and _cuda.cuDeviceGetCount(ctypes.byref(_count)) == 0 and _count.value > 0:
+        config.available_features.add("cuda-device")
+except OSError:
+    pass
+if "cuda-device" not in config.available_features:
+    # Without a GPU the runtime must report the missing driver whatever this machine has.
+    config.environment["LORC_CUDA_DRIVER"] = "/nonexistent/libcuda.so.1"
+# unittests/FakeCuda.cpp: a host-memory libcuda/cuBLAS stand-in (kernels cannot launch).
+fake_cuda = os.path.join(config.lorc_lib_dir, "libLorcFakeCuda.so")
+if os.path.exists(fake_cuda):
+    config.available_features.add("fake-cuda")
+config.substitutions.append(("%fake_cuda", fake_cuda))

@@ -8,6 +8,7 @@
 #include "lorc/Import/HuggingFace.h"
 #include "lorc/Pipelines/Pipelines.h"
 #include "lorc/Pipelines/Report.h"
+#include "lorc/Pipelines/Targets.h"
 #include "lorc/Runtime/Artifact.h"
 #include "lorc/Support/ByteSize.h"
 #include "lorc/Support/Fp8.h"
@@ -24,8 +25,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/Timing.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/IR/LegacyPassManager.h"
@@ -190,7 +190,7 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
                           const ImportedModel &model, ArrayRef<Type> inputTypes,
                           ArrayRef<std::string> inputNames, ArrayRef<Type> resultTypes,
                           ArrayRef<std::string> resultNames, int64_t paramElements,
-                          StringRef cpuName, bool hasVocab, bool lowerCase,
+                          llvm::json::Array libraries, bool hasVocab, bool lowerCase,
                           llvm::json::Array adapterSlots) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
@@ -215,9 +215,6 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
   llvm::json::Object manifest{
       {"format", "lorc-artifact"},
       {"version", 1},
-      {"target", options.target},
-      {"cpu", cpuName},
-      {"library", "forward.so"},
       {"entry", "_mlir_ciface_forward"},
       {"model",
        llvm::json::Object{{"type", "bert"},
@@ -234,6 +231,13 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
       {"outputs", std::move(outputs)},
       {"limits", llvm::json::Object{{"max_seq_len", c.maxPositions}}},
   };
+  // The primary (first) library's fields at the top level, as single-target readers expect;
+  // all of them, primary first, in "libraries".
+  const llvm::json::Object *primary = libraries.front().getAsObject();
+  for (const char *key : {"target", "library", "cpu", "chip", "ptx"})
+    if (const llvm::json::Value *v = primary->get(key))
+      manifest[key] = *v;
+  manifest["libraries"] = std::move(libraries);
   if (!adapterSlots.empty())
     manifest["adapters"] = std::move(adapterSlots);
   if (hasVocab)
@@ -335,7 +339,8 @@ struct Backend {
 /// Lowers `module` (lorc level) to host code and writes the artifact directory `output`
 /// atomically (or LLVM IR, for EmitKind::Llvm). `module` is consumed (lowered in place).
 llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsigned optLevel,
-                          EmitKind emit, llvm::json::Array adapterSlots, llvm::raw_ostream &log) {
+                          EmitKind emit, ArrayRef<CompileTarget> targets,
+                          llvm::json::Array adapterSlots, llvm::raw_ostream &log) {
   MLIRContext &context = be.context;
   DiagnosticCollector &diags = be.diags;
   const CompileOptions &options = be.options;
@@ -358,27 +363,51 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
   int64_t paramElements = static_cast<int64_t>(weights.dataSize() / sizeof(float));
   stage->finish();
 
-  stage.emplace(log, "lower to LLVM dialect");
-  PassManager pm(&context);
-  CpuPipelineOptions pipelineOptions;
-  buildCpuPipeline(pm, pipelineOptions);
-  if (failed(pm.run(module)))
-    return diags.take("lowering to the LLVM dialect");
-  stage->finish();
-
-  stage.emplace(log, "translate to LLVM IR");
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
-  if (!llvmModule)
-    return diags.take("translating to LLVM IR");
-  stage->finish();
+  // One LLVM module per target, each lowered from its own copy of the module.
+  llvm::LLVMContext llvmContext; // outlives the modules
+  std::vector<std::unique_ptr<llvm::Module>> llvmModules;
+  std::vector<CudaLowering> cudaLowerings(targets.size());
+  for (auto [i, target] : llvm::enumerate(targets)) {
+    OwningOpRef<ModuleOp> copy;
+    ModuleOp m = module;
+    if (i + 1 < targets.size()) {
+      copy = module.clone();
+      m = *copy;
+    }
+    std::string name = ("lower to LLVM dialect (" + target.name() + ")").str();
+    stage.emplace(log, name.c_str());
+    if (target.kind == CompileTarget::Cuda) {
+      llvm::Expected<CudaLowering> cuda = lowerForCuda(m, target.nvptx);
+      if (!cuda)
+        return diags.take(llvm::toString(cuda.takeError()));
+      cudaLowerings[i] = std::move(*cuda);
+    } else {
+      PassManager pm(&context);
+      CudaPipelineOptions cudaOptions;
+      if (target.kind == CompileTarget::CudaLoopsCpu)
+        buildCudaLoopsCpuPipeline(pm, cudaOptions);
+      else
+        buildCpuPipeline(pm, CpuPipelineOptions());
+      if (failed(pm.run(m)))
+        return diags.take("lowering to the LLVM dialect");
+    }
+    stage->finish();
+    stage.emplace(log, "translate to LLVM IR");
+    std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(m, llvmContext);
+    if (!llvmModule)
+      return diags.take("translating to LLVM IR");
+    stage->finish();
+    llvmModules.push_back(std::move(llvmModule));
+    if (emit == EmitKind::Llvm)
+      break; // the primary target's host code only
+  }
 
   if (emit == EmitKind::Llvm) {
     std::error_code ec;
     llvm::ToolOutputFile out(output, ec, llvm::sys::fs::OF_Text);
     if (ec)
       return makeError(output + ": cannot write: " + ec.message());
-    llvmModule->print(out.os(), nullptr);
+    llvmModules.front()->print(out.os(), nullptr);
     out.keep();
     return llvm::Error::success();
   }
@@ -409,20 +438,45 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     return p.str().str();
   };
 
-  std::string cpuName;
-  {
-    std::string name = "LLVM codegen (O" + std::to_string(optLevel) + ")";
-    Stage s(log, name.c_str());
-    if (llvm::Error e = emitObject(*llvmModule, inTmp("forward.o"), optLevel, cpuName))
-      return e;
-    s.finish();
-  }
-  {
-    Stage s(log, "link forward.so");
-    if (llvm::Error e = linkSharedLibrary(inTmp("forward.o"), inTmp("forward.so")))
-      return e;
-    llvm::sys::fs::remove(inTmp("forward.o"));
-    s.finish();
+  llvm::json::Array libraries;
+  for (auto [i, target] : llvm::enumerate(targets)) {
+    std::string library = target.library().str();
+    std::string object = library.substr(0, library.size() - 3) + ".o";
+    std::string cpuName;
+    {
+      std::string name = "LLVM codegen (O" + std::to_string(optLevel) + ", " +
+                         target.name().str() + ")";
+      Stage s(log, name.c_str());
+      if (llvm::Error e = emitObject(*llvmModules[i], inTmp(object), optLevel, cpuName))
+        return e;
+      s.finish();
+    }
+    {
+      std::string name = "link " + library;
+      Stage s(log, name.c_str());
+      if (llvm::Error e = linkSharedLibrary(inTmp(object), inTmp(library)))
+        return e;
+      llvm::sys::fs::remove(inTmp(object));
+      s.finish();
+    }
+    llvm::json::Object entry{{"target", target.name()}, {"library", library}, {"cpu", cpuName}};
+    if (target.kind == CompileTarget::Cuda) {
+      const CudaLowering &cuda = cudaLowerings[i];
+      std::string ptx = std::to_string(target.nvptx.ptxVersion / 10) + "." +
+                        std::to_string(target.nvptx.ptxVersion % 10);
+      entry["chip"] = target.nvptx.chip;
+      entry["ptx"] = ptx;
+      entry["kernels"] = "kernels.ptx";
+      entry["num_kernels"] = static_cast<int64_t>(cuda.numKernels);
+      entry["binary"] = cuda.binaryFormat;
+      entry["gemm"] = "cublas";
+      std::error_code ec;
+      llvm::raw_fd_ostream os(inTmp("kernels.ptx"), ec);
+      if (ec)
+        return makeError(inTmp("kernels.ptx") + ": cannot write: " + ec.message());
+      os << cuda.ptx;
+    }
+    libraries.push_back(std::move(entry));
   }
   {
     Stage s(log, "write weights");
@@ -437,7 +491,8 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     if (std::error_code ec = llvm::sys::fs::copy_file(vocab, inTmp("vocab.txt")))
       return makeError(vocab + ": cannot copy into the artifact: " + ec.message());
   if (llvm::Error e = writeManifest(inTmp("manifest.json"), options, be.model, inputTypes,
-                                    inputNames, resultTypes, resultNames, paramElements, cpuName,
+                                    inputNames, resultTypes, resultNames, paramElements,
+                                    std::move(libraries),
                                     hasVocab, readLowerCase(options.modelDir),
                                     std::move(adapterSlots)))
     return e;
@@ -569,8 +624,8 @@ llvm::Expected<std::unique_ptr<VariantArtifact>> buildVariant(ModuleOp variant, 
   v->dir.path = dir.str().str();
   llvm::SmallString<256> out(dir);
   llvm::sys::path::append(out, "artifact");
-  if (llvm::Error e = lowerAndWrite(variant, be, out, /*optLevel=*/1, EmitKind::Artifact, {},
-                                    llvm::nulls()))
+  if (llvm::Error e = lowerAndWrite(variant, be, out, /*optLevel=*/1, EmitKind::Artifact,
+                                    {CompileTarget()}, {}, llvm::nulls()))
     return e;
   llvm::Expected<std::unique_ptr<Artifact>> artifact = Artifact::load(out);
   if (!artifact)
@@ -1176,8 +1231,9 @@ llvm::Error chunkMatmuls(ModuleOp module, DiagnosticCollector &diags, uint64_t b
 } // namespace
 
 llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream &log) {
-  if (options.target != "cpu")
-    return makeError("--target=" + options.target + ": unsupported target (supported: cpu)");
+  llvm::Expected<std::vector<CompileTarget>> compileTargets = parseCompileTargets(options.target);
+  if (!compileTargets)
+    return compileTargets.takeError();
   if (options.output.empty())
     return makeError("no output given (-o <artifact-dir>)");
   uint64_t memoryBudget = 0;
@@ -1195,8 +1251,8 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<LorcDialect>();
-  registerBuiltinDialectTranslation(registry);
-  registerLLVMDialectTranslation(registry);
+  // Host and kernel translation (NVVM, GPU offloading for the embedded kernels).
+  registerAllToLLVMIRTranslations(registry);
   MLIRContext context(registry);
   context.disableMultithreading(); // two cores; the passes here are module-level anyway
   DiagnosticCollector diags(context);
@@ -1343,7 +1399,7 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   auto targets = selection ? selection.getAs<StringAttr>("targets") : StringAttr();
   bool adaptersResized = targets && targets.getValue() != "dense";
   if (llvm::Error e = lowerAndWrite(module, backend, options.output, options.optLevel,
-                                    options.emit,
+                                    options.emit, *compileTargets,
                                     adaptersResized
                                         ? llvm::json::Array()
                                         : describeAdapterSlots(adapterSets, options.adapterMode,

@@ -26,27 +26,100 @@ static void addUpstream(OpPassManager &pm, StringRef pipeline) {
 void lorc::buildLorcToLinalgPipeline(OpPassManager &pm) {
   pm.addPass(createConvertLorcToLinalgPass());
   addUpstream(pm, "func.func(convert-elementwise-to-linalg),canonicalize,cse");
-  pm.addPass(createLorcFuseElementwisePass());
+  pm.addPass(lorc::createLorcFuseElementwisePass());
   addUpstream(pm, "canonicalize,cse");
 }
 
-void lorc::buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
-  // Results leave `forward` as identity-layout buffers the caller owns and frees.
+/// Bufferizes the whole module; results leave `forward` as identity-layout buffers the caller
+/// owns and frees, intermediates are freed where they die.
+static void addBufferization(OpPassManager &pm) {
   addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "
                   "function-boundary-type-conversion=identity-layout-map},"
                   "canonicalize,buffer-deallocation-pipeline,canonicalize");
-  if (options.dispatchBlas)
-    pm.addPass(createLorcDispatchBlasPass());
-  if (options.approximateMath) {
-    LorcApproximateMathPassOptions approx;
-    approx.ops = {"erf", "exp"};
-    pm.addPass(createLorcApproximateMathPass(approx));
-  }
-  pm.addPass(createLorcLowerExpandShapePass());
+}
+
+/// erf and exp as inline polynomials (vectorisable on the CPU; no libdevice on the GPU).
+static void addApproximateMath(OpPassManager &pm) {
+  lorc::LorcApproximateMathPassOptions approx;
+  approx.ops = {"erf", "exp"};
+  pm.addPass(lorc::createLorcApproximateMathPass(approx));
+}
+
+/// What is left of host code (loops, memref, math, func) to the LLVM dialect.
+static void addHostToLLVM(OpPassManager &pm) {
   addUpstream(pm, "func.func(convert-linalg-to-loops),expand-strided-metadata,lower-affine,"
                   "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
                   "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
                   "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts");
+}
+
+void lorc::buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
+  addBufferization(pm);
+  if (options.dispatchBlas)
+    pm.addPass(lorc::createLorcDispatchBlasPass());
+  if (options.approximateMath)
+    addApproximateMath(pm);
+  pm.addPass(lorc::createLorcLowerExpandShapePass());
+  addHostToLLVM(pm);
+}
+
+void lorc::buildGpuMappedLoopsPipeline(OpPassManager &pm, bool deviceAllocations,
+                                      int64_t blockSize) {
+  buildLorcToLinalgPipeline(pm);
+  addBufferization(pm);
+  lorc::LorcDispatchBlasPassOptions blas;
+  blas.library = deviceAllocations ? "cuda" : "cpu";
+  pm.addPass(lorc::createLorcDispatchBlasPass(blas));
+  lorc::LorcPrepareGpuBuffersPassOptions buffers;
+  buffers.deviceAllocations = deviceAllocations;
+  pm.addPass(lorc::createLorcPrepareGpuBuffersPass(buffers));
+  addApproximateMath(pm);
+  pm.addPass(lorc::createLorcLowerExpandShapePass());
+  addUpstream(pm, "func.func(convert-linalg-to-parallel-loops),canonicalize,cse");
+  lorc::LorcMapParallelLoopsPassOptions map;
+  map.blockSize = blockSize;
+  pm.addPass(lorc::createLorcMapParallelLoopsPass(map));
+}
+
+void lorc::buildCudaLoopsCpuPipeline(OpPassManager &pm, const CudaPipelineOptions &options) {
+  buildGpuMappedLoopsPipeline(pm, /*deviceAllocations=*/false, options.blockSize);
+  addHostToLLVM(pm);
+}
+
+void lorc::buildCudaKernelPipeline(OpPassManager &pm, const CudaPipelineOptions &options) {
+  lorc::LorcCheckNvptxTargetPassOptions check;
+  check.chip = options.chip;
+  check.ptxVersion = options.ptxVersion;
+  pm.addPass(lorc::createLorcCheckNvptxTargetPass(check));
+  buildGpuMappedLoopsPipeline(pm, /*deviceAllocations=*/true, options.blockSize);
+  // One stream for the whole function (gpu-async-region): the runtime orders launches, cuBLAS
+  // calls, copies and stream-ordered allocations on it.
+  addUpstream(pm, "func.func(convert-parallel-loops-to-gpu),gpu-kernel-outlining,"
+                  "func.func(gpu-async-region),"
+                  "expand-strided-metadata,lower-affine,convert-scf-to-cf,canonicalize,cse");
+  std::string attach = "nvvm-attach-target{chip=" + options.chip.getValue() +
+                       " features=+ptx" + std::to_string(options.ptxVersion.getValue()) +
+                       " O=3}";
+  addUpstream(pm, attach);
+  addUpstream(pm, "gpu.module(convert-gpu-to-nvvm{index-bitwidth=64},canonicalize,cse,"
+                  "reconcile-unrealized-casts),gpu-to-llvm");
+}
+
+void lorc::buildCudaSerializePipeline(OpPassManager &pm, const CudaPipelineOptions &options,
+                                      bool lowerHost) {
+  if (!options.format.getValue().empty()) {
+    std::string toBinary = "gpu-module-to-binary{format=" + options.format.getValue();
+    if (!options.toolkit.getValue().empty())
+      toBinary += " toolkit=" + options.toolkit.getValue();
+    addUpstream(pm, toBinary + "}");
+  }
+  if (lowerHost)
+    addHostToLLVM(pm);
+}
+
+void lorc::buildCudaPipeline(OpPassManager &pm, const CudaPipelineOptions &options) {
+  buildCudaKernelPipeline(pm, options);
+  buildCudaSerializePipeline(pm, options, /*lowerHost=*/!options.format.getValue().empty());
 }
 
 void lorc::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
@@ -55,6 +128,20 @@ void lorc::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options
 }
 
 void lorc::registerLorcPipelines() {
+  PassPipelineRegistration<CudaPipelineOptions>(
+      "lorc-cuda-pipeline",
+      "Lower lorc + upstream ops on tensors to host LLVM code launching NVPTX kernels, GEMMs "
+      "through cuBLAS (docs/CudaPipeline.md)",
+      [](OpPassManager &pm, const CudaPipelineOptions &options) {
+        buildCudaPipeline(pm, options);
+      });
+  PassPipelineRegistration<CudaPipelineOptions>(
+      "lorc-cuda-loops-cpu-pipeline",
+      "The CUDA pipeline up to its block/thread-mapped loops, then lowered for the CPU (GEMMs "
+      "through BLAS): runs the GPU tiling on the host to check it against the goldens",
+      [](OpPassManager &pm, const CudaPipelineOptions &options) {
+        buildCudaLoopsCpuPipeline(pm, options);
+      });
   PassPipelineRegistration<CpuPipelineOptions>(
       "lorc-cpu-pipeline",
       "Lower lorc + upstream ops on tensors to the LLVM dialect for the CPU (run "

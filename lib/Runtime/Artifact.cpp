@@ -1,8 +1,10 @@
 //===- Artifact.cpp - load and run lorc artifacts -------------------------===//
 
 #include "lorc/Runtime/Artifact.h"
+#include "lorc/Runtime/Cuda.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -124,9 +126,14 @@ Tensor Tensor::zeros(llvm::StringRef name, DType dtype, llvm::ArrayRef<int64_t> 
 Artifact::~Artifact() {
   if (library)
     dlclose(library);
+  if (deviceParams) {
+    cuda::release(deviceParams);
+    llvm::consumeError(cuda::synchronize());
+  }
 }
 
-llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath) {
+llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath,
+                                                         Device device) {
   std::unique_ptr<Artifact> a(new Artifact());
   a->dir = dirPath.str();
   // Compiled code allocates its activations with malloc on every run. glibc serves large blocks
@@ -155,9 +162,62 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
     return makeError(manifestPath + ": not a lorc artifact manifest (format != lorc-artifact)");
   if (m->getInteger("version") != 1)
     return makeError(manifestPath + ": unsupported manifest version (this runtime reads 1)");
-  if (m->getString("target") != "cpu")
-    return makeError(manifestPath + ": target '" + m->getString("target").value_or("?") +
-                     "' cannot run here (this runtime runs cpu artifacts)");
+  // The libraries: "libraries" (primary first), or the single top-level target/library.
+  struct Library {
+    std::string target, file;
+  };
+  std::vector<Library> libraries;
+  if (const llvm::json::Array *libs = m->getArray("libraries")) {
+    for (const llvm::json::Value &v : *libs) {
+      const llvm::json::Object *o = v.getAsObject();
+      std::optional<llvm::StringRef> target = o ? o->getString("target") : std::nullopt;
+      std::optional<llvm::StringRef> file = o ? o->getString("library") : std::nullopt;
+      if (!target || !file)
+        return makeError(manifestPath + ": 'libraries' entries need 'target' and 'library'");
+      libraries.push_back({target->str(), file->str()});
+    }
+  } else if (auto target = m->getString("target")) {
+    libraries.push_back({target->str(), m->getString("library").value_or("").str()});
+  }
+  auto isCpu = [](const Library &l) { return l.target == "cpu" || l.target == "cuda-loops-cpu"; };
+  const Library *cpuLib = nullptr, *cudaLib = nullptr;
+  for (const Library &l : libraries) {
+    if (isCpu(l) && !cpuLib)
+      cpuLib = &l;
+    else if (l.target == "cuda" && !cudaLib)
+      cudaLib = &l;
+  }
+  std::string compiledFor;
+  for (const Library &l : libraries)
+    compiledFor += (compiledFor.empty() ? "" : ", ") + l.target;
+  const Library *chosen = nullptr;
+  if (device == Device::Cpu) {
+    if (!cpuLib)
+      return makeError(manifestPath + ": no CPU library (compiled for " + compiledFor +
+                       "); compile with --target=...,cpu for a CPU fallback");
+    chosen = cpuLib;
+  } else if (device == Device::Cuda || (cudaLib && !cpuLib)) {
+    if (!cudaLib)
+      return makeError(manifestPath + ": no CUDA library (compiled for " + compiledFor +
+                       "); compile with --target=cuda:sm_90");
+    if (llvm::Error e = cuda::initialize())
+      return makeError(manifestPath + ": compiled for CUDA but " + llvm::toString(std::move(e)));
+    chosen = cudaLib;
+  } else if (cudaLib) {
+    if (llvm::Error e = cuda::initialize()) {
+      a->fallback = llvm::toString(std::move(e));
+      chosen = cpuLib;
+    } else {
+      chosen = cudaLib;
+    }
+  } else {
+    chosen = cpuLib;
+  }
+  if (!chosen)
+    return makeError(manifestPath + ": no library this runtime can run (compiled for " +
+                     (compiledFor.empty() ? std::string("nothing") : compiledFor) + ")");
+  a->libraryTarget = chosen->target;
+  a->onCuda = chosen->target == "cuda";
   for (auto [key, specs] : {std::pair<const char *, std::vector<TensorSpec> *>{"inputs",
                                                                                &a->inputSpecs},
                             {"outputs", &a->outputSpecs}}) {
@@ -207,17 +267,31 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
 
   if (a->inputSpecs.size() + 2 > 6)
     return makeError(manifestPath + ": too many inputs for this runtime's entry-point ABI");
-  std::optional<llvm::StringRef> lib = m->getString("library");
   std::optional<llvm::StringRef> entry = m->getString("entry");
-  if (!lib || !entry)
+  if (chosen->file.empty() || !entry)
     return makeError(manifestPath + ": missing 'library' or 'entry'");
-  std::string libPath = path(*lib);
+  if (a->onCuda) {
+    // One upload of the parameters per load.
+    llvm::Expected<void *> params = cuda::allocate(a->weights->dataSize(), "parameters");
+    if (!params)
+      return params.takeError();
+    a->deviceParams = *params;
+    if (llvm::Error e = cuda::copyToDevice(a->deviceParams, a->params(),
+                                           a->weights->dataSize(), "parameters upload"))
+      return std::move(e);
+    if (llvm::Error e = cuda::synchronize())
+      return std::move(e);
+  }
+  std::string libPath = path(chosen->file);
   a->library = dlopen(libPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!a->library)
     return makeError(Twine("cannot load the artifact library: ") + dlerror());
   a->entry = dlsym(a->library, entry->str().c_str());
   if (!a->entry)
     return makeError(libPath + ": missing entry point '" + *entry + "'");
+  if (a->onCuda) // the library's constructors loaded its kernel modules
+    if (llvm::Error e = cuda::synchronize())
+      return makeError(libPath + ": loading the kernels: " + llvm::toString(std::move(e)));
 
   if (const llvm::json::Array *adapters = m->getArray("adapters")) {
     for (const llvm::json::Value &v : *adapters) {
@@ -381,6 +455,10 @@ llvm::Error Artifact::swapAdapter(unsigned slotIndex, llvm::StringRef path, doub
     for (const ModuleAdapter &a : set->modules)
       if (a.module == sm.module)
         sm.scale = a.scale;
+  if (onCuda) // the device copy follows the host parameters
+    if (llvm::Error e = cuda::copyToDevice(deviceParams, params(), weights->dataSize(),
+                                           "parameters upload after the adapter swap"))
+      return e;
   return llvm::Error::success();
 }
 
@@ -449,6 +527,8 @@ llvm::Expected<std::vector<Tensor>> Artifact::run(llvm::ArrayRef<Tensor> inputs)
                        Twine(inputSpecs.size()) + " inputs)");
   if (llvm::Error e = checkInputs(ordered))
     return std::move(e);
+  if (onCuda)
+    return runCuda(ordered);
 
   // Descriptors: results (filled by the callee), the parameter buffer, then the inputs.
   size_t resultWords = 0;
@@ -503,5 +583,93 @@ llvm::Expected<std::vector<Tensor>> Artifact::run(llvm::ArrayRef<Tensor> inputs)
   }
   for (void *p : toFree)
     std::free(p);
+  return outs;
+}
+
+llvm::Expected<std::vector<Tensor>> Artifact::runCuda(llvm::ArrayRef<const Tensor *> ordered) const {
+  // Inputs: staged through pinned memory into device buffers.
+  std::vector<void *> deviceInputs;
+  auto freeInputs = llvm::make_scope_exit([&] {
+    for (void *p : deviceInputs)
+      cuda::release(p);
+  });
+  size_t staging = 0;
+  for (const Tensor *t : ordered)
+    staging += t->bytes.size();
+  llvm::Expected<void *> pinned = cuda::pinnedStaging(std::max<size_t>(staging, 1));
+  if (!pinned)
+    return pinned.takeError();
+  size_t at = 0;
+  for (const Tensor *t : ordered) {
+    llvm::Expected<void *> d = cuda::allocate(t->bytes.size(), t->name.c_str());
+    if (!d)
+      return d.takeError();
+    deviceInputs.push_back(*d);
+    auto *host = static_cast<uint8_t *>(*pinned) + at;
+    std::memcpy(host, t->bytes.data(), t->bytes.size());
+    if (llvm::Error e = cuda::copyToDevice(*d, host, t->bytes.size(), t->name.c_str()))
+      return std::move(e);
+    at += t->bytes.size();
+  }
+
+  size_t resultWords = 0;
+  for (const TensorSpec &s : outputSpecs)
+    resultWords += 3 + 2 * s.shape.size();
+  std::vector<int64_t> results(resultWords, 0);
+  std::vector<std::vector<int64_t>> descs;
+  descs.push_back(descriptor(deviceParams, {static_cast<int64_t>(weights->dataSize() / 4)}));
+  for (auto [t, d] : llvm::zip(ordered, deviceInputs))
+    descs.push_back(descriptor(d, t->shape));
+  std::vector<void *> args{results.data()};
+  for (auto &d : descs)
+    args.push_back(d.data());
+  callEntry(entry, args);
+  if (llvm::Error e = cuda::synchronize())
+    return std::move(e);
+
+  // Results: the span each one covers is copied to the host, then gathered by its strides.
+  std::vector<Tensor> outs;
+  std::set<void *> toFree;
+  size_t w = 0;
+  for (const TensorSpec &s : outputSpecs) {
+    size_t r = s.shape.size();
+    auto *allocated = reinterpret_cast<void *>(results[w]);
+    auto *aligned = reinterpret_cast<const uint8_t *>(results[w + 1]);
+    int64_t offset = results[w + 2];
+    std::vector<int64_t> shape(results.begin() + w + 3, results.begin() + w + 3 + r);
+    std::vector<int64_t> strides(results.begin() + w + 3 + r, results.begin() + w + 3 + 2 * r);
+    w += 3 + 2 * r;
+    Tensor t = Tensor::zeros(s.name, s.dtype, shape);
+    size_t esize = dtypeBits(s.dtype) / 8;
+    int64_t n = t.numElements(), span = n ? 1 : 0;
+    for (size_t d = 0; d < r && n; ++d)
+      span += (shape[d] - 1) * strides[d];
+    std::vector<uint8_t> host(static_cast<size_t>(span) * esize);
+    if (span)
+      if (llvm::Error e = cuda::copyToHost(host.data(), aligned + offset * esize, host.size(),
+                                           s.name.c_str()))
+        return std::move(e);
+    if (llvm::Error e = cuda::synchronize())
+      return std::move(e);
+    std::vector<int64_t> idx(r, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t src = 0;
+      for (size_t d = 0; d < r; ++d)
+        src += idx[d] * strides[d];
+      std::memcpy(t.bytes.data() + i * esize, host.data() + src * esize, esize);
+      for (int d = static_cast<int>(r) - 1; d >= 0; --d) {
+        if (++idx[d] < shape[d])
+          break;
+        idx[d] = 0;
+      }
+    }
+    bool isParam = allocated == deviceParams;
+    bool isInput = llvm::is_contained(deviceInputs, allocated);
+    if (allocated && !isParam && !isInput)
+      toFree.insert(allocated);
+    outs.push_back(std::move(t));
+  }
+  for (void *p : toFree)
+    cuda::release(p);
   return outs;
 }

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lorc/Runtime/Artifact.h"
+#include "BlasLayout.h"
 
 #include <cblas.h>
 
@@ -16,13 +17,7 @@
 
 namespace {
 
-template <int N> struct MemRef {
-  float *allocated;
-  float *aligned;
-  int64_t offset;
-  int64_t sizes[N];
-  int64_t strides[N];
-};
+template <int N> using MemRef = lorc::StridedMemRef<float, N>;
 
 /// A matrix operand as BLAS wants it: row-major with a leading dimension, possibly transposed.
 struct BlasOperand {
@@ -35,12 +30,10 @@ struct BlasOperand {
 /// Describes the logical matrix op(X) (rows × cols) stored in `x` with strides (s0, s1).
 BlasOperand asBlas(const float *base, int64_t rows, int64_t cols, int64_t s0, int64_t s1,
                    bool trans) {
-  // Stored shape is (r, c) = trans ? (cols, rows) : (rows, cols).
+  if (std::optional<lorc::BlasView> view = lorc::blasView(rows, cols, s0, s1, trans))
+    return {base, view->trans, view->ld, {}};
+  // Stored shape is (r, c) = trans ? (cols, rows) : (rows, cols); copy it row-major.
   int64_t r = trans ? cols : rows, c = trans ? rows : cols;
-  if (s1 == 1 && (r <= 1 || s0 >= c))
-    return {base, trans, r <= 1 ? std::max<int64_t>(c, 1) : s0, {}};
-  if (s0 == 1 && (c <= 1 || s1 >= r))
-    return {base, !trans, c <= 1 ? std::max<int64_t>(r, 1) : s1, {}};
   BlasOperand op{nullptr, trans, std::max<int64_t>(c, 1), {}};
   op.copy.resize(static_cast<size_t>(r * c));
   for (int64_t i = 0; i < r; ++i)

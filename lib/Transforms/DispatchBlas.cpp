@@ -77,6 +77,11 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
   using LorcDispatchBlasPassBase::LorcDispatchBlasPassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (library != "cpu" && library != "cuda") {
+      module.emitError() << "lorc-dispatch-blas: library=" << library
+                         << ": expected cpu or cuda";
+      return signalPassFailure();
+    }
     SmallVector<linalg::LinalgOp> candidates;
     module.walk([&](linalg::LinalgOp op) {
       if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) && op.hasPureBufferSemantics())
@@ -93,7 +98,7 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
       std::optional<std::pair<bool, bool>> trans = getTransposes(op, batched ? 1 : 0);
       if (!trans)
         continue;
-      StringRef callee = batched ? "lorc_cpu_batch_matmul_f32" : "lorc_cpu_matmul_f32";
+      std::string callee = "lorc_" + library + (batched ? "_batch_matmul_f32" : "_matmul_f32");
       func::FuncOp decl = getOrDeclare(module, callee, rank);
       OpBuilder b(op);
       Location loc = op.getLoc();

@@ -1,4 +1,17 @@
 // RUN: lorc-opt %s -split-input-file -lorc-dispatch-blas | FileCheck %s
+// RUN: lorc-opt %s -split-input-file -lorc-dispatch-blas=library=cuda | FileCheck %s --check-prefix=CUDA
+// RUN: not lorc-opt %s -split-input-file -lorc-dispatch-blas=library=mkl 2>&1 | FileCheck %s --check-prefix=BADLIB
+
+// BADLIB: error: lorc-dispatch-blas: library=mkl: expected cpu or cuda
+
+// With library=cuda (the CUDA pipeline) the same calls go to the cuBLAS entry points, which
+// take device buffers (lib/Runtime/Cuda.cpp).
+// CUDA-LABEL: func.func @matmul
+//       CUDA:   call @lorc_cuda_matmul_f32(
+//       CUDA: func.func private @lorc_cuda_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+// CUDA-LABEL: func.func @matmul_transpose_b
+// CUDA-LABEL: func.func @batch_matmul
+//       CUDA:   call @lorc_cuda_batch_matmul_f32(
 
 // f32 linalg.matmul / linalg.batch_matmul on buffers become calls of the lorc runtime with the
 // operands cast to fully dynamic strided memrefs and transpose flags read off the indexing maps.

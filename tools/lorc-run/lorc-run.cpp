@@ -2,6 +2,7 @@
 //
 // lorc-run <artifact-dir> (--inputs in.safetensors | --text "..." [--text "..."]...)
 //          [-o out.safetensors] [--threads N] [--bench[=N]] [--bench-json=FILE]
+//          [--device=auto|cpu|cuda]
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,6 +45,13 @@ struct Flags {
                           cl::init(0)};
   cl::opt<std::string> benchJson{"bench-json", cl::desc("Write the timings as JSON"),
                                  cl::value_desc("file")};
+  cl::opt<lorc::Device> device{
+      "device", cl::desc("Where to run"), cl::init(lorc::Device::Auto),
+      cl::values(clEnumValN(lorc::Device::Auto, "auto",
+                            "the artifact's CUDA library if a CUDA device is usable, else its "
+                            "CPU library"),
+                 clEnumValN(lorc::Device::Cpu, "cpu", "the CPU library"),
+                 clEnumValN(lorc::Device::Cuda, "cuda", "the CUDA library (error without one)"))};
 };
 
 int fail(const Twine &msg) {
@@ -124,10 +132,13 @@ int main(int argc, char **argv) {
     return fail("--threads must be >= 0");
   lorc::setCpuThreads(flags.threads);
 
-  auto artifact = lorc::Artifact::load(flags.artifact);
+  auto artifact = lorc::Artifact::load(flags.artifact, flags.device);
   if (!artifact)
     return fail(toString(artifact.takeError()));
   lorc::Artifact &a = **artifact;
+  if (!a.fallbackReason().empty())
+    WithColor::note(errs(), "lorc-run")
+        << "running the " << a.target() << " library: " << a.fallbackReason() << "\n";
   for (auto [i, spec] : llvm::enumerate(flags.adapters)) {
     auto [path, multiplier] = lorc::parseAdapterSpec(spec);
     if (Error e = a.swapAdapter(static_cast<unsigned>(i), path, multiplier))

@@ -29,6 +29,26 @@ struct CpuPipelineOptions : public mlir::PassPipelineOptions<CpuPipelineOptions>
       llvm::cl::init(true)};
 };
 
+/// Options of `--lorc-cuda-pipeline` and its CPU twin `--lorc-cuda-loops-cpu-pipeline`.
+struct CudaPipelineOptions : public mlir::PassPipelineOptions<CudaPipelineOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("NVIDIA chip (sm_80, sm_90, ...)"),
+                           llvm::cl::init("sm_90")};
+  Option<int64_t> ptxVersion{*this, "ptx",
+                             llvm::cl::desc("PTX ISA version times ten (80 = PTX 8.0); "
+                                            "check it with lorc::checkNvptxTarget first"),
+                             llvm::cl::init(80)};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("gpu-module-to-binary format: isa (PTX), bin (cubin), fatbin; empty: "
+                     "stop before serialisation (gpu.module in NVVM)"),
+      llvm::cl::init("isa")};
+  Option<std::string> toolkit{*this, "toolkit",
+                              llvm::cl::desc("CUDA toolkit for ptxas/fatbinary (bin, fatbin)"),
+                              llvm::cl::init("")};
+  Option<int64_t> blockSize{*this, "block-size", llvm::cl::desc("Threads per block"),
+                            llvm::cl::init(256)};
+};
+
 /// Lowers lorc ops to linalg on tensors (the tensor-level half of the CPU pipeline).
 void buildLorcToLinalgPipeline(mlir::OpPassManager &pm);
 
@@ -38,7 +58,31 @@ void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions
 /// The whole CPU pipeline (`--lorc-cpu-pipeline`): both of the above.
 void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &options);
 
-/// Registers `--lorc-cpu-pipeline` for lorc-opt.
+/// From lorc ops on tensors to the loop-mapped form: bufferized, GEMMs dispatched to BLAS
+/// (cuBLAS with `deviceAllocations`, else the CPU BLAS), copies as linalg.copy, every other
+/// linalg op an `scf.parallel` tiled into blocks of `blockSize` threads with GPU mapping
+/// attributes. `deviceAllocations` also puts host allocations on the device (gpu.alloc).
+void buildGpuMappedLoopsPipeline(mlir::OpPassManager &pm, bool deviceAllocations,
+                                 int64_t blockSize);
+
+/// The CUDA pipeline's first half: (chip, PTX) check, mapped loops → gpu.launch, kernel
+/// outlining, one stream per function, kernels in NVVM, host gpu ops → mgpu* calls.
+void buildCudaKernelPipeline(mlir::OpPassManager &pm, const CudaPipelineOptions &options);
+
+/// The second half: gpu-module-to-binary in `options.format` (none if empty), then, with
+/// `lowerHost`, the host code to the LLVM dialect.
+void buildCudaSerializePipeline(mlir::OpPassManager &pm, const CudaPipelineOptions &options,
+                                bool lowerHost);
+
+/// `--lorc-cuda-pipeline`: both halves; the mapped loops become gpu.launch, kernels are outlined, lowered
+/// to NVVM and serialised (gpu-module-to-binary); the host side calls the mgpu* ABI and
+/// lorc_cuda_* GEMMs that lib/Runtime provides.
+void buildCudaPipeline(mlir::OpPassManager &pm, const CudaPipelineOptions &options);
+
+/// `--lorc-cuda-loops-cpu-pipeline`: the same mapped loops, run sequentially on the CPU.
+void buildCudaLoopsCpuPipeline(mlir::OpPassManager &pm, const CudaPipelineOptions &options);
+
+/// Registers `--lorc-cpu-pipeline` and the CUDA pipelines for lorc-opt.
 void registerLorcPipelines();
 
 } // namespace lorc

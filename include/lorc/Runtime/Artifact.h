@@ -83,12 +83,27 @@ struct AdapterSlot {
 };
 
 /// A loaded artifact directory (see docs/Artifact.md for the format).
+/// Where an artifact runs (`lorc-run --device`).
+enum class Device {
+  Auto, ///< the CUDA library if the artifact has one and a CUDA device is usable, else the CPU
+  Cpu,  ///< a CPU library (target cpu or cuda-loops-cpu)
+  Cuda, ///< the CUDA library (lorc/Runtime/Cuda.h); an error without a driver or device
+};
+
 class Artifact {
 public:
   ~Artifact();
-  /// Loads `dir`: reads and checks manifest.json, maps the weights, dlopens the library.
-  /// Errors name the file and the field or symbol.
-  static llvm::Expected<std::unique_ptr<Artifact>> load(llvm::StringRef dir);
+  /// Loads `dir`: reads and checks manifest.json, picks the library for `device` among the
+  /// manifest's "libraries", maps the weights (and uploads them once for CUDA), dlopens the
+  /// library. Errors name the file and the field or symbol; on a machine without CUDA a
+  /// CUDA-only artifact fails with "no CUDA driver..." / "no CUDA device...".
+  static llvm::Expected<std::unique_ptr<Artifact>> load(llvm::StringRef dir,
+                                                        Device device = Device::Auto);
+
+  /// The manifest target of the library in use ("cpu", "cuda", "cuda-loops-cpu").
+  llvm::StringRef target() const { return libraryTarget; }
+  /// Why Device::Auto did not pick the artifact's CUDA library ("" if it did or had none).
+  llvm::StringRef fallbackReason() const { return fallback; }
 
   llvm::ArrayRef<TensorSpec> inputs() const { return inputSpecs; }
   llvm::ArrayRef<TensorSpec> outputs() const { return outputSpecs; }
@@ -121,6 +136,11 @@ private:
   llvm::Error checkInputs(llvm::ArrayRef<const Tensor *> ordered) const;
 
   std::string dir;
+  std::string libraryTarget, fallback;
+  bool onCuda = false;
+  /// The parameters' device copy (CUDA), uploaded at load.
+  void *deviceParams = nullptr;
+  llvm::Expected<std::vector<Tensor>> runCuda(llvm::ArrayRef<const Tensor *> ordered) const;
   void *library = nullptr;
   void *entry = nullptr;
   std::unique_ptr<SafetensorsFile> weights;

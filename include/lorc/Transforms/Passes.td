@@ -21,11 +21,84 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
 
     Matmuls of other element types are left alone (they lower to loops).
   }];
+  let options = [
+    Option<"library", "library", "std::string", "\"cpu\"",
+           "cpu: lorc_cpu_* (OpenBLAS on host buffers); cuda: lorc_cuda_* (cuBLAS on device "
+           "buffers, the CUDA pipeline)">
+  ];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
                            "mlir::arith::ArithDialect"];
   let statistics = [
     Statistic<"numDispatched", "num-dispatched", "Number of matmuls dispatched to BLAS">
   ];
+}
+
+def LorcPrepareGpuBuffersPass : Pass<"lorc-prepare-gpu-buffers", "mlir::ModuleOp"> {
+  let summary = "Make the host code of a bufferized function safe for device memory";
+  let description = [{
+    Runs after bufferization (and `--lorc-dispatch-blas`), before linalg is lowered to loops,
+    on the CUDA pipeline and on its CPU twin (`--lorc-cuda-loops-cpu-pipeline`):
+
+    * `memref.copy` becomes `linalg.copy`, so that copies (strided ones included: the column
+      blocks of the fused LoRA concatenation) become parallel loops and so generated kernels,
+      instead of a host `memrefCopy` that cannot touch device memory.
+    * With `device-allocations=true` (the CUDA pipeline), host `memref.alloc`/`memref.dealloc`
+      become `gpu.alloc`/`gpu.dealloc` (the runtime's stream-ordered device pool), and
+      `memref.get_global` of a constant becomes a device buffer filled from the host global
+      by `gpu.memcpy`, since kernels cannot read host globals.
+
+    The buffers the function returns are then device buffers: the lorc runtime copies them to
+    the host and frees them (lib/Runtime/CudaRuntime.cpp).
+  }];
+  let options = [
+    Option<"deviceAllocations", "device-allocations", "bool", "true",
+           "Rewrite host allocations as gpu.alloc (false: keep host memory, CPU twin)">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
+def LorcCheckNvptxTargetPass : Pass<"lorc-check-nvptx-target", "mlir::ModuleOp"> {
+  let summary = "Reject a (chip, PTX version) pair the NVPTX backend would abort on";
+  let description = [{
+    LLVM 22's NVPTX backend aborts the process on some invalid pairs (sm_90 with PTX 6.0;
+    FP8 conversions on sm_89 with PTX 8.0) instead of reporting an error. The CUDA pipeline
+    runs this check first (lorc/Support/NvptxTarget.h), so a bad pair is one error naming it.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", "\"sm_90\"", "NVIDIA chip">,
+    Option<"ptxVersion", "ptx", "int64_t", "80", "PTX ISA version times ten">
+  ];
+}
+
+def LorcMapParallelLoopsPass : Pass<"lorc-map-parallel-loops"> {
+  let summary = "Tile parallel loops into blocks of threads and map them to the GPU grid";
+  let description = [{
+    For every outermost `scf.parallel` (one per linalg op, from
+    `convert-linalg-to-parallel-loops`), tiles the innermost dimension by `block-size` threads
+    (fewer when its static extent is smaller, or has a divisor of at least 128 that is a
+    multiple of 32, so that no block is partly idle)
+    (`scf::tileParallelLoop` with an in-bounds guard instead of min/max bounds, so the thread
+    loop has a constant trip count) and sets the `mapping` attribute that
+    `convert-parallel-loops-to-gpu` reads:
+
+    * the outer (tile) loop: innermost dimension → block x, the next → block y, the next →
+      block z, any further dimension a sequential loop in the kernel;
+    * the inner loop: innermost dimension → thread x (consecutive threads touch consecutive
+      elements: coalesced); its other dimensions have one iteration and stay sequential.
+
+    Reductions are `scf.for` loops inside the parallel loop (each thread reduces its own row).
+    This is the loop-mapped form that the CPU twin pipeline runs against the goldens: the tile
+    sizes, the guard and the index arithmetic are all visible here, before outlining.
+
+    A host loop nest that touches memory but has no parallel dimension cannot be mapped and is
+    an error naming the op (the CUDA pipeline would otherwise read device memory on the host).
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", "256", "Threads per block (a multiple of 32)">
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::gpu::GPUDialect",
+                           "mlir::arith::ArithDialect"];
 }
 
 def LorcEstimateCostPass : Pass<"lorc-estimate-cost", "mlir::ModuleOp"> {

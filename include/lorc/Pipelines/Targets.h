@@ -1,0 +1,57 @@
+//===- Targets.h - lorc-compile's --target values and the CUDA lowering ---*- C++ -*-===//
+
+#ifndef LORC_PIPELINES_TARGETS_H
+#define LORC_PIPELINES_TARGETS_H
+
+#include "lorc/Support/NvptxTarget.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace lorc {
+
+/// One library of an artifact.
+struct CompileTarget {
+  enum Kind {
+    Cpu,          ///< `cpu`: the CPU pipeline, forward.so
+    Cuda,         ///< `cuda[:sm_XX[+ptxNN]]`: NVPTX kernels + cuBLAS, forward_cuda.so
+    CudaLoopsCpu, ///< `cuda-loops-cpu`: the CUDA pipeline's mapped loops run on the CPU,
+                  ///< forward.so (validates the GPU tiling without a GPU)
+  } kind = Cpu;
+  NvptxTarget nvptx; ///< Cuda only
+  /// The manifest's name of the target ("cpu", "cuda", "cuda-loops-cpu").
+  llvm::StringRef name() const;
+  /// The library file in the artifact.
+  llvm::StringRef library() const { return kind == Cuda ? "forward_cuda.so" : "forward.so"; }
+};
+
+/// Parses `--target`: a comma-separated list, the first the artifact's primary target, e.g.
+/// "cpu", "cuda:sm_80", "cuda:sm_90,cpu" (a CUDA artifact with a CPU fallback). At most one CPU
+/// library (cpu or cuda-loops-cpu) and one cuda entry. Errors name the flag and the entry.
+llvm::Expected<std::vector<CompileTarget>> parseCompileTargets(llvm::StringRef spec);
+
+/// What lowerForCuda produced.
+struct CudaLowering {
+  unsigned numKernels = 0;
+  /// "fatbin": cubin for the chip (assembled by the toolkit's ptxas) + PTX (for newer chips,
+  /// JIT-compiled by the driver).
+  std::string binaryFormat;
+  /// The kernels' PTX (the artifact's kernels.ptx): one module after another, each after a
+  /// `//--- <module>.ptx` line, so that `split-file` gives one file per module for ptxas.
+  std::string ptx;
+};
+
+/// Runs the CUDA pipeline (lorc/Pipelines/Pipelines.h) on `module` (lorc ops on tensors,
+/// weights externalized) down to the LLVM dialect, kernels embedded as a fat binary. The CUDA
+/// toolkit (ptxas, fatbinary, nvvm/libdevice) is $LORC_CUDA_TOOLKIT, $CUDA_HOME or
+/// /usr/local/cuda, the first with bin/ptxas; without one this is an error.
+/// Pipeline errors are emitted as MLIR diagnostics; the returned error names the stage.
+llvm::Expected<CudaLowering> lowerForCuda(mlir::ModuleOp module, const NvptxTarget &target);
+
+} // namespace lorc
+
+#endif // LORC_PIPELINES_TARGETS_H

@@ -1,0 +1,59 @@
+//===- Cuda.h - the lorc CUDA runtime (driver and cuBLAS over dlopen) -*- C++ -*-===//
+//
+// lorc never links libcuda or cuBLAS: both are loaded with dlopen on first use, so every lorc
+// binary starts on a machine without a GPU and reports "no CUDA driver" / "no CUDA device"
+// cleanly. The driver is `libcuda.so.1` ($LORC_CUDA_DRIVER overrides the path), cuBLAS the
+// first of libcublas.so.13, .12, .11 ($LORC_CUBLAS overrides).
+//
+// Compiled CUDA artifacts (lorc-compile --target=cuda) call the host ABI of MLIR's gpu-to-llvm
+// lowering (`mgpuModuleLoad`, `mgpuLaunchKernel`, `mgpuMemAlloc`, ...; Debian ships no MLIR
+// CUDA runtime library) and `_mlir_ciface_lorc_cuda_(batch_)matmul_f32`; lib/Runtime/Cuda.cpp
+// implements both. Execution model (docs/CudaPipeline.md):
+//   * one stream: every launch, cuBLAS call, copy, allocation and free of a forward pass is
+//     ordered on the runtime's stream; the stream synchronisations the lowering emits are
+//     deferred to the end of the pass (host code never reads device memory: the pipeline
+//     rejects host loops that would);
+//   * stream-ordered allocation (cuMemAllocAsync: the driver's pool), so intermediates cost no
+//     device-wide synchronisation;
+//   * errors are sticky: the first failing call is recorded with the call, the CUDA error name
+//     and the kernel or GEMM it served, later calls do nothing, and run() returns it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LORC_RUNTIME_CUDA_H
+#define LORC_RUNTIME_CUDA_H
+
+#include "llvm/Support/Error.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace lorc::cuda {
+
+/// Loads the driver, initialises it and makes device 0's primary context current, once.
+/// Errors start with "no CUDA driver" (library missing or a stub) or "no CUDA device".
+llvm::Error initialize();
+
+/// The device's name ("NVIDIA H100 80GB HBM3"); initialize() must have succeeded.
+std::string deviceName();
+
+/// Device memory on the runtime's stream. Out of memory is an error giving the bytes asked
+/// and the bytes free; `what` names the buffer in errors.
+llvm::Expected<void *> allocate(size_t bytes, const char *what);
+void release(void *devicePtr);
+
+/// Copies on the runtime's stream (host memory may be pageable or pinned).
+llvm::Error copyToDevice(void *dst, const void *src, size_t bytes, const char *what);
+llvm::Error copyToHost(void *dst, const void *src, size_t bytes, const char *what);
+
+/// Pinned (page-locked) host memory for inputs and outputs, grown on demand and kept.
+llvm::Expected<void *> pinnedStaging(size_t bytes);
+
+/// Waits for the stream and returns the first error recorded since the last call (by the
+/// mgpu* entry points, the cuBLAS GEMMs or the synchronisation itself), naming the call.
+llvm::Error synchronize();
+
+} // namespace lorc::cuda
+
+#endif // LORC_RUNTIME_CUDA_H

@@ -1,0 +1,514 @@
+//===- Cuda.cpp - CUDA driver and cuBLAS over dlopen, the mgpu* host ABI --===//
+//
+// See include/lorc/Runtime/Cuda.h for the execution model. The few driver and cuBLAS prototypes
+// used are declared here (the C ABI of cuda.h and cublas_api.h), so this builds without the
+// CUDA toolkit's headers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lorc/Runtime/Cuda.h"
+#include "BlasLayout.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/Twine.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cstdlib>
+#include <dlfcn.h>
+#include <mutex>
+
+namespace {
+
+// --- The driver API subset (cuda.h) -------------------------------------------------------
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = struct CUctx_st *;
+using CUmodule = struct CUmod_st *;
+using CUfunction = struct CUfunc_st *;
+using CUstream = struct CUstream_st *;
+constexpr CUresult CUDA_SUCCESS = 0;
+constexpr int CU_JIT_OPTIMIZATION_LEVEL = 7; // CUjit_option
+
+struct Driver {
+  void *handle = nullptr;
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGetCount)(int *);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDeviceGetName)(char *, int, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuGetErrorName)(CUresult, const char **);
+  CUresult (*cuStreamCreate)(CUstream *, unsigned);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuModuleLoadData)(CUmodule *, const void *);
+  CUresult (*cuModuleLoadDataEx)(CUmodule *, const void *, unsigned, int *, void **);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, CUstream, void **, void **);
+  CUresult (*cuMemAllocAsync)(CUdeviceptr *, size_t, CUstream);
+  CUresult (*cuMemFreeAsync)(CUdeviceptr, CUstream);
+  CUresult (*cuMemcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  CUresult (*cuMemGetInfo)(size_t *, size_t *);
+  CUresult (*cuMemAllocHost)(void **, size_t);
+  CUresult (*cuMemFreeHost)(void *);
+};
+
+// --- The cuBLAS subset (cublas_api.h, column-major) ----------------------------------------
+using cublasHandle_t = struct cublasContext *;
+using cublasStatus_t = int;
+constexpr int CUBLAS_OP_N = 0, CUBLAS_OP_T = 1;
+
+struct Cublas {
+  void *handle = nullptr;
+  cublasHandle_t blas = nullptr;
+  cublasStatus_t (*cublasCreate)(cublasHandle_t *);
+  cublasStatus_t (*cublasSetStream)(cublasHandle_t, CUstream);
+  cublasStatus_t (*cublasSgemm)(cublasHandle_t, int, int, int, int, int, const float *,
+                                const float *, int, const float *, int, const float *, float *,
+                                int);
+  cublasStatus_t (*cublasSgemmStridedBatched)(cublasHandle_t, int, int, int, int, int,
+                                              const float *, const float *, int, long long,
+                                              const float *, int, long long, const float *,
+                                              float *, int, long long, int);
+};
+
+struct State {
+  std::mutex mutex;
+  bool tried = false;
+  std::string initError; // why the driver is unusable ("" once initialised)
+  Driver drv;
+  CUcontext context = nullptr;
+  CUstream stream = nullptr;
+  CUdevice device = 0;
+  bool cublasTried = false;
+  std::string cublasError;
+  Cublas blas;
+  std::string firstError; // sticky, see Cuda.h
+  llvm::DenseMap<CUfunction, std::string> kernelNames;
+  void *pinned = nullptr;
+  size_t pinnedBytes = 0;
+};
+
+State &state() {
+  static State s;
+  return s;
+}
+
+llvm::Error makeError(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+std::string errorName(CUresult r) {
+  const char *name = nullptr;
+  if (state().drv.cuGetErrorName && state().drv.cuGetErrorName(r, &name) == CUDA_SUCCESS && name)
+    return name;
+  // cuda.h's values, for drivers (stubs) that cannot name their own errors.
+  switch (r) {
+  case 2: return "CUDA_ERROR_OUT_OF_MEMORY";
+  case 3: return "CUDA_ERROR_NOT_INITIALIZED";
+  case 34: return "CUDA_ERROR_STUB_LIBRARY (the toolkit's stub libcuda, not a driver)";
+  case 35: return "CUDA_ERROR_INSUFFICIENT_DRIVER";
+  case 100: return "CUDA_ERROR_NO_DEVICE";
+  default: return "CUresult " + std::to_string(r);
+  }
+}
+
+/// Records the first failure of a forward pass; true if `r` succeeded.
+bool check(CUresult r, const llvm::Twine &call) {
+  if (r == CUDA_SUCCESS)
+    return true;
+  State &s = state();
+  if (s.firstError.empty())
+    s.firstError = (call + ": " + errorName(r)).str();
+  return false;
+}
+
+void recordError(const llvm::Twine &message) {
+  if (state().firstError.empty())
+    state().firstError = message.str();
+}
+
+/// Whether calls may go on: initialised, and no error recorded yet.
+bool usable() {
+  State &s = state();
+  if (!s.tried || !s.initError.empty()) {
+    recordError("CUDA runtime used before lorc::cuda::initialize() succeeded" +
+                (s.initError.empty() ? std::string() : ": " + s.initError));
+    return false;
+  }
+  return s.firstError.empty();
+}
+
+template <typename F> bool bind(void *lib, F &fn, const char *name) {
+  fn = reinterpret_cast<F>(dlsym(lib, name));
+  return fn != nullptr;
+}
+
+std::string loadDriver(Driver &d) {
+  const char *path = std::getenv("LORC_CUDA_DRIVER");
+  if (!path || !*path)
+    path = "libcuda.so.1";
+  d.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!d.handle)
+    return std::string("no CUDA driver: cannot load ") + dlerror();
+  const char *missing = nullptr;
+#define LORC_BIND(field, symbol)                                                              \
+  if (!missing && !bind(d.handle, d.field, symbol))                                          \
+    missing = symbol;
+  LORC_BIND(cuInit, "cuInit")
+  LORC_BIND(cuDeviceGetCount, "cuDeviceGetCount")
+  LORC_BIND(cuDeviceGet, "cuDeviceGet")
+  LORC_BIND(cuDeviceGetName, "cuDeviceGetName")
+  LORC_BIND(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain")
+  LORC_BIND(cuCtxSetCurrent, "cuCtxSetCurrent")
+  LORC_BIND(cuGetErrorName, "cuGetErrorName")
+  LORC_BIND(cuStreamCreate, "cuStreamCreate")
+  LORC_BIND(cuStreamSynchronize, "cuStreamSynchronize")
+  LORC_BIND(cuModuleLoadData, "cuModuleLoadData")
+  LORC_BIND(cuModuleLoadDataEx, "cuModuleLoadDataEx")
+  LORC_BIND(cuModuleUnload, "cuModuleUnload")
+  LORC_BIND(cuModuleGetFunction, "cuModuleGetFunction")
+  LORC_BIND(cuLaunchKernel, "cuLaunchKernel")
+  LORC_BIND(cuMemAllocAsync, "cuMemAllocAsync")
+  LORC_BIND(cuMemFreeAsync, "cuMemFreeAsync")
+  LORC_BIND(cuMemcpyAsync, "cuMemcpyAsync")
+  LORC_BIND(cuMemGetInfo, "cuMemGetInfo_v2")
+  LORC_BIND(cuMemAllocHost, "cuMemAllocHost_v2")
+  LORC_BIND(cuMemFreeHost, "cuMemFreeHost")
+#undef LORC_BIND
+  if (missing)
+    return std::string("no CUDA driver: ") + path + " lacks " + missing +
+           " (a driver for CUDA 11.2 or newer is needed)";
+  return "";
+}
+
+/// cuBLAS, loaded on the first GEMM; records an error (naming `op`) if it cannot be.
+Cublas *getCublas(const char *op) {
+  State &s = state();
+  if (!s.cublasTried) {
+    s.cublasTried = true;
+    const char *env = std::getenv("LORC_CUBLAS");
+    for (const char *name : {env, "libcublas.so.13", "libcublas.so.12", "libcublas.so.11"}) {
+      if (!name || !*name)
+        continue;
+      if ((s.blas.handle = dlopen(name, RTLD_NOW | RTLD_LOCAL)))
+        break;
+      if (s.cublasError.empty())
+        s.cublasError = dlerror();
+    }
+    Cublas &b = s.blas;
+    if (!b.handle) {
+      s.cublasError = "cannot load cuBLAS (libcublas.so.13/.12/.11): " + s.cublasError;
+    } else if (!bind(b.handle, b.cublasCreate, "cublasCreate_v2") ||
+               !bind(b.handle, b.cublasSetStream, "cublasSetStream_v2") ||
+               !bind(b.handle, b.cublasSgemm, "cublasSgemm_v2") ||
+               !bind(b.handle, b.cublasSgemmStridedBatched, "cublasSgemmStridedBatched")) {
+      s.cublasError = "the cuBLAS library lacks cublasCreate_v2/SetStream_v2/Sgemm_v2/"
+                      "SgemmStridedBatched";
+    } else if (int st = b.cublasCreate(&b.blas)) {
+      s.cublasError = "cublasCreate_v2 failed with status " + std::to_string(st);
+    } else if (int st = b.cublasSetStream(b.blas, s.stream)) {
+      s.cublasError = "cublasSetStream_v2 failed with status " + std::to_string(st);
+    } else {
+      s.cublasError.clear();
+    }
+  }
+  if (!s.cublasError.empty()) {
+    recordError(llvm::Twine(op) + ": " + s.cublasError);
+    return nullptr;
+  }
+  return &s.blas;
+}
+
+/// C[m×n] (row-major view: strides cs0, cs1) += op(A)·op(B) on the device with cuBLAS, which is
+/// column-major: a row-major C is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ. Batched when `batch` > 1,
+/// with element strides between the matrices.
+void deviceGemm(const char *op, const float *a, int64_t as0, int64_t as1, bool transA,
+                const float *b, int64_t bs0, int64_t bs1, bool transB, float *c, int64_t cs0,
+                int64_t cs1, int64_t m, int64_t n, int64_t k, int64_t batch = 1,
+                int64_t strideA = 0, int64_t strideB = 0, int64_t strideC = 0) {
+  if (!usable() || m == 0 || n == 0 || k == 0 || batch == 0)
+    return;
+  Cublas *blas = getCublas(op);
+  if (!blas)
+    return;
+  std::optional<lorc::BlasView> va = lorc::blasView(m, k, as0, as1, transA);
+  std::optional<lorc::BlasView> vb = lorc::blasView(k, n, bs0, bs1, transB);
+  bool rowMajorC = cs1 == 1 || n == 1;
+  bool colMajorC = cs0 == 1 || m == 1;
+  if (!va || !vb || (!rowMajorC && !colMajorC)) {
+    recordError(llvm::formatv("{0}: operand strides A({1},{2}) B({3},{4}) C({5},{6}) fit no "
+                              "cuBLAS layout",
+                              op, as0, as1, bs0, bs1, cs0, cs1)
+                    .str());
+    return;
+  }
+  const float one = 1.0f;
+  int status;
+  if (rowMajorC) {
+    int ldc = static_cast<int>(m <= 1 ? std::max<int64_t>(n, 1) : cs0);
+    int opB = vb->trans ? CUBLAS_OP_T : CUBLAS_OP_N, opA = va->trans ? CUBLAS_OP_T : CUBLAS_OP_N;
+    status = batch == 1
+                 ? blas->cublasSgemm(blas->blas, opB, opA, n, m, k, &one, b, vb->ld, a, va->ld,
+                                     &one, c, ldc)
+                 : blas->cublasSgemmStridedBatched(blas->blas, opB, opA, n, m, k, &one, b,
+                                                   vb->ld, strideB, a, va->ld, strideA, &one, c,
+                                                   ldc, strideC, batch);
+  } else {
+    // Column-major C (cs0 == 1): C = op(A)·op(B) directly; a row-major operand view with
+    // leading dimension ld reads as its transpose in column-major.
+    int ldc = static_cast<int>(n <= 1 ? std::max<int64_t>(m, 1) : cs1);
+    int opA = va->trans ? CUBLAS_OP_N : CUBLAS_OP_T, opB = vb->trans ? CUBLAS_OP_N : CUBLAS_OP_T;
+    status = batch == 1
+                 ? blas->cublasSgemm(blas->blas, opA, opB, m, n, k, &one, a, va->ld, b, vb->ld,
+                                     &one, c, ldc)
+                 : blas->cublasSgemmStridedBatched(blas->blas, opA, opB, m, n, k, &one, a,
+                                                   va->ld, strideA, b, vb->ld, strideB, &one, c,
+                                                   ldc, strideC, batch);
+  }
+  if (status != 0)
+    recordError(llvm::formatv("{0}: cuBLAS SGEMM [M={1}, N={2}, K={3}, batch={4}] failed with "
+                              "status {5}",
+                              op, m, n, k, batch, status)
+                    .str());
+}
+
+} // namespace
+
+llvm::Error lorc::cuda::initialize() {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!s.tried) {
+    s.tried = true;
+    s.initError = loadDriver(s.drv);
+    Driver &d = s.drv;
+    int count = 0;
+    if (s.initError.empty()) {
+      if (CUresult r = d.cuInit(0))
+        s.initError = "no CUDA driver/device: cuInit failed: " + errorName(r);
+      else if (CUresult r = d.cuDeviceGetCount(&count))
+        s.initError = "no CUDA device: cuDeviceGetCount failed: " + errorName(r);
+      else if (count == 0)
+        s.initError = "no CUDA device: the driver reports 0 devices";
+      else if (CUresult r = d.cuDeviceGet(&s.device, 0))
+        s.initError = "no CUDA device: cuDeviceGet(0) failed: " + errorName(r);
+      else if (CUresult r = d.cuDevicePrimaryCtxRetain(&s.context, s.device))
+        s.initError = "cuDevicePrimaryCtxRetain failed: " + errorName(r);
+      else if (CUresult r = d.cuCtxSetCurrent(s.context))
+        s.initError = "cuCtxSetCurrent failed: " + errorName(r);
+      else if (CUresult r = d.cuStreamCreate(&s.stream, /*CU_STREAM_NON_BLOCKING=*/1))
+        s.initError = "cuStreamCreate failed: " + errorName(r);
+    }
+  } else if (s.initError.empty()) {
+    s.drv.cuCtxSetCurrent(s.context); // the calling thread may be a new one
+  }
+  if (!s.initError.empty())
+    return makeError(s.initError);
+  return llvm::Error::success();
+}
+
+std::string lorc::cuda::deviceName() {
+  char name[256] = {0};
+  if (state().drv.cuDeviceGetName && state().drv.cuDeviceGetName(name, 255, state().device) == 0)
+    return name;
+  return "unknown CUDA device";
+}
+
+llvm::Expected<void *> lorc::cuda::allocate(size_t bytes, const char *what) {
+  if (llvm::Error e = initialize())
+    return std::move(e);
+  State &s = state();
+  CUdeviceptr p = 0;
+  if (CUresult r = s.drv.cuMemAllocAsync(&p, std::max<size_t>(bytes, 1), s.stream)) {
+    size_t freeBytes = 0, total = 0;
+    s.drv.cuMemGetInfo(&freeBytes, &total);
+    return makeError(llvm::formatv("{0}: cannot allocate {1} bytes of device memory ({2}); "
+                                   "{3} of {4} bytes are free",
+                                   what, bytes, errorName(r), freeBytes, total));
+  }
+  return reinterpret_cast<void *>(p);
+}
+
+void lorc::cuda::release(void *devicePtr) {
+  State &s = state();
+  if (devicePtr && s.initError.empty() && s.tried)
+    check(s.drv.cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(devicePtr), s.stream),
+          "cuMemFreeAsync");
+}
+
+static llvm::Error copy(void *dst, const void *src, size_t bytes, const char *what) {
+  if (llvm::Error e = lorc::cuda::initialize())
+    return e;
+  State &s = state();
+  if (CUresult r = s.drv.cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                                       reinterpret_cast<CUdeviceptr>(src), bytes, s.stream))
+    return makeError(llvm::Twine(what) + ": cuMemcpyAsync of " + llvm::Twine(bytes) +
+                     " bytes failed: " + errorName(r));
+  return llvm::Error::success();
+}
+
+llvm::Error lorc::cuda::copyToDevice(void *dst, const void *src, size_t bytes, const char *what) {
+  return copy(dst, src, bytes, what);
+}
+
+llvm::Error lorc::cuda::copyToHost(void *dst, const void *src, size_t bytes, const char *what) {
+  return copy(dst, src, bytes, what);
+}
+
+llvm::Expected<void *> lorc::cuda::pinnedStaging(size_t bytes) {
+  if (llvm::Error e = initialize())
+    return std::move(e);
+  State &s = state();
+  if (bytes > s.pinnedBytes) {
+    if (s.pinned) {
+      s.drv.cuStreamSynchronize(s.stream);
+      s.drv.cuMemFreeHost(s.pinned);
+    }
+    s.pinned = nullptr;
+    s.pinnedBytes = 0;
+    if (CUresult r = s.drv.cuMemAllocHost(&s.pinned, bytes))
+      return makeError("cannot allocate " + llvm::Twine(bytes) +
+                       " bytes of pinned host memory: " + errorName(r));
+    s.pinnedBytes = bytes;
+  }
+  return s.pinned;
+}
+
+llvm::Error lorc::cuda::synchronize() {
+  if (llvm::Error e = initialize())
+    return e;
+  State &s = state();
+  check(s.drv.cuStreamSynchronize(s.stream), "cuStreamSynchronize (a kernel or GEMM failed)");
+  std::string error = std::exchange(s.firstError, std::string());
+  if (!error.empty())
+    return makeError("CUDA: " + error);
+  return llvm::Error::success();
+}
+
+// --- The host ABI of MLIR's gpu-to-llvm lowering (LLVM 22) --------------------------------
+// Signatures as the lowering declares them (`declare ptr @mgpuModuleLoad(ptr, i64)`, ...).
+
+#define LORC_EXPORT extern "C" __attribute__((visibility("default")))
+
+LORC_EXPORT void *mgpuModuleLoad(void *data, size_t /*gpuBlobSize*/) {
+  if (!usable())
+    return nullptr;
+  CUmodule module = nullptr;
+  check(state().drv.cuModuleLoadData(&module, data), "cuModuleLoadData (kernel fat binary)");
+  return module;
+}
+
+LORC_EXPORT void *mgpuModuleLoadJIT(void *data, int optLevel) {
+  if (!usable())
+    return nullptr;
+  CUmodule module = nullptr;
+  int options[] = {CU_JIT_OPTIMIZATION_LEVEL};
+  void *values[] = {reinterpret_cast<void *>(static_cast<intptr_t>(optLevel))};
+  check(state().drv.cuModuleLoadDataEx(&module, data, 1, options, values),
+        "cuModuleLoadDataEx (JIT of the kernels' PTX)");
+  return module;
+}
+
+LORC_EXPORT void mgpuModuleUnload(void *module) {
+  State &s = state();
+  if (module && s.tried && s.initError.empty())
+    s.drv.cuModuleUnload(static_cast<CUmodule>(module));
+}
+
+LORC_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
+  if (!usable())
+    return nullptr;
+  if (!module) {
+    recordError(llvm::Twine("kernel ") + name + ": its module was not loaded");
+    return nullptr;
+  }
+  CUfunction fn = nullptr;
+  if (check(state().drv.cuModuleGetFunction(&fn, static_cast<CUmodule>(module), name),
+            llvm::Twine("cuModuleGetFunction(") + name + ")"))
+    state().kernelNames.try_emplace(fn, name);
+  return fn;
+}
+
+LORC_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY, intptr_t gridZ,
+                                  intptr_t blockX, intptr_t blockY, intptr_t blockZ,
+                                  int32_t smem, void * /*stream*/, void **params, void **extra,
+                                  size_t /*paramsCount*/) {
+  if (!usable() || !function)
+    return;
+  if (gridX <= 0 || gridY <= 0 || gridZ <= 0)
+    return; // an empty iteration space
+  State &s = state();
+  auto fn = static_cast<CUfunction>(function);
+  if (gridY > 65535 || gridZ > 65535) {
+    recordError(llvm::formatv("kernel {0}: grid [{1}, {2}, {3}] exceeds 65535 blocks in y or z "
+                              "(a batch or sequence dimension too large for the block mapping)",
+                              s.kernelNames.lookup(fn), gridX, gridY, gridZ)
+                    .str());
+    return;
+  }
+  check(s.drv.cuLaunchKernel(fn, gridX, gridY, gridZ, blockX, blockY, blockZ, smem, s.stream,
+                             params, extra),
+        llvm::formatv("cuLaunchKernel(kernel {0}, grid [{1}, {2}, {3}], block [{4}, {5}, {6}])",
+                      s.kernelNames.lookup(fn), gridX, gridY, gridZ, blockX, blockY, blockZ));
+}
+
+/// Every stream of compiled code is the runtime's one stream.
+LORC_EXPORT void *mgpuStreamCreate() { return state().stream; }
+LORC_EXPORT void mgpuStreamDestroy(void * /*stream*/) {}
+/// Deferred to lorc::cuda::synchronize() at the end of the pass (see Cuda.h).
+LORC_EXPORT void mgpuStreamSynchronize(void * /*stream*/) {}
+
+LORC_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/, bool isHostShared) {
+  if (!usable())
+    return nullptr;
+  if (isHostShared) {
+    recordError("gpu.alloc host_shared is not supported by the lorc runtime");
+    return nullptr;
+  }
+  llvm::Expected<void *> p = lorc::cuda::allocate(sizeBytes, "gpu.alloc in compiled code");
+  if (!p) {
+    recordError(llvm::toString(p.takeError()));
+    return nullptr;
+  }
+  return *p;
+}
+
+LORC_EXPORT void mgpuMemFree(void *ptr, void * /*stream*/) { lorc::cuda::release(ptr); }
+
+LORC_EXPORT void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void * /*stream*/) {
+  if (!usable())
+    return;
+  State &s = state();
+  check(s.drv.cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                            reinterpret_cast<CUdeviceptr>(src), sizeBytes, s.stream),
+        "cuMemcpyAsync (gpu.memcpy)");
+}
+
+// --- GEMMs (--lorc-dispatch-blas{library=cuda}) -------------------------------------------
+
+template <int N> using MemRef = lorc::StridedMemRef<float, N>;
+
+/// C += op(A)·op(B) on 2-D strided device memrefs; A is stored [k, m] when transA, B [n, k]
+/// when transB (the contract of the CPU entry point, lib/Runtime/CpuKernels.cpp).
+LORC_EXPORT void _mlir_ciface_lorc_cuda_matmul_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c,
+                                                   int32_t transA, int32_t transB) {
+  int64_t m = c->sizes[0], n = c->sizes[1];
+  int64_t k = transA ? a->sizes[0] : a->sizes[1];
+  deviceGemm("lorc_cuda_matmul_f32", a->aligned + a->offset, a->strides[0], a->strides[1],
+             transA, b->aligned + b->offset, b->strides[0], b->strides[1], transB,
+             c->aligned + c->offset, c->strides[0], c->strides[1], m, n, k);
+}
+
+/// The batched form over the leading dimension of 3-D strided device memrefs.
+LORC_EXPORT void _mlir_ciface_lorc_cuda_batch_matmul_f32(MemRef<3> *a, MemRef<3> *b,
+                                                         MemRef<3> *c, int32_t transA,
+                                                         int32_t transB) {
+  int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
+  int64_t k = transA ? a->sizes[1] : a->sizes[2];
+  deviceGemm("lorc_cuda_batch_matmul_f32", a->aligned + a->offset, a->strides[1], a->strides[2],
+             transA, b->aligned + b->offset, b->strides[1], b->strides[2], transB,
+             c->aligned + c->offset, c->strides[1], c->strides[2], m, n, k, batch, a->strides[0],
+             b->strides[0], c->strides[0]);
+}

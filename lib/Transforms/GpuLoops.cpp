@@ -1,0 +1,189 @@
+//===- GpuLoops.cpp - device buffers and block/thread mapping for the CUDA path ===//
+//
+// `--lorc-prepare-gpu-buffers` and `--lorc-map-parallel-loops`: the two lorc steps of the CUDA
+// pipeline between bufferization and upstream's convert-parallel-loops-to-gpu
+// (docs/CudaPipeline.md). Both also run in the CPU twin pipeline, which executes the mapped
+// loops on the host so that CI checks their tiling against the goldens.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lorc/Transforms/Passes.h"
+#include "lorc/Support/NvptxTarget.h"
+
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace lorc {
+#define GEN_PASS_DEF_LORCPREPAREGPUBUFFERSPASS
+#define GEN_PASS_DEF_LORCMAPPARALLELLOOPSPASS
+#define GEN_PASS_DEF_LORCCHECKNVPTXTARGETPASS
+#include "lorc/Transforms/Passes.h.inc"
+} // namespace lorc
+
+using namespace mlir;
+using namespace lorc;
+
+namespace {
+
+/// True for ops in host code: not inside a kernel (gpu.launch or gpu.module).
+bool isHostOp(Operation *op) {
+  return !op->getParentOfType<gpu::LaunchOp>() && !op->getParentOfType<gpu::GPUModuleOp>();
+}
+
+struct LorcPrepareGpuBuffersPass
+    : lorc::impl::LorcPrepareGpuBuffersPassBase<LorcPrepareGpuBuffersPass> {
+  using LorcPrepareGpuBuffersPassBase::LorcPrepareGpuBuffersPassBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    IRRewriter rewriter(&getContext());
+
+    // Copies become linalg.copy, which the pipeline turns into (mapped) parallel loops.
+    SmallVector<memref::CopyOp> copies;
+    module.walk([&](memref::CopyOp op) {
+      if (isHostOp(op))
+        copies.push_back(op);
+    });
+    for (memref::CopyOp op : copies) {
+      rewriter.setInsertionPoint(op);
+      rewriter.replaceOpWithNewOp<linalg::CopyOp>(op, op.getSource(), op.getTarget());
+    }
+    if (!deviceAllocations)
+      return;
+
+    SmallVector<Operation *> hostOps;
+    module.walk([&](Operation *op) {
+      if (isa<memref::AllocOp, memref::DeallocOp, memref::GetGlobalOp>(op) && isHostOp(op))
+        hostOps.push_back(op);
+    });
+    for (Operation *op : hostOps) {
+      rewriter.setInsertionPoint(op);
+      Location loc = op->getLoc();
+      if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+        auto device = gpu::AllocOp::create(rewriter, loc, alloc.getType(), /*asyncToken=*/Type(),
+                                           ValueRange(), alloc.getDynamicSizes(),
+                                           alloc.getSymbolOperands(), /*hostShared=*/false);
+        rewriter.replaceOp(alloc, device.getMemref());
+      } else if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
+        gpu::DeallocOp::create(rewriter, loc, /*asyncToken=*/Type(), ValueRange(),
+                               dealloc.getMemref());
+        rewriter.eraseOp(dealloc);
+      } else if (auto global = dyn_cast<memref::GetGlobalOp>(op)) {
+        // A device copy of the host constant, made where it was read and freed on return.
+        auto func = global->getParentOfType<func::FuncOp>();
+        if (!func) {
+          global.emitOpError("is outside a function: cannot place its device copy");
+          return signalPassFailure();
+        }
+        auto device = gpu::AllocOp::create(rewriter, loc, global.getType(), Type(), ValueRange(),
+                                           ValueRange(), ValueRange(), false);
+        rewriter.setInsertionPointAfter(device);
+        auto hostValue = memref::GetGlobalOp::create(rewriter, loc, global.getType(),
+                                                     global.getName());
+        gpu::MemcpyOp::create(rewriter, loc, Type(), ValueRange(), device.getMemref(),
+                              hostValue);
+        rewriter.replaceAllUsesExcept(global, device.getMemref(), hostValue);
+        rewriter.eraseOp(global);
+        func.walk([&](func::ReturnOp ret) {
+          rewriter.setInsertionPoint(ret);
+          gpu::DeallocOp::create(rewriter, loc, Type(), ValueRange(), device.getMemref());
+        });
+      }
+    }
+  }
+};
+
+/// Threads per block for `op`'s innermost dimension: `blockSize`, unless a static extent is
+/// better served by fewer: the extent rounded up to a warp when it fits in one block, else the
+/// largest multiple of 32 (at least 128) that divides it, so no block is partly idle
+/// (MiniLM's hidden size 384 = 2 × 192).
+int64_t threadsFor(scf::ParallelOp op, int64_t blockSize) {
+  std::optional<int64_t> lb = getConstantIntValue(op.getLowerBound().back());
+  std::optional<int64_t> ub = getConstantIntValue(op.getUpperBound().back());
+  std::optional<int64_t> step = getConstantIntValue(op.getStep().back());
+  if (!lb || !ub || !step || *step != 1)
+    return blockSize;
+  int64_t extent = *ub - *lb;
+  if (extent <= blockSize)
+    return std::max<int64_t>(32, (extent + 31) / 32 * 32);
+  for (int64_t t = blockSize; t >= 128; t -= 32)
+    if (extent % t == 0)
+      return t;
+  return blockSize;
+}
+
+struct LorcMapParallelLoopsPass
+    : lorc::impl::LorcMapParallelLoopsPassBase<LorcMapParallelLoopsPass> {
+  using LorcMapParallelLoopsPassBase::LorcMapParallelLoopsPassBase;
+
+  void runOnOperation() override {
+    if (blockSize < 32 || blockSize > 1024 || blockSize % 32 != 0) {
+      getOperation()->emitError() << "lorc-map-parallel-loops: block-size=" << static_cast<int64_t>(blockSize)
+                                  << ": expected a multiple of 32 in [32, 1024]";
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    SmallVector<scf::ParallelOp> roots;
+    getOperation()->walk([&](scf::ParallelOp op) {
+      if (!op->getParentOfType<scf::ParallelOp>() && isHostOp(op))
+        roots.push_back(op);
+    });
+
+    OpBuilder b(ctx);
+    AffineMap id = b.getDimIdentityMap();
+    auto dim = [&](gpu::Processor p) {
+      return b.getAttr<gpu::ParallelLoopDimMappingAttr>(p, id, id);
+    };
+    for (scf::ParallelOp op : roots) {
+      unsigned n = op.getNumLoops();
+      SmallVector<int64_t> tiles(n, 1);
+      tiles.back() = threadsFor(op, blockSize);
+      auto [outer, inner] = scf::tileParallelLoop(op, tiles, /*noMinMaxBounds=*/true);
+      const gpu::Processor blocks[] = {gpu::Processor::BlockX, gpu::Processor::BlockY,
+                                       gpu::Processor::BlockZ};
+      SmallVector<gpu::ParallelLoopDimMappingAttr> outerMap, innerMap;
+      for (unsigned i = 0; i < n; ++i) {
+        unsigned fromInnermost = n - 1 - i;
+        outerMap.push_back(dim(fromInnermost < 3 ? blocks[fromInnermost]
+                                                 : gpu::Processor::Sequential));
+        innerMap.push_back(
+            dim(fromInnermost == 0 ? gpu::Processor::ThreadX : gpu::Processor::Sequential));
+      }
+      if (failed(gpu::setMappingAttr(outer, outerMap)) ||
+          failed(gpu::setMappingAttr(inner, innerMap))) {
+        outer.emitOpError("cannot be mapped to GPU blocks and threads");
+        return signalPassFailure();
+      }
+    }
+
+    // Whatever still reads or writes memory on the host, outside the mapped loops, would touch
+    // device buffers from the CPU.
+    WalkResult unmapped = getOperation()->walk([&](Operation *op) {
+      if (!isa<memref::LoadOp, memref::StoreOp>(op) || !isHostOp(op) ||
+          op->getParentOfType<scf::ParallelOp>())
+        return WalkResult::advance();
+      op->emitOpError("accesses memory outside any parallel loop: it cannot be mapped to the "
+                      "GPU (a loop nest without a parallel dimension)");
+      return WalkResult::interrupt();
+    });
+    if (unmapped.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+struct LorcCheckNvptxTargetPass
+    : lorc::impl::LorcCheckNvptxTargetPassBase<LorcCheckNvptxTargetPass> {
+  using LorcCheckNvptxTargetPassBase::LorcCheckNvptxTargetPassBase;
+  void runOnOperation() override {
+    std::string spec = chip + "+ptx" + std::to_string(ptxVersion);
+    llvm::Expected<NvptxTarget> target = parseNvptxTarget(spec, "lorc-check-nvptx-target");
+    if (!target) {
+      getOperation().emitError() << llvm::toString(target.takeError());
+      signalPassFailure();
+    }
+  }
+};
+
+} // namespace

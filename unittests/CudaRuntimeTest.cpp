@@ -1,0 +1,223 @@
+//===- CudaRuntimeTest.cpp - the lorc CUDA runtime without a GPU ----------===//
+//
+// The no-driver paths (a missing libcuda, the toolkit's stub) run in forked death-test
+// processes, since the runtime initialises once per process. The rest loads FakeCuda.cpp's
+// host-memory driver and cuBLAS, and checks the runtime's logic: sticky errors naming the call,
+// out-of-memory messages, copies, and the mapping of row-major strided GEMMs (transposed
+// operands, column-major C, batches) onto column-major cublasSgemm against plain loops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lorc/Runtime/Cuda.h"
+#include "lorc/Support/NvptxTarget.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <vector>
+
+namespace {
+template <int N> struct MemRef {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[N];
+  int64_t strides[N];
+};
+} // namespace
+
+extern "C" void _mlir_ciface_lorc_cuda_matmul_f32(MemRef<2> *, MemRef<2> *, MemRef<2> *, int32_t,
+                                                  int32_t);
+extern "C" void _mlir_ciface_lorc_cuda_batch_matmul_f32(MemRef<3> *, MemRef<3> *, MemRef<3> *,
+                                                        int32_t, int32_t);
+extern "C" void *mgpuModuleLoad(void *, size_t);
+extern "C" void *mgpuMemAlloc(uint64_t, void *, bool);
+extern "C" void *mgpuModuleGetFunction(void *, const char *);
+extern "C" void mgpuLaunchKernel(void *, intptr_t, intptr_t, intptr_t, intptr_t, intptr_t,
+                                 intptr_t, int32_t, void *, void **, void **, size_t);
+
+namespace {
+
+std::string errorOf(llvm::Error e) { return e ? llvm::toString(std::move(e)) : std::string(); }
+
+TEST(CudaRuntimeDeathTest, NoDriverIsACleanError) {
+  EXPECT_EXIT(
+      {
+        setenv("LORC_CUDA_DRIVER", "/nonexistent/libcuda.so.1", 1);
+        std::string e = errorOf(lorc::cuda::initialize());
+        // Entry points called anyway do nothing and return null; the first use is recorded.
+        bool inert = !mgpuModuleLoad(nullptr, 0) && !mgpuMemAlloc(64, nullptr, false);
+        std::string sync = errorOf(lorc::cuda::synchronize());
+        std::string alloc;
+        if (auto p = lorc::cuda::allocate(16, "x"); !p)
+          alloc = llvm::toString(p.takeError());
+        fprintf(stderr, "[%s][%d][%s][%s]\n", e.c_str(), inert, sync.c_str(), alloc.c_str());
+        std::exit(0);
+      },
+      testing::ExitedWithCode(0),
+      "\\[no CUDA driver: cannot load /nonexistent/libcuda.so.1: .*\\]\\[1\\]\\[no CUDA "
+      "driver: .*\\]\\[no CUDA driver: .*\\]");
+}
+
+TEST(CudaRuntimeDeathTest, StubDriverIsNotADevice) {
+  const char *stub = "/usr/local/cuda/lib64/stubs/libcuda.so";
+  if (access(stub, R_OK) != 0)
+    GTEST_SKIP() << "no CUDA toolkit stub at " << stub;
+  EXPECT_EXIT(
+      {
+        setenv("LORC_CUDA_DRIVER", stub, 1);
+        fprintf(stderr, "[%s]\n", errorOf(lorc::cuda::initialize()).c_str());
+        std::exit(0);
+      },
+      testing::ExitedWithCode(0),
+      "\\[no CUDA driver/device: cuInit failed: CUDA_ERROR_STUB_LIBRARY.*\\]");
+}
+
+/// The fake driver and cuBLAS of FakeCuda.cpp, for the rest of this process.
+class FakeCuda : public testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    setenv("LORC_CUDA_DRIVER", LORC_FAKE_CUDA, 1);
+    setenv("LORC_CUBLAS", LORC_FAKE_CUDA, 1);
+    ASSERT_EQ(errorOf(lorc::cuda::initialize()), "");
+  }
+};
+
+TEST_F(FakeCuda, DeviceNameAndCopies) {
+  EXPECT_EQ(lorc::cuda::deviceName(), "lorc fake device");
+  std::vector<float> host{1, 2, 3, 4}, back(4, 0);
+  auto d = lorc::cuda::allocate(16, "buffer");
+  ASSERT_TRUE(static_cast<bool>(d));
+  ASSERT_EQ(errorOf(lorc::cuda::copyToDevice(*d, host.data(), 16, "up")), "");
+  ASSERT_EQ(errorOf(lorc::cuda::copyToHost(back.data(), *d, 16, "down")), "");
+  EXPECT_EQ(errorOf(lorc::cuda::synchronize()), "");
+  EXPECT_EQ(back, host);
+  lorc::cuda::release(*d);
+}
+
+TEST_F(FakeCuda, OutOfMemoryNamesTheSizes) {
+  auto d = lorc::cuda::allocate(size_t(1) << 41, "activations");
+  ASSERT_FALSE(static_cast<bool>(d));
+  EXPECT_EQ(llvm::toString(d.takeError()),
+            "activations: cannot allocate 2199023255552 bytes of device memory "
+            "(CUDA_ERROR_OUT_OF_MEMORY); 1073741824 of 2147483648 bytes are free");
+}
+
+TEST_F(FakeCuda, LaunchErrorsAreStickyAndNameTheKernel) {
+  void *module = mgpuModuleLoad(reinterpret_cast<void *>(1), 0);
+  void *fn = mgpuModuleGetFunction(module, "forward_kernel_7");
+  mgpuLaunchKernel(fn, 2, 1, 1, 256, 1, 1, 0, nullptr, nullptr, nullptr, 0);
+  mgpuLaunchKernel(fn, 3, 1, 1, 256, 1, 1, 0, nullptr, nullptr, nullptr, 0); // ignored
+  EXPECT_EQ(errorOf(lorc::cuda::synchronize()),
+            "CUDA: cuLaunchKernel(kernel forward_kernel_7, grid [2, 1, 1], block [256, 1, 1]): "
+            "CUDA_ERROR_FAKE");
+  // An empty grid launches nothing; y or z beyond the hardware limit is reported.
+  mgpuLaunchKernel(fn, 0, 1, 1, 256, 1, 1, 0, nullptr, nullptr, nullptr, 0);
+  EXPECT_EQ(errorOf(lorc::cuda::synchronize()), "");
+  mgpuLaunchKernel(fn, 1, 70000, 1, 256, 1, 1, 0, nullptr, nullptr, nullptr, 0);
+  EXPECT_NE(errorOf(lorc::cuda::synchronize()).find("exceeds 65535 blocks"), std::string::npos);
+}
+
+/// C[m×n] (strides cs0, cs1) += op(A)·op(B), the reference.
+void reference(const std::vector<float> &a, int64_t as0, int64_t as1, bool ta,
+               const std::vector<float> &b, int64_t bs0, int64_t bs1, bool tb,
+               std::vector<float> &c, int64_t cs0, int64_t cs1, int64_t m, int64_t n,
+               int64_t k) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float s = 0;
+      for (int64_t l = 0; l < k; ++l)
+        s += (ta ? a[l * as0 + i * as1] : a[i * as0 + l * as1]) *
+             (tb ? b[j * bs0 + l * bs1] : b[l * bs0 + j * bs1]);
+      c[i * cs0 + j * cs1] += s;
+    }
+}
+
+std::vector<float> ramp(size_t n, float scale) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i)
+    v[i] = scale * static_cast<float>((i * 7) % 13) - 3.0f;
+  return v;
+}
+
+TEST_F(FakeCuda, GemmLayoutsMatchLoops) {
+  const int64_t m = 5, n = 7, k = 3;
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb)
+      for (int colMajorC = 0; colMajorC < 2; ++colMajorC)
+        for (int colMajorB = 0; colMajorB < 2; ++colMajorB) {
+          // A stored [m, k] (or [k, m] when transposed), row-major with a padded row stride.
+          int64_t ar = ta ? k : m, ac = ta ? m : k, ald = ac + 2;
+          std::vector<float> a = ramp(ar * ald, 0.5f);
+          // B stored [k, n] (or [n, k]), row- or column-major.
+          int64_t br = tb ? n : k, bc = tb ? k : n;
+          int64_t bs0 = colMajorB ? 1 : bc, bs1 = colMajorB ? br : 1;
+          std::vector<float> b = ramp(br * bc, 0.25f);
+          int64_t cs0 = colMajorC ? 1 : n, cs1 = colMajorC ? m : 1;
+          std::vector<float> c = ramp(m * n, 1.0f), want = c;
+          MemRef<2> A{a.data(), a.data(), 0, {ar, ac}, {ald, 1}};
+          MemRef<2> B{b.data(), b.data(), 0, {br, bc}, {bs0, bs1}};
+          MemRef<2> C{c.data(), c.data(), 0, {m, n}, {cs0, cs1}};
+          _mlir_ciface_lorc_cuda_matmul_f32(&A, &B, &C, ta, tb);
+          ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
+          reference(a, ald, 1, ta, b, bs0, bs1, tb, want, cs0, cs1, m, n, k);
+          for (size_t i = 0; i < c.size(); ++i)
+            EXPECT_FLOAT_EQ(c[i], want[i])
+                << "transA " << ta << " transB " << tb << " colMajorC " << colMajorC
+                << " colMajorB " << colMajorB << " at " << i;
+        }
+}
+
+TEST_F(FakeCuda, BatchedGemmAndUnsupportedStrides) {
+  const int64_t batch = 3, m = 4, n = 2, k = 5;
+  std::vector<float> a = ramp(batch * m * k, 0.5f), b = ramp(batch * n * k, 0.25f);
+  std::vector<float> c(batch * m * n, 1.0f), want = c;
+  MemRef<3> A{a.data(), a.data(), 0, {batch, m, k}, {m * k, k, 1}};
+  MemRef<3> B{b.data(), b.data(), 0, {batch, n, k}, {n * k, k, 1}}; // C += A·Bᵀ (attention)
+  MemRef<3> C{c.data(), c.data(), 0, {batch, m, n}, {m * n, n, 1}};
+  _mlir_ciface_lorc_cuda_batch_matmul_f32(&A, &B, &C, 0, 1);
+  ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
+  for (int64_t i = 0; i < batch; ++i) {
+    std::vector<float> ai(a.begin() + i * m * k, a.begin() + (i + 1) * m * k);
+    std::vector<float> bi(b.begin() + i * n * k, b.begin() + (i + 1) * n * k);
+    std::vector<float> ci(want.begin() + i * m * n, want.begin() + (i + 1) * m * n);
+    reference(ai, k, 1, false, bi, k, 1, true, ci, n, 1, m, n, k);
+    for (int64_t j = 0; j < m * n; ++j)
+      EXPECT_FLOAT_EQ(c[i * m * n + j], ci[j]);
+  }
+  // Neither stride of A is 1: cuBLAS cannot read it in place; an error, not a wrong result.
+  MemRef<2> A2{a.data(), a.data(), 0, {m, k}, {2 * k, 2}};
+  MemRef<2> B2{b.data(), b.data(), 0, {k, n}, {n, 1}};
+  MemRef<2> C2{c.data(), c.data(), 0, {m, n}, {n, 1}};
+  _mlir_ciface_lorc_cuda_matmul_f32(&A2, &B2, &C2, 0, 0);
+  EXPECT_EQ(errorOf(lorc::cuda::synchronize()),
+            "CUDA: lorc_cuda_matmul_f32: operand strides A(10,2) B(2,1) C(2,1) fit no cuBLAS "
+            "layout");
+}
+
+TEST(NvptxTarget, PairsAndFp8) {
+  auto parse = [](const char *spec) -> std::string {
+    auto t = lorc::parseNvptxTarget(spec, "--target");
+    if (!t)
+      return llvm::toString(t.takeError());
+    return t->chip + " " + std::to_string(t->ptxVersion);
+  };
+  EXPECT_EQ(parse(""), "sm_90 80");
+  EXPECT_EQ(parse("sm_80"), "sm_80 80");
+  EXPECT_EQ(parse("sm_80+ptx70"), "sm_80 70");
+  EXPECT_EQ(parse("sm_100"), "sm_100 86");
+  EXPECT_EQ(parse("sm_90+ptx60"),
+            "--target: PTX 6.0 cannot target sm_90: it needs PTX 7.8 to 9.0");
+  EXPECT_EQ(parse("sm_80+ptx91"),
+            "--target: PTX 9.1 cannot target sm_80: it needs PTX 7.0 to 9.0");
+  EXPECT_NE(parse("sm_52").find("unknown CUDA chip 'sm_52'"), std::string::npos);
+  EXPECT_NE(parse("sm_90+81").find("expected '+ptxNN'"), std::string::npos);
+  // LLVM's hasFP8ConversionSupport: (sm >= 89 and PTX >= 8.1) or (sm >= 90 and PTX >= 7.8).
+  EXPECT_FALSE(lorc::hasFp8Conversions({"sm_89", 80}));
+  EXPECT_TRUE(lorc::hasFp8Conversions({"sm_89", 81}));
+  EXPECT_TRUE(lorc::hasFp8Conversions({"sm_90", 78}));
+  EXPECT_TRUE(lorc::hasFp8Conversions({"sm_90a", 80}));
+  EXPECT_FALSE(lorc::hasFp8Conversions({"sm_80", 90}));
+}
+
+} // namespace
