@@ -105,6 +105,78 @@ std::vector<int64_t> descriptor(const void *data, llvm::ArrayRef<int64_t> shape)
   return d;
 }
 
+/// One result descriptor as the callee filled it.
+struct ResultView {
+  void *allocated;
+  const uint8_t *aligned;
+  int64_t offset;
+  std::vector<int64_t> shape, strides;
+  /// Elements from the first to the last one the view covers (0 if empty).
+  int64_t span() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    if (n == 0)
+      return 0;
+    int64_t last = 0;
+    for (size_t d = 0; d < shape.size(); ++d)
+      last += (shape[d] - 1) * strides[d];
+    return last + 1;
+  }
+};
+
+/// Calls `entry` with the parameter buffer and the inputs (data pointers, host or device) as
+/// descriptors and returns the result descriptors, in `outputs` order.
+std::vector<ResultView> invoke(void *entry, const void *params, int64_t paramElements,
+                               llvm::ArrayRef<const Tensor *> inputs,
+                               llvm::ArrayRef<const void *> inputData,
+                               llvm::ArrayRef<TensorSpec> outputs) {
+  size_t resultWords = 0;
+  for (const TensorSpec &s : outputs)
+    resultWords += 3 + 2 * s.shape.size();
+  std::vector<int64_t> results(resultWords, 0);
+  std::vector<std::vector<int64_t>> descs;
+  descs.push_back(descriptor(params, {paramElements}));
+  for (auto [t, data] : llvm::zip(inputs, inputData))
+    descs.push_back(descriptor(data, t->shape));
+  std::vector<void *> args{results.data()};
+  for (auto &d : descs)
+    args.push_back(d.data());
+  callEntry(entry, args);
+
+  std::vector<ResultView> views;
+  size_t w = 0;
+  for (const TensorSpec &s : outputs) {
+    size_t r = s.shape.size();
+    views.push_back({reinterpret_cast<void *>(results[w]),
+                     reinterpret_cast<const uint8_t *>(results[w + 1]), results[w + 2],
+                     std::vector<int64_t>(results.begin() + w + 3, results.begin() + w + 3 + r),
+                     std::vector<int64_t>(results.begin() + w + 3 + r,
+                                          results.begin() + w + 3 + 2 * r)});
+    w += 3 + 2 * r;
+  }
+  return views;
+}
+
+/// Copies the (possibly strided) elements of `view`, the first at `first`, into a new tensor.
+Tensor gather(const TensorSpec &spec, const ResultView &view, const uint8_t *first) {
+  Tensor t = Tensor::zeros(spec.name, spec.dtype, view.shape);
+  size_t esize = dtypeBits(spec.dtype) / 8, r = view.shape.size();
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t i = 0, n = t.numElements(); i < n; ++i) {
+    int64_t src = 0;
+    for (size_t d = 0; d < r; ++d)
+      src += idx[d] * view.strides[d];
+    std::memcpy(t.bytes.data() + i * esize, first + src * esize, esize);
+    for (int d = static_cast<int>(r) - 1; d >= 0; --d) {
+      if (++idx[d] < view.shape[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+  return t;
+}
+
 } // namespace
 
 int64_t Tensor::numElements() const {
@@ -530,56 +602,26 @@ llvm::Expected<std::vector<Tensor>> Artifact::run(llvm::ArrayRef<Tensor> inputs)
   if (onCuda)
     return runCuda(ordered);
 
-  // Descriptors: results (filled by the callee), the parameter buffer, then the inputs.
-  size_t resultWords = 0;
-  for (const TensorSpec &s : outputSpecs)
-    resultWords += 3 + 2 * s.shape.size();
-  std::vector<int64_t> results(resultWords, 0);
-  std::vector<std::vector<int64_t>> descs;
-  descs.push_back(descriptor(params(), {static_cast<int64_t>(weights->dataSize() / 4)}));
+  std::vector<const void *> data;
   for (const Tensor *t : ordered)
-    descs.push_back(descriptor(t->bytes.data(), t->shape));
-  std::vector<void *> args{results.data()};
-  for (auto &d : descs)
-    args.push_back(d.data());
-  callEntry(entry, args);
+    data.push_back(t->bytes.data());
+  std::vector<ResultView> views =
+      invoke(entry, params(), static_cast<int64_t>(weights->dataSize() / 4), ordered, data,
+             outputSpecs);
 
   // Copy the results out (they may be strided) and free the buffers the callee allocated.
   std::vector<Tensor> outs;
   std::set<void *> toFree;
-  size_t w = 0;
-  for (const TensorSpec &s : outputSpecs) {
-    size_t r = s.shape.size();
-    auto *allocated = reinterpret_cast<void *>(results[w]);
-    auto *aligned = reinterpret_cast<const uint8_t *>(results[w + 1]);
-    int64_t offset = results[w + 2];
-    std::vector<int64_t> shape(results.begin() + w + 3, results.begin() + w + 3 + r);
-    std::vector<int64_t> strides(results.begin() + w + 3 + r, results.begin() + w + 3 + 2 * r);
-    w += 3 + 2 * r;
-    Tensor t = Tensor::zeros(s.name, s.dtype, shape);
-    size_t esize = dtypeBits(s.dtype) / 8;
-    int64_t n = t.numElements();
-    std::vector<int64_t> idx(r, 0);
-    for (int64_t i = 0; i < n; ++i) {
-      int64_t src = offset;
-      for (size_t d = 0; d < r; ++d)
-        src += idx[d] * strides[d];
-      std::memcpy(t.bytes.data() + i * esize, aligned + src * esize, esize);
-      for (int d = static_cast<int>(r) - 1; d >= 0; --d) {
-        if (++idx[d] < shape[d])
-          break;
-        idx[d] = 0;
-      }
-    }
+  for (auto [spec, view] : llvm::zip(outputSpecs, views)) {
+    outs.push_back(gather(spec, view, view.aligned + view.offset * dtypeBits(spec.dtype) / 8));
     auto *lo = params();
-    auto *p = static_cast<const uint8_t *>(allocated);
+    auto *p = static_cast<const uint8_t *>(view.allocated);
     bool isParam = p >= lo && p < lo + weights->dataSize();
     bool isInput = llvm::any_of(ordered, [&](const Tensor *in) {
       return p >= in->bytes.data() && p < in->bytes.data() + in->bytes.size();
     });
-    if (allocated && !isParam && !isInput)
-      toFree.insert(allocated);
-    outs.push_back(std::move(t));
+    if (view.allocated && !isParam && !isInput)
+      toFree.insert(view.allocated);
   }
   for (void *p : toFree)
     std::free(p);
@@ -589,7 +631,7 @@ llvm::Expected<std::vector<Tensor>> Artifact::run(llvm::ArrayRef<Tensor> inputs)
 llvm::Expected<std::vector<Tensor>> Artifact::runCuda(llvm::ArrayRef<const Tensor *> ordered) const {
   // Inputs: staged through pinned memory into device buffers.
   std::vector<void *> deviceInputs;
-  auto freeInputs = llvm::make_scope_exit([&] {
+  llvm::scope_exit freeInputs([&] {
     for (void *p : deviceInputs)
       cuda::release(p);
   });
@@ -612,62 +654,31 @@ llvm::Expected<std::vector<Tensor>> Artifact::runCuda(llvm::ArrayRef<const Tenso
     at += t->bytes.size();
   }
 
-  size_t resultWords = 0;
-  for (const TensorSpec &s : outputSpecs)
-    resultWords += 3 + 2 * s.shape.size();
-  std::vector<int64_t> results(resultWords, 0);
-  std::vector<std::vector<int64_t>> descs;
-  descs.push_back(descriptor(deviceParams, {static_cast<int64_t>(weights->dataSize() / 4)}));
-  for (auto [t, d] : llvm::zip(ordered, deviceInputs))
-    descs.push_back(descriptor(d, t->shape));
-  std::vector<void *> args{results.data()};
-  for (auto &d : descs)
-    args.push_back(d.data());
-  callEntry(entry, args);
+  std::vector<const void *> data(deviceInputs.begin(), deviceInputs.end());
+  std::vector<ResultView> views =
+      invoke(entry, deviceParams, static_cast<int64_t>(weights->dataSize() / 4), ordered, data,
+             outputSpecs);
   if (llvm::Error e = cuda::synchronize())
     return std::move(e);
 
-  // Results: the span each one covers is copied to the host, then gathered by its strides.
+  // Results: the span each one covers comes back through pinned memory, then is gathered.
   std::vector<Tensor> outs;
   std::set<void *> toFree;
-  size_t w = 0;
-  for (const TensorSpec &s : outputSpecs) {
-    size_t r = s.shape.size();
-    auto *allocated = reinterpret_cast<void *>(results[w]);
-    auto *aligned = reinterpret_cast<const uint8_t *>(results[w + 1]);
-    int64_t offset = results[w + 2];
-    std::vector<int64_t> shape(results.begin() + w + 3, results.begin() + w + 3 + r);
-    std::vector<int64_t> strides(results.begin() + w + 3 + r, results.begin() + w + 3 + 2 * r);
-    w += 3 + 2 * r;
-    Tensor t = Tensor::zeros(s.name, s.dtype, shape);
-    size_t esize = dtypeBits(s.dtype) / 8;
-    int64_t n = t.numElements(), span = n ? 1 : 0;
-    for (size_t d = 0; d < r && n; ++d)
-      span += (shape[d] - 1) * strides[d];
-    std::vector<uint8_t> host(static_cast<size_t>(span) * esize);
-    if (span)
-      if (llvm::Error e = cuda::copyToHost(host.data(), aligned + offset * esize, host.size(),
-                                           s.name.c_str()))
+  for (auto [spec, view] : llvm::zip(outputSpecs, views)) {
+    size_t esize = dtypeBits(spec.dtype) / 8, bytes = static_cast<size_t>(view.span()) * esize;
+    llvm::Expected<void *> host = cuda::pinnedStaging(std::max<size_t>(bytes, 1));
+    if (!host)
+      return host.takeError();
+    if (bytes)
+      if (llvm::Error e = cuda::copyToHost(*host, view.aligned + view.offset * esize, bytes,
+                                           spec.name.c_str()))
         return std::move(e);
     if (llvm::Error e = cuda::synchronize())
       return std::move(e);
-    std::vector<int64_t> idx(r, 0);
-    for (int64_t i = 0; i < n; ++i) {
-      int64_t src = 0;
-      for (size_t d = 0; d < r; ++d)
-        src += idx[d] * strides[d];
-      std::memcpy(t.bytes.data() + i * esize, host.data() + src * esize, esize);
-      for (int d = static_cast<int>(r) - 1; d >= 0; --d) {
-        if (++idx[d] < shape[d])
-          break;
-        idx[d] = 0;
-      }
-    }
-    bool isParam = allocated == deviceParams;
-    bool isInput = llvm::is_contained(deviceInputs, allocated);
-    if (allocated && !isParam && !isInput)
-      toFree.insert(allocated);
-    outs.push_back(std::move(t));
+    outs.push_back(gather(spec, view, static_cast<const uint8_t *>(*host)));
+    if (view.allocated && view.allocated != deviceParams &&
+        !llvm::is_contained(deviceInputs, view.allocated))
+      toFree.insert(view.allocated);
   }
   for (void *p : toFree)
     cuda::release(p);

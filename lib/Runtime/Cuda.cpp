@@ -245,29 +245,27 @@ void deviceGemm(const char *op, const float *a, int64_t as0, int64_t as1, bool t
                     .str());
     return;
   }
+  // cuBLAS computes X = op1(P)·op2(Q), column-major. A row-major C is computed as its
+  // transpose, X = Cᵀ = op(B)ᵀ·op(A)ᵀ (P = B, Q = A); a column-major C directly (P = A, Q = B).
+  // A row-major view with leading dimension ld reads as its transpose in column-major, hence
+  // op = T exactly when the view's `trans` equals rowMajorC.
+  struct Operand {
+    const float *data;
+    lorc::BlasView view;
+    int64_t batchStride;
+  } opA{a, *va, strideA}, opB{b, *vb, strideB};
+  const Operand &p = rowMajorC ? opB : opA, &q = rowMajorC ? opA : opB;
+  auto opOf = [&](const Operand &o) { return o.view.trans == rowMajorC ? CUBLAS_OP_T : CUBLAS_OP_N; };
+  int64_t rows = rowMajorC ? n : m, cols = rowMajorC ? m : n;
+  int ldc = static_cast<int>(cols <= 1 ? std::max<int64_t>(rows, 1) : (rowMajorC ? cs0 : cs1));
   const float one = 1.0f;
-  int status;
-  if (rowMajorC) {
-    int ldc = static_cast<int>(m <= 1 ? std::max<int64_t>(n, 1) : cs0);
-    int opB = vb->trans ? CUBLAS_OP_T : CUBLAS_OP_N, opA = va->trans ? CUBLAS_OP_T : CUBLAS_OP_N;
-    status = batch == 1
-                 ? blas->cublasSgemm(blas->blas, opB, opA, n, m, k, &one, b, vb->ld, a, va->ld,
-                                     &one, c, ldc)
-                 : blas->cublasSgemmStridedBatched(blas->blas, opB, opA, n, m, k, &one, b,
-                                                   vb->ld, strideB, a, va->ld, strideA, &one, c,
-                                                   ldc, strideC, batch);
-  } else {
-    // Column-major C (cs0 == 1): C = op(A)·op(B) directly; a row-major operand view with
-    // leading dimension ld reads as its transpose in column-major.
-    int ldc = static_cast<int>(n <= 1 ? std::max<int64_t>(m, 1) : cs1);
-    int opA = va->trans ? CUBLAS_OP_N : CUBLAS_OP_T, opB = vb->trans ? CUBLAS_OP_N : CUBLAS_OP_T;
-    status = batch == 1
-                 ? blas->cublasSgemm(blas->blas, opA, opB, m, n, k, &one, a, va->ld, b, vb->ld,
-                                     &one, c, ldc)
-                 : blas->cublasSgemmStridedBatched(blas->blas, opA, opB, m, n, k, &one, a,
-                                                   va->ld, strideA, b, vb->ld, strideB, &one, c,
-                                                   ldc, strideC, batch);
-  }
+  int status =
+      batch == 1
+          ? blas->cublasSgemm(blas->blas, opOf(p), opOf(q), rows, cols, k, &one, p.data,
+                              p.view.ld, q.data, q.view.ld, &one, c, ldc)
+          : blas->cublasSgemmStridedBatched(blas->blas, opOf(p), opOf(q), rows, cols, k, &one,
+                                            p.data, p.view.ld, p.batchStride, q.data, q.view.ld,
+                                            q.batchStride, &one, c, ldc, strideC, batch);
   if (status != 0)
     recordError(llvm::formatv("{0}: cuBLAS SGEMM [M={1}, N={2}, K={3}, batch={4}] failed with "
                               "status {5}",
