@@ -1381,6 +1381,10 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   }
 
   if (options.emit == EmitKind::Mlir) {
+    if (llvm::any_of(*compileTargets,
+                     [](const CompileTarget &t) { return t.kind == CompileTarget::Cuda; }))
+      if (llvm::Error e = annotateCudaDispatch(module))
+        return diags.take(llvm::toString(std::move(e)));
     std::error_code ec;
     llvm::ToolOutputFile out(options.output, ec, llvm::sys::fs::OF_Text);
     if (ec)

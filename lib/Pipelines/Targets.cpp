@@ -3,13 +3,19 @@
 #include "lorc/Pipelines/Targets.h"
 #include "lorc/Pipelines/Pipelines.h"
 
+#include "lorc/Dialect/Lorc/IR/LorcDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
 #include <cstdlib>
+#include <map>
 
 using namespace mlir;
 using namespace lorc;
@@ -119,4 +125,65 @@ llvm::Expected<CudaLowering> lorc::lowerForCuda(ModuleOp module, const NvptxTarg
   if (failed(serialize.run(module)))
     return makeError("assembling the kernels with " + toolkit + "/bin/ptxas");
   return result;
+}
+
+llvm::Error lorc::annotateCudaDispatch(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  constexpr llvm::StringLiteral kTag = "lorc.dispatch.";
+  // Tag every lorc op of a copy with its index, lower the copy, count what carries each tag.
+  OwningOpRef<ModuleOp> copy(module.clone());
+  SmallVector<Operation *> originals;
+  module.walk([&](Operation *op) {
+    if (isa<LorcDialect>(op->getDialect()))
+      originals.push_back(op);
+  });
+  unsigned next = 0;
+  copy->walk([&](Operation *op) {
+    if (isa<LorcDialect>(op->getDialect()))
+      op->setLoc(NameLoc::get(StringAttr::get(ctx, kTag + std::to_string(next++)), op->getLoc()));
+  });
+  PassManager pm(ctx);
+  buildGpuMappedLoopsPipeline(pm, /*deviceAllocations=*/true, /*blockSize=*/256);
+  if (failed(pm.run(*copy)))
+    return makeError("the CUDA pipeline (to its loop-mapped form)");
+
+  std::vector<std::pair<int64_t, int64_t>> counts(originals.size()); // (cublas, kernels)
+  std::map<Operation *, std::pair<int64_t, int64_t>> totals;          // per function
+  auto record = [&](Operation *op, bool gemm) {
+    llvm::SmallDenseSet<unsigned> tags;
+    op->getLoc()->walk([&](Location l) {
+      if (auto name = dyn_cast<NameLoc>(l))
+        if (name.getName().getValue().starts_with(kTag)) {
+          unsigned i = 0;
+          if (!name.getName().getValue().drop_front(kTag.size()).getAsInteger(10, i))
+            tags.insert(i);
+        }
+      return WalkResult::advance();
+    });
+    for (unsigned i : tags)
+      if (i < counts.size())
+        (gemm ? counts[i].first : counts[i].second) += 1;
+    auto &total = totals[op->getParentOfType<func::FuncOp>()];
+    (gemm ? total.first : total.second) += 1;
+  };
+  copy->walk([&](Operation *op) {
+    if (auto call = dyn_cast<func::CallOp>(op)) {
+      if (call.getCallee().starts_with("lorc_cuda_"))
+        record(op, /*gemm=*/true);
+    } else if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
+      if (loop->hasAttr(gpu::getMappingAttrName()) && !loop->getParentOfType<scf::ParallelOp>())
+        record(op, /*gemm=*/false);
+    }
+  });
+  auto dict = [&](std::pair<int64_t, int64_t> c) {
+    Builder b(ctx);
+    return b.getDictionaryAttr({b.getNamedAttr("cublas_gemms", b.getI64IntegerAttr(c.first)),
+                                b.getNamedAttr("kernels", b.getI64IntegerAttr(c.second))});
+  };
+  for (auto [op, c] : llvm::zip(originals, counts))
+    op->setAttr("lorc.cuda_dispatch", dict(c));
+  for (auto [copyFunc, c] : totals)
+    if (auto f = module.lookupSymbol<func::FuncOp>(cast<func::FuncOp>(copyFunc).getSymName()))
+      f->setAttr("lorc.cuda_dispatch", dict(c));
+  return llvm::Error::success();
 }

@@ -52,6 +52,14 @@ struct CudaLowering {
 /// Pipeline errors are emitted as MLIR diagnostics; the returned error names the stage.
 llvm::Expected<CudaLowering> lowerForCuda(mlir::ModuleOp module, const NvptxTarget &target);
 
+/// Makes the CUDA pipeline's dispatch decision visible in `lorc-compile --emit=mlir`: runs the
+/// pipeline to its loop-mapped form on a copy of `module` (lorc level) and records, on each
+/// lorc op of `module`, `lorc.cuda_dispatch = {cublas_gemms = N, kernels = M}`: the cuBLAS
+/// calls and the generated kernels (outermost mapped loops) that compute part of it, traced
+/// through locations (a kernel fused from several ops counts for each). The function gets the
+/// totals, the other ops' kernels (embedding gathers, transposes, pooling) included.
+llvm::Error annotateCudaDispatch(mlir::ModuleOp module);
+
 } // namespace lorc
 
 #endif // LORC_PIPELINES_TARGETS_H
