@@ -6,11 +6,27 @@
 // "Device" memory is host memory; kernels cannot run (cuLaunchKernel fails). The GEMMs are the
 // reference column-major SGEMM loops of the BLAS specification: C = α·op(A)·op(B) + β·C.
 //
+// With LORC_FAKE_CUDA_NOOP=1 (bench/cuda_host_overhead.sh) launches and GEMMs succeed without
+// doing anything and are counted; the counts are printed at exit. That isolates the host-side
+// cost of a forward pass (lorc's generated host code and runtime) from the driver's.
+//
 //===----------------------------------------------------------------------===//
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+namespace {
+struct Counters {
+  bool noop = std::getenv("LORC_FAKE_CUDA_NOOP") && *std::getenv("LORC_FAKE_CUDA_NOOP") == '1';
+  long launches = 0, gemms = 0;
+  ~Counters() {
+    if (noop)
+      std::fprintf(stderr, "fake-cuda: %ld launches, %ld gemms\n", launches, gemms);
+  }
+} counters;
+} // namespace
 
 extern "C" {
 int cuInit(unsigned) { return 0; }
@@ -27,7 +43,10 @@ int cuModuleLoadDataEx(void **m, const void *, unsigned, int *, void **) { stati
 int cuModuleUnload(void *) { return 0; }
 int cuModuleGetFunction(void **f, void *, const char *) { static int fn; *f = &fn; return 0; }
 int cuLaunchKernel(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-                   void *, void **, void **) { return 98; } // CUDA_ERROR_INVALID_IMAGE-like
+                   void *, void **, void **) {
+  ++counters.launches;
+  return counters.noop ? 0 : 98; // kernels cannot run here
+}
 int cuMemAllocAsync(unsigned long long *p, size_t bytes, void *) {
   if (bytes > (size_t(1) << 40))
     return 2; // out of memory
@@ -48,6 +67,9 @@ int cublasSetStream_v2(void *, void *) { return 0; }
 int cublasSgemm_v2(void *, int opA, int opB, int m, int n, int k, const float *alpha,
                    const float *a, int lda, const float *b, int ldb, const float *beta, float *c,
                    int ldc) {
+  ++counters.gemms;
+  if (counters.noop)
+    return 0;
   for (int j = 0; j < n; ++j)
     for (int i = 0; i < m; ++i) {
       float s = 0;
@@ -64,6 +86,10 @@ int cublasSgemmStridedBatched(void *h, int opA, int opB, int m, int n, int k, co
                               const float *a, int lda, long long sa, const float *b, int ldb,
                               long long sb, const float *beta, float *c, int ldc, long long sc,
                               int batch) {
+  if (counters.noop) {
+    ++counters.gemms;
+    return 0;
+  }
   for (int i = 0; i < batch; ++i)
     cublasSgemm_v2(h, opA, opB, m, n, k, alpha, a + i * sa, lda, b + i * sb, ldb, beta,
                    c + i * sc, ldc);
