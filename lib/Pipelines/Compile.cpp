@@ -1380,6 +1380,27 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
     }
   }
 
+  // Graph fusion, last: linears with unmerged adapters are left alone (their adapters stay
+  // swappable by name), chunked ones too (fusing would grow their working set), and the report
+  // keeps its layers under their original names, each saying what it was fused into.
+  if (options.fuse) {
+    stage.emplace(log, "fuse (--lorc-fuse)");
+    PassManager fuse(&context);
+    fuse.addPass(createLorcFusePass());
+    if (failed(fuse.run(module)))
+      return diags.take("fusing");
+    module.walk([&](LinearOp op) {
+      auto from = op->getAttrOfType<ArrayAttr>("lorc.fused_from");
+      if (!from)
+        return;
+      std::string name = linearLayerName(op);
+      if (report)
+        for (auto part : from.getAsValueRange<StringAttr>())
+          report->layerExtras[part.str()]["fused_into"] = name;
+    });
+    stage->finish();
+  }
+
   if (options.emit == EmitKind::Mlir) {
     if (llvm::any_of(*compileTargets,
                      [](const CompileTarget &t) { return t.kind == CompileTarget::Cuda; }))

@@ -86,8 +86,11 @@ struct LorcFuseLoraGemmPass : lorc::impl::LorcFuseLoraGemmPassBase<LorcFuseLoraG
     for (LoraOp l : loras) {
       SmallVector<int64_t> shape(xType.getShape());
       shape.back() = l.getDown().getType().getDimSize(0);
-      pieces.push_back(LinearOp::create(b, loc, RankedTensorType::get(shape, xType.getElementType()),
-                                        op.getInput(), l.getDown(), Value()));
+      auto down = LinearOp::create(b, loc, RankedTensorType::get(shape, xType.getElementType()),
+                                   op.getInput(), l.getDown(), Value());
+      // The A factor stays a tensor of its own, swappable by name (--lorc-fuse leaves it).
+      down->setAttr("lorc.adapter_factor", b.getUnitAttr());
+      pieces.push_back(down);
     }
     Value xcat = tensor::ConcatOp::create(b, loc, xType.getRank() - 1, pieces);
     auto wcatType = RankedTensorType::get({n, kcat}, wType.getElementType());

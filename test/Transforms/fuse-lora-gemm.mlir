@@ -5,8 +5,8 @@
 // CHECK-SAME: (%[[X:.*]]: tensor<?x3xf32>, %[[B:.*]]: tensor<2xf32>)
 // CHECK-DAG: %[[A0:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 0.000000e+00, 0.000000e+00]]> : tensor<1x3xf32>
 // CHECK-DAG: %[[A1:.*]] = arith.constant dense<{{\[}}[0.000000e+00, 1.000000e+00, 0.000000e+00]]> : tensor<1x3xf32>
-// CHECK: %[[XA0:.*]] = lorc.linear %[[X]], %[[A0]] : tensor<?x3xf32>, tensor<1x3xf32> -> tensor<?x1xf32>
-// CHECK: %[[XA1:.*]] = lorc.linear %[[X]], %[[A1]] : tensor<?x3xf32>, tensor<1x3xf32> -> tensor<?x1xf32>
+// CHECK: %[[XA0:.*]] = lorc.linear %[[X]], %[[A0]] {lorc.adapter_factor} : tensor<?x3xf32>, tensor<1x3xf32> -> tensor<?x1xf32>
+// CHECK: %[[XA1:.*]] = lorc.linear %[[X]], %[[A1]] {lorc.adapter_factor} : tensor<?x3xf32>, tensor<1x3xf32> -> tensor<?x1xf32>
 // CHECK: %[[XCAT:.*]] = tensor.concat dim(1) %[[X]], %[[XA0]], %[[XA1]] : (tensor<?x3xf32>, tensor<?x1xf32>, tensor<?x1xf32>) -> tensor<?x5xf32>
 // CHECK: %[[WCAT:.*]] = arith.constant {lorc.fused_lora = [{column = 3 : i64, rank = 1 : i64, scale = 2.000000e+00 : f64, up = ""}, {column = 4 : i64, rank = 1 : i64, scale = 5.000000e-01 : f64, up = ""}]} dense_resource<weight.lora_fused> : tensor<2x5xf32>
 // CHECK: %[[Y:.*]] = lorc.linear %[[XCAT]], %[[WCAT]], %[[B]] : tensor<?x5xf32>, tensor<2x5xf32>, tensor<2xf32> -> tensor<?x2xf32>

@@ -20,7 +20,11 @@ struct Flags {
   cl::opt<std::string> modelDir{cl::Positional, cl::desc("<model-dir>"), cl::Required};
   cl::opt<std::string> output{"o", cl::desc("Output artifact directory (or IR file for --emit)"),
                               cl::value_desc("path"), cl::init("")};
-  cl::opt<std::string> target{"target", cl::desc("Target: cpu"), cl::init("cpu")};
+  cl::opt<std::string> target{
+      "target",
+      cl::desc("Targets, comma-separated, the first primary: cpu, cuda[:sm_90|sm_80|...[+ptxNN]], "
+               "cuda-loops-cpu (the CUDA pipeline's mapped loops on the CPU); e.g. cuda:sm_90,cpu"),
+      cl::init("cpu")};
   cl::opt<lorc::EmitKind> emit{
       "emit", cl::desc("What to produce"), cl::init(lorc::EmitKind::Artifact),
       cl::values(clEnumValN(lorc::EmitKind::Artifact, "artifact", "the artifact directory"),
@@ -67,6 +71,10 @@ struct Flags {
   cl::opt<std::string> chunkStrategy{
       "chunk-strategy", cl::desc("Chunking strategy under --memory-budget: row, tile or adaptive"),
       cl::init("adaptive")};
+  cl::opt<bool> fuse{"fuse",
+                     cl::desc("Graph fusion (--lorc-fuse): projections sharing an input become "
+                              "one GEMM (default true)"),
+                     cl::init(true)};
   cl::opt<bool> allowUnknownKeys{"allow-unknown-keys",
                                  cl::desc("Warn about unknown adapter keys instead of failing")};
   cl::opt<bool> allowNonFinite{"allow-non-finite",
@@ -94,6 +102,7 @@ int main(int argc, char **argv) {
   options.assignPrecision = flags.assignPrecision;
   options.calibration = flags.calibration;
   options.memoryBudget = flags.memoryBudget;
+  options.fuse = flags.fuse;
   options.chunkStrategy = flags.chunkStrategy;
   options.allowNonFinite = flags.allowNonFinite;
   if (options.output.empty() && options.emit != lorc::EmitKind::Artifact)

@@ -34,7 +34,7 @@ struct CompileOptions {
   std::string modelDir;
   /// Artifact directory (EmitKind::Artifact) or IR file, "-" for stdout (the others).
   std::string output;
-  /// "cpu" only, for now.
+  /// `--target`: comma-separated cpu, cuda[:sm_XX[+ptxNN]], cuda-loops-cpu (Targets.h).
   std::string target = "cpu";
   EmitKind emit = EmitKind::Artifact;
   /// Adapters, each "<path>[:<multiplier>]": a PEFT adapter directory or a LyCORIS .safetensors.
@@ -55,6 +55,8 @@ struct CompileOptions {
   std::string memoryBudget;
   /// `--chunk-strategy=row|tile|adaptive`.
   std::string chunkStrategy = "adaptive";
+  /// `--fuse`: run --lorc-fuse (projections sharing an input become one GEMM).
+  bool fuse = true;
   bool allowUnknownKeys = false;
   bool allowNonFinite = false;
   /// LLVM optimisation level of the host code (0-3). O2 by default: on MiniLM, O3 took 18 s of

@@ -1,0 +1,165 @@
+//===- Fuse.cpp - graph-level fusion of lorc ops (--lorc-fuse) ------------===//
+
+#include "lorc/Dialect/Lorc/IR/LorcOps.h"
+#include "lorc/Transforms/Passes.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include "llvm/ADT/MapVector.h"
+
+#define DEBUG_TYPE "lorc-fuse"
+
+namespace lorc {
+#define GEN_PASS_DEF_LORCFUSEPASS
+#include "lorc/Transforms/Passes.h.inc"
+} // namespace lorc
+
+using namespace mlir;
+using namespace lorc;
+
+namespace {
+
+/// "a.query.w", "a.key.w" → "a.{query,key}.w": the common prefix and suffix (cut at '.'), the
+/// differing middles in braces; names without a common part are joined with '+'.
+std::string fusedName(ArrayRef<std::string> names) {
+  StringRef first = names.front();
+  if (llvm::all_of(names, [&](StringRef n) { return n == first; }))
+    return first.str(); // inline constants ("weight"); the resource manager makes keys unique
+  size_t prefix = first.size(), suffix = first.size();
+  for (StringRef n : names.drop_front()) {
+    size_t p = 0;
+    while (p < std::min(prefix, n.size()) && first[p] == n[p])
+      ++p;
+    prefix = p;
+    size_t s = 0;
+    while (s < std::min(suffix, n.size()) && first[first.size() - 1 - s] == n[n.size() - 1 - s])
+      ++s;
+    suffix = s;
+  }
+  prefix = first.substr(0, prefix).rfind('.') + 1; // 0 when there is no '.'
+  size_t minSize = first.size();
+  for (StringRef n : names)
+    minSize = std::min(minSize, n.size());
+  suffix = std::min(suffix, minSize - prefix);
+  size_t dot = first.substr(first.size() - suffix).find('.');
+  suffix = dot == StringRef::npos ? 0 : suffix - dot;
+  if (prefix == 0 && suffix == 0)
+    return llvm::join(names, "+");
+  std::string out = first.substr(0, prefix).str() + "{";
+  for (auto [i, n] : llvm::enumerate(names))
+    out += (i ? "," : "") + StringRef(n).drop_front(prefix).drop_back(suffix).str();
+  return out + "}" + first.substr(first.size() - suffix).str();
+}
+
+struct Candidate {
+  LinearOp op;
+  F32ConstantData weight;
+  std::optional<F32ConstantData> bias;
+};
+
+struct LorcFusePass : lorc::impl::LorcFusePassBase<LorcFusePass> {
+  using LorcFusePassBase::LorcFusePassBase;
+
+  void runOnOperation() override {
+    if (!projections)
+      return;
+    // Linears by (block, input), in program order.
+    llvm::MapVector<std::pair<Block *, Value>, SmallVector<LinearOp>> groups;
+    getOperation()->walk([&](LinearOp op) {
+      Operation *weight = op.getWeight().getDefiningOp();
+      bool adapterWeights = op->hasAttr("lorc.adapter_factor") ||
+                            (weight && weight->hasAttr("lorc.fused_lora"));
+      if (op.getAdapters().empty() && !adapterWeights)
+        groups[{op->getBlock(), op.getInput()}].push_back(op);
+    });
+    for (auto &[key, ops] : groups) {
+      if (ops.size() < 2)
+        continue;
+      // Split by (K, bias presence, element type): each class fuses on its own.
+      llvm::MapVector<std::tuple<int64_t, int, Type>, SmallVector<Candidate>> classes;
+      for (LinearOp op : ops) {
+        std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
+        if (!w || w->shape.size() != 2 || !op.getType().getElementType().isF32())
+          continue;
+        std::optional<F32ConstantData> b;
+        if (op.getBias()) {
+          b = readF32Constant(op.getBias());
+          if (!b)
+            continue;
+        }
+        classes[{w->shape[1], op.getBias() ? 1 : 0, op.getType().getElementType()}].push_back(
+            {op, std::move(*w), std::move(b)});
+      }
+      for (auto &[cls, members] : classes)
+        if (members.size() >= 2)
+          fuse(members);
+    }
+  }
+
+  void fuse(MutableArrayRef<Candidate> members) {
+    LinearOp first = members.front().op;
+    int64_t k = members.front().weight.shape[1], total = 0;
+    for (const Candidate &c : members)
+      total += c.weight.shape[0];
+    std::vector<float> weight, bias;
+    weight.reserve(static_cast<size_t>(total * k));
+    SmallVector<std::string> names, biasNames;
+    for (const Candidate &c : members) {
+      weight.insert(weight.end(), c.weight.values.begin(), c.weight.values.end());
+      names.push_back(c.weight.name.empty() ? "weight" : c.weight.name);
+      if (c.bias) {
+        bias.insert(bias.end(), c.bias->values.begin(), c.bias->values.end());
+        biasNames.push_back(c.bias->name.empty() ? "bias" : c.bias->name);
+      }
+    }
+
+    OpBuilder b(first);
+    SmallVector<Location> locs;
+    for (Candidate &c : members)
+      locs.push_back(c.op.getLoc());
+    Location loc = b.getFusedLoc(locs);
+    auto constant = [&](ArrayRef<int64_t> shape, ArrayRef<float> data, StringRef name) -> Value {
+      auto type = RankedTensorType::get(shape, b.getF32Type());
+      auto attr = DenseResourceElementsAttr::get(
+          type, name, HeapAsmResourceBlob::allocateAndCopyInferAlign(data));
+      return arith::ConstantOp::create(b, loc, type, attr);
+    };
+    Value w = constant({total, k}, weight, fusedName(names));
+    Value bv = bias.empty() ? Value() : constant({total}, bias, fusedName(biasNames));
+    auto xType = first.getInput().getType();
+    SmallVector<int64_t> shape(first.getType().getShape());
+    shape.back() = total;
+    auto fused = LinearOp::create(b, loc, RankedTensorType::get(shape, b.getF32Type()),
+                                  first.getInput(), w, bv);
+    // The parts' weight names, for reports that list layers by their original names.
+    fused->setAttr("lorc.fused_from",
+                   b.getStrArrayAttr(llvm::to_vector_of<StringRef>(names)));
+
+    // Each old result: a slice of the fused one along the last dimension.
+    int64_t rank = xType.getRank(), column = 0;
+    for (Candidate &c : members) {
+      OpBuilder sb(c.op);
+      SmallVector<OpFoldResult> offsets(rank, sb.getIndexAttr(0)), sizes, strides(rank, sb.getIndexAttr(1));
+      for (int64_t d = 0; d < rank - 1; ++d)
+        sizes.push_back(tensor::getMixedSize(sb, c.op.getLoc(), fused.getResult(), d));
+      sizes.push_back(sb.getIndexAttr(c.weight.shape[0]));
+      offsets.back() = sb.getIndexAttr(column);
+      column += c.weight.shape[0];
+      auto slice = tensor::ExtractSliceOp::create(sb, c.op.getLoc(), c.op.getType(),
+                                                  fused.getResult(), offsets, sizes, strides);
+      Operation *oldWeight = c.op.getWeight().getDefiningOp();
+      Operation *oldBias = c.op.getBias() ? c.op.getBias().getDefiningOp() : nullptr;
+      c.op.replaceAllUsesWith(slice.getResult());
+      c.op.erase();
+      for (Operation *old : {oldWeight, oldBias})
+        if (old && old->use_empty())
+          old->erase();
+    }
+    ++numGroups;
+    numLinears += members.size();
+  }
+};
+
+} // namespace
