@@ -2,6 +2,7 @@
 
 #include "lorc/Pipelines/Pipelines.h"
 #include "lorc/Conversion/Passes.h"
+#include "lorc/Support/NvptxTarget.h"
 #include "lorc/Transforms/Passes.h"
 
 #include "mlir/InitAllPasses.h"
@@ -23,8 +24,10 @@ static void addUpstream(OpPassManager &pm, StringRef pipeline) {
     llvm::report_fatal_error(llvm::Twine("lorc: invalid built-in pipeline: ") + error);
 }
 
-void lorc::buildLorcToLinalgPipeline(OpPassManager &pm) {
-  pm.addPass(createConvertLorcToLinalgPass());
+void lorc::buildLorcToLinalgPipeline(OpPassManager &pm, bool nvvmFp8Cast) {
+  ConvertLorcToLinalgPassOptions toLinalg;
+  toLinalg.fp8Cast = nvvmFp8Cast ? "nvvm" : "software";
+  pm.addPass(createConvertLorcToLinalgPass(toLinalg));
   addUpstream(pm, "func.func(convert-elementwise-to-linalg),canonicalize,cse");
   pm.addPass(lorc::createLorcFuseElementwisePass());
   addUpstream(pm, "canonicalize,cse");
@@ -64,8 +67,8 @@ void lorc::buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions
 }
 
 void lorc::buildGpuMappedLoopsPipeline(OpPassManager &pm, bool deviceAllocations,
-                                      int64_t blockSize) {
-  buildLorcToLinalgPipeline(pm);
+                                      int64_t blockSize, bool nvvmFp8Cast) {
+  buildLorcToLinalgPipeline(pm, nvvmFp8Cast);
   addBufferization(pm);
   lorc::LorcDispatchBlasPassOptions blas;
   blas.library = deviceAllocations ? "cuda" : "cpu";
@@ -91,7 +94,9 @@ void lorc::buildCudaKernelPipeline(OpPassManager &pm, const CudaPipelineOptions 
   check.chip = options.chip;
   check.ptxVersion = options.ptxVersion;
   pm.addPass(lorc::createLorcCheckNvptxTargetPass(check));
-  buildGpuMappedLoopsPipeline(pm, /*deviceAllocations=*/true, options.blockSize);
+  // FP8 casts as PTX cvt.rn.satfinite where the (chip, PTX) pair has it, else in software.
+  bool nvvmFp8 = hasFp8Conversions({options.chip, static_cast<int>(options.ptxVersion)});
+  buildGpuMappedLoopsPipeline(pm, /*deviceAllocations=*/true, options.blockSize, nvvmFp8);
   // One stream for the whole function (gpu-async-region): the runtime orders launches, cuBLAS
   // calls, copies and stream-ordered allocations on it.
   addUpstream(pm, "func.func(convert-parallel-loops-to-gpu),gpu-kernel-outlining,"
@@ -101,6 +106,8 @@ void lorc::buildCudaKernelPipeline(OpPassManager &pm, const CudaPipelineOptions 
                        " features=+ptx" + std::to_string(options.ptxVersion.getValue()) +
                        " O=3}";
   addUpstream(pm, attach);
+  if (nvvmFp8)
+    pm.addNestedPass<gpu::GPUModuleOp>(lorc::createLorcConvertFp8TruncfToNvvmPass());
   addUpstream(pm, "gpu.module(convert-gpu-to-nvvm{index-bitwidth=64},canonicalize,cse,"
                   "reconcile-unrealized-casts),gpu-to-llvm");
 }

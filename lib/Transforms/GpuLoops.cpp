@@ -19,6 +19,7 @@ namespace lorc {
 #define GEN_PASS_DEF_LORCPREPAREGPUBUFFERSPASS
 #define GEN_PASS_DEF_LORCMAPPARALLELLOOPSPASS
 #define GEN_PASS_DEF_LORCCHECKNVPTXTARGETPASS
+#define GEN_PASS_DEF_LORCCONVERTFP8TRUNCFTONVVMPASS
 #include "lorc/Transforms/Passes.h.inc"
 } // namespace lorc
 
@@ -182,6 +183,30 @@ struct LorcCheckNvptxTargetPass
     if (!target) {
       getOperation().emitError() << llvm::toString(target.takeError());
       signalPassFailure();
+    }
+  }
+};
+
+struct LorcConvertFp8TruncfToNvvmPass
+    : lorc::impl::LorcConvertFp8TruncfToNvvmPassBase<LorcConvertFp8TruncfToNvvmPass> {
+  using LorcConvertFp8TruncfToNvvmPassBase::LorcConvertFp8TruncfToNvvmPassBase;
+  void runOnOperation() override {
+    SmallVector<arith::TruncFOp> casts;
+    getOperation().walk([&](arith::TruncFOp op) {
+      if (op.getIn().getType().isF32() &&
+          isa<Float8E4M3FNType, Float8E5M2Type>(op.getType()))
+        casts.push_back(op);
+    });
+    for (arith::TruncFOp op : casts) {
+      OpBuilder b(op);
+      Location loc = op.getLoc();
+      Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+      Value pair = NVVM::ConvertF32x2ToF8x2Op::create(
+          b, loc, b.getI16Type(), zero, op.getIn(), NVVM::FPRoundingMode::RN,
+          NVVM::SaturationMode::SATFINITE, /*relu=*/false, op.getType());
+      Value byte = arith::TruncIOp::create(b, loc, b.getI8Type(), pair);
+      op.replaceAllUsesWith(arith::BitcastOp::create(b, loc, op.getType(), byte).getResult());
+      op.erase();
     }
   }
 };

@@ -50,7 +50,8 @@ struct CudaPipelineOptions : public mlir::PassPipelineOptions<CudaPipelineOption
 };
 
 /// Lowers lorc ops to linalg on tensors (the tensor-level half of the CPU pipeline).
-void buildLorcToLinalgPipeline(mlir::OpPassManager &pm);
+/// `nvvmFp8Cast`: lorc.quantize encodes with NVVM's cvt (CUDA kernels on FP8-capable targets).
+void buildLorcToLinalgPipeline(mlir::OpPassManager &pm, bool nvvmFp8Cast = false);
 
 /// From linalg on tensors to the LLVM dialect, ready for translation to LLVM IR.
 void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &options);
@@ -63,7 +64,7 @@ void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &options
 /// linalg op an `scf.parallel` tiled into blocks of `blockSize` threads with GPU mapping
 /// attributes. `deviceAllocations` also puts host allocations on the device (gpu.alloc).
 void buildGpuMappedLoopsPipeline(mlir::OpPassManager &pm, bool deviceAllocations,
-                                 int64_t blockSize);
+                                 int64_t blockSize, bool nvvmFp8Cast = false);
 
 /// The CUDA pipeline's first half: (chip, PTX) check, mapped loops → gpu.launch, kernel
 /// outlining, one stream per function, kernels in NVVM, host gpu ops → mgpu* calls.

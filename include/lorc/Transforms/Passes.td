@@ -71,6 +71,24 @@ def LorcCheckNvptxTargetPass : Pass<"lorc-check-nvptx-target", "mlir::ModuleOp">
   ];
 }
 
+def LorcConvertFp8TruncfToNvvmPass : Pass<"lorc-convert-fp8-truncf-to-nvvm", "mlir::gpu::GPUModuleOp"> {
+  let summary = "FP8 truncf in kernels → nvvm.convert.f32x2.to.f8x2 (cvt.rn.satfinite)";
+  let description = [{
+    In a `gpu.module`, rewrites `arith.truncf %x : f32 to f8E4M3FN` (or `f8E5M2`), which LLVM 22
+    cannot lower (REFERENCE §4.2), into
+    ```
+    %pair = nvvm.convert.f32x2.to.f8x2 %zero, %x {rnd = rn, sat = satfinite} : i16 (f8E4M3FN)
+    %byte = arith.trunci %pair : i16 to i8      // the instruction puts its second operand low
+    %y = arith.bitcast %byte : i8 to f8E4M3FN
+    ```
+    i.e. PTX `cvt.rn.satfinite.e4m3x2.f32` (round to nearest even, saturate to the finite
+    range). convert-lorc-to-linalg's `fp8-cast=nvvm` clamps to ±max before the truncf, so the
+    result is the software cast's except for the sign of NaN. The CUDA pipeline runs it only
+    for (chip, PTX) pairs with FP8 conversions (lorc/Support/NvptxTarget.h).
+  }];
+  let dependentDialects = ["mlir::NVVM::NVVMDialect", "mlir::arith::ArithDialect"];
+}
+
 def LorcMapParallelLoopsPass : Pass<"lorc-map-parallel-loops"> {
   let summary = "Tile parallel loops into blocks of threads and map them to the GPU grid";
   let description = [{

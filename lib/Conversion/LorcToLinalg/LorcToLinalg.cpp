@@ -767,8 +767,13 @@ struct ConvertLorcToLinalgPass
     : lorc::impl::ConvertLorcToLinalgPassBase<ConvertLorcToLinalgPass> {
   using ConvertLorcToLinalgPassBase::ConvertLorcToLinalgPassBase;
   void runOnOperation() override {
+    if (fp8Cast != "software" && fp8Cast != "nvvm") {
+      getOperation()->emitError() << "convert-lorc-to-linalg: fp8-cast=" << fp8Cast
+                                  << ": expected software or nvvm";
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
-    populateLorcToLinalgConversionPatterns(patterns);
+    populateLorcToLinalgConversionPatterns(patterns, fp8Cast == "nvvm");
     // Each pattern replaces its op with upstream ops only, so a walk-and-rewrite suffices;
     // the greedy driver is used for its bookkeeping, with folding off to keep the output literal.
     GreedyRewriteConfig config;
@@ -926,8 +931,18 @@ Value toF32(OpBuilder &b, Location loc, Value v) {
   return v.getType().isF32() ? v : arith::ExtFOp::create(b, loc, b.getF32Type(), v).getResult();
 }
 
+/// f32 → FP8 for kernels that `--lorc-convert-fp8-truncf-to-nvvm` will turn into PTX
+/// `cvt.rn.satfinite`: clamp to ±max (NaN propagates), then `arith.truncf`, which is Pure (so
+/// bufferization and fusion accept it) but does not lower in LLVM 22 by itself.
+Value encodeFp8Truncf(OpBuilder &b, Location loc, Value x, Type fp8, const Fp8Format &f) {
+  auto cf = [&](double v) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)); };
+  Value clamped = arith::MinimumFOp::create(
+      b, loc, arith::MaximumFOp::create(b, loc, x, cf(-f.maxFinite)), cf(f.maxFinite));
+  return arith::TruncFOp::create(b, loc, fp8, clamped);
+}
+
 struct QuantizeOpLowering : OpRewritePattern<QuantizeOp> {
-  using OpRewritePattern::OpRewritePattern;
+  QuantizeOpLowering(MLIRContext *ctx, bool nvvm) : OpRewritePattern(ctx), nvvm(nvvm) {}
   LogicalResult matchAndRewrite(QuantizeOp op, PatternRewriter &b) const override {
     auto type = op.getResult().getType();
     Fp8Format f = fp8Format(type.getElementType());
@@ -935,13 +950,16 @@ struct QuantizeOpLowering : OpRewritePattern<QuantizeOp> {
                                 [&](OpBuilder &nb, Location nl, Value x, Value s) -> Value {
                                   Value xs = arith::MulFOp::create(nb, nl, toF32(nb, nl, x),
                                                                    toF32(nb, nl, s));
-                                  Value byte = arith::TruncIOp::create(
-                                      nb, nl, nb.getI8Type(), encodeFp8(nb, nl, xs, f));
+                                  if (nvvm)
+                                    return encodeFp8Truncf(nb, nl, xs, type.getElementType(), f);
+                                  Value byte = arith::TruncIOp::create(nb, nl, nb.getI8Type(),
+                                                                       encodeFp8(nb, nl, xs, f));
                                   return arith::BitcastOp::create(nb, nl, type.getElementType(),
                                                                   byte);
                                 }));
     return success();
   }
+  bool nvvm;
 };
 
 struct DequantizeOpLowering : OpRewritePattern<DequantizeOp> {
@@ -965,8 +983,8 @@ struct DequantizeOpLowering : OpRewritePattern<DequantizeOp> {
 };
 } // namespace
 
-void lorc::populateLorcToLinalgConversionPatterns(RewritePatternSet &patterns) {
+void lorc::populateLorcToLinalgConversionPatterns(RewritePatternSet &patterns, bool nvvmFp8Cast) {
   patterns.add<ChunkedMatmulOpLowering, LinearOpLowering, LowRankLinearOpLowering, LayerNormOpLowering,
-               AttentionOpLowering, QuantizeOpLowering, DequantizeOpLowering>(
-      patterns.getContext());
+               AttentionOpLowering, DequantizeOpLowering>(patterns.getContext());
+  patterns.add<QuantizeOpLowering>(patterns.getContext(), nvvmFp8Cast);
 }

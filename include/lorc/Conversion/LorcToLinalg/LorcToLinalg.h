@@ -15,9 +15,11 @@ namespace lorc {
 #define GEN_PASS_DECL_CONVERTLORCTOLINALGPASS
 #include "lorc/Conversion/Passes.h.inc"
 
-/// Adds the patterns lowering lorc.linear, lorc.layer_norm and lorc.attention to linalg, tensor,
-/// arith and math on tensors.
-void populateLorcToLinalgConversionPatterns(mlir::RewritePatternSet &patterns);
+/// Adds the patterns lowering lorc ops to linalg, tensor, arith and math on tensors. With
+/// `nvvmFp8Cast`, lorc.quantize encodes with a clamp and `arith.truncf` for
+/// `--lorc-convert-fp8-truncf-to-nvvm` (CUDA kernels only).
+void populateLorcToLinalgConversionPatterns(mlir::RewritePatternSet &patterns,
+                                            bool nvvmFp8Cast = false);
 
 } // namespace lorc
 
