@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# MiniLM on the CPU, lorc against onnxruntime and PyTorch eager in one run (issue 9): the model
+# exported from the Hugging Face checkpoint to ONNX (bench/minilm_ort_reference.py), the same
+# seeded inputs and thread count for all three, at batch 8 x seq 128 and batch 1 x seq 16.
+# Checks that the three agree on the sentence embeddings (max |delta|, worst cosine), then
+# prints each one's median latency and lorc's ratios against issue 9's targets.
+# Usage: bench/minilm_ort.sh [BIN_DIR]
+#   LORC_BENCH_THREADS  threads for all three (default 2)
+#   LORC_BENCH_ITERS    timed iterations (default 20)
+#   LORC_GOLDEN_VENV, LORC_CACHE: see scripts/make-goldens/venv.sh
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bin="${1:-$root/build/bin}"
+threads="${LORC_BENCH_THREADS:-2}"
+iters="${LORC_BENCH_ITERS:-20}"
+for tool in lorc-compile lorc-run; do
+  [ -x "$bin/$tool" ] || { echo "minilm_ort: no $bin/$tool (build lorc first)" >&2; exit 1; }
+done
+# shellcheck source-path=SCRIPTDIR source=../scripts/make-goldens/venv.sh
+source "$root/scripts/make-goldens/venv.sh"
+py="$(lorc_golden_venv)"
+"$py" -m pip install -q -r "$root/bench/requirements-ort.txt" >&2
+model="$("$root/scripts/fetch-model.sh")"
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+
+"$bin/lorc-compile" "$model" -o "$tmp/minilm.lorc" --quiet
+for shape in "8 128" "1 16"; do
+  read -r batch seq <<< "$shape"
+  dir="$tmp/b${batch}s${seq}"; mkdir -p "$dir"
+  echo "== batch $batch x seq $seq, $threads threads, $iters iterations"
+  "$py" "$root/bench/minilm_ort_reference.py" "$model" "$dir" --batch "$batch" --seq "$seq" \
+    --threads "$threads" --iters "$iters" 2>/dev/null | tee "$dir/ref.out" | head -n 1
+  tail -n 1 "$dir/ref.out" > "$dir/ref.json"
+  "$bin/lorc-run" "$tmp/minilm.lorc" --inputs "$dir/inputs.safetensors" -o "$dir/lorc.safetensors" \
+    --bench="$iters" --bench-json="$dir/lorc.json" --threads "$threads" 2>/dev/null | tail -n 1
+done
+
+"$py" - "$tmp" <<'PY'
+import json, os, sys
+import numpy as np
+from safetensors.numpy import load_file
+tmp = sys.argv[1]
+print(f"\n{'shape':14s}{'lorc ms':>10s}{'ORT ms':>10s}{'torch ms':>10s}{'lorc/ORT':>10s}{'target':>8s}"
+      f"{'lorc/torch':>11s}{'  agreement (sentence embedding, lorc vs ORT / torch)'}")
+for name, target in (("b8s128", 0.9), ("b1s16", 1.0)):
+    d = os.path.join(tmp, name)
+    ref = json.load(open(os.path.join(d, "ref.json")))
+    lorc = json.load(open(os.path.join(d, "lorc.json")))
+    e = {k: load_file(os.path.join(d, k + ".safetensors"))["sentence_embedding"]
+         for k in ("lorc", "ort", "torch")}
+    agree = []
+    for other in ("ort", "torch"):
+        a, b = e["lorc"].astype(np.float64), e[other].astype(np.float64)
+        cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        agree.append(f"max|d| {np.abs(a - b).max():.1e}, worst cos 1-{1 - cos.min():.1e}")
+    ratio = lorc["median_ms"] / ref["ort_median_ms"]
+    print(f"{ref['batch']} x {ref['seq']:<10d}{lorc['median_ms']:10.2f}{ref['ort_median_ms']:10.2f}"
+          f"{ref['torch_median_ms']:10.2f}{ratio:10.3f}{'<=' + str(target):>8s}"
+          f"{lorc['median_ms'] / ref['torch_median_ms']:11.3f}  {agree[0]} / {agree[1]}"
+          + ("" if ratio <= target else "   (target missed)"))
+print(f"onnxruntime {ref['ort_version']}, torch {ref['torch_version']}; lorc bf16: not implemented")
+PY
