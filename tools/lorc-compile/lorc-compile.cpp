@@ -6,6 +6,7 @@
 
 #include "lorc/Pipelines/Compile.h"
 
+#include "lorc/Support/CommandLine.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
@@ -87,6 +88,7 @@ struct Flags {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   Flags flags;
+  lorc::hideForeignOptions(flags);
   cl::ParseCommandLineOptions(argc, argv, "lorc ahead-of-time compiler\n");
   lorc::CompileOptions options;
   options.modelDir = flags.modelDir;

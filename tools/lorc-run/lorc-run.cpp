@@ -9,6 +9,7 @@
 #include "lorc/Runtime/Artifact.h"
 #include "lorc/Support/Safetensors.h"
 
+#include "lorc/Support/CommandLine.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
@@ -125,6 +126,7 @@ int main(int argc, char **argv) {
   if (auto *opt = cl::getRegisteredOptions().lookup("threads"))
     opt->removeArgument();
   Flags flags;
+  lorc::hideForeignOptions(flags);
   cl::ParseCommandLineOptions(argc, argv, "run a lorc artifact\n");
   if (flags.inputs.empty() == flags.texts.empty())
     return fail("give exactly one of --inputs <file> or --text \"...\"");
