@@ -658,12 +658,21 @@ llvm::Expected<std::vector<Tensor>> Artifact::runCuda(llvm::ArrayRef<const Tenso
   std::vector<ResultView> views =
       invoke(entry, deviceParams, static_cast<int64_t>(weights->dataSize() / 4), ordered, data,
              outputSpecs);
+  // The device buffers the callee allocated for its results are freed on every path out.
+  std::set<void *> toFree;
+  for (const ResultView &view : views)
+    if (view.allocated && view.allocated != deviceParams &&
+        !llvm::is_contained(deviceInputs, view.allocated))
+      toFree.insert(view.allocated);
+  llvm::scope_exit freeOutputs([&] {
+    for (void *p : toFree)
+      cuda::release(p);
+  });
   if (llvm::Error e = cuda::synchronize())
     return std::move(e);
 
   // Results: the span each one covers comes back through pinned memory, then is gathered.
   std::vector<Tensor> outs;
-  std::set<void *> toFree;
   for (auto [spec, view] : llvm::zip(outputSpecs, views)) {
     size_t esize = dtypeBits(spec.dtype) / 8, bytes = static_cast<size_t>(view.span()) * esize;
     llvm::Expected<void *> host = cuda::pinnedStaging(std::max<size_t>(bytes, 1));
@@ -676,11 +685,6 @@ llvm::Expected<std::vector<Tensor>> Artifact::runCuda(llvm::ArrayRef<const Tenso
     if (llvm::Error e = cuda::synchronize())
       return std::move(e);
     outs.push_back(gather(spec, view, static_cast<const uint8_t *>(*host)));
-    if (view.allocated && view.allocated != deviceParams &&
-        !llvm::is_contained(deviceInputs, view.allocated))
-      toFree.insert(view.allocated);
   }
-  for (void *p : toFree)
-    cuda::release(p);
   return outs;
 }
