@@ -1,5 +1,7 @@
 //===- CpuKernelsTest.cpp - the runtime entry points compiled code calls --===//
 
+#include "lorc/Runtime/MemRef.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -7,13 +9,7 @@
 
 // The C entry points of lib/Runtime/CpuKernels.cpp, as compiled code declares them.
 namespace {
-template <int N> struct MemRef {
-  float *allocated;
-  float *aligned;
-  int64_t offset;
-  int64_t sizes[N];
-  int64_t strides[N];
-};
+template <int N> using MemRef = lorc::StridedMemRef<float, N>;
 struct Unranked {
   int64_t rank;
   void *descriptor;

@@ -11,19 +11,15 @@
 #include "lorc/Runtime/Cuda.h"
 #include "lorc/Support/NvptxTarget.h"
 
+#include "lorc/Runtime/MemRef.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <vector>
 
 namespace {
-template <int N> struct MemRef {
-  float *allocated;
-  float *aligned;
-  int64_t offset;
-  int64_t sizes[N];
-  int64_t strides[N];
-};
+template <int N> using MemRef = lorc::StridedMemRef<float, N>;
 } // namespace
 
 extern "C" void _mlir_ciface_lorc_cuda_matmul_f32(MemRef<2> *, MemRef<2> *, MemRef<2> *, int32_t,

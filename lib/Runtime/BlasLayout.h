@@ -7,20 +7,13 @@
 #ifndef LORC_RUNTIME_BLASLAYOUT_H
 #define LORC_RUNTIME_BLASLAYOUT_H
 
+#include "lorc/Runtime/MemRef.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <optional>
 
 namespace lorc {
-
-/// The strided memref descriptor of MLIR's C interface.
-template <typename T, int N> struct StridedMemRef {
-  T *allocated;
-  T *aligned;
-  int64_t offset;
-  int64_t sizes[N];
-  int64_t strides[N];
-};
 
 /// A matrix operand as a row-major BLAS call takes it: transposed or not, leading dimension.
 struct BlasView {
