@@ -6,6 +6,7 @@ PKGS=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22   # LLVM/MLIR 22 (libMLIR.so, libLLVM.so)
   cmake ninja-build ccache g++ pkg-config                            # build
   libopenblas-dev liblapacke-dev                                     # CPU GEMMs (cblas), SVD (later)
+  libdnnl-dev                                                        # CPU GEMMs (oneDNN matmul, packed weights, bf16)
   libgtest-dev                                                       # unit tests
   python3 python3-pip python3-venv                                   # model fetch, goldens, lit
   zlib1g-dev libzstd-dev libxml2-dev libedit-dev libcurl4-openssl-dev # LLVM CMake config deps

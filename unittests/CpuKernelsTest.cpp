@@ -1,10 +1,13 @@
 //===- CpuKernelsTest.cpp - the runtime entry points compiled code calls --===//
 
 #include "lorc/Runtime/MemRef.h"
+#include "CpuGemm.h" // lib/Runtime: clearPackedWeights
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 // The C entry points of lib/Runtime/CpuKernels.cpp, as compiled code declares them.
@@ -17,9 +20,11 @@ struct Unranked {
 } // namespace
 
 extern "C" void _mlir_ciface_lorc_cpu_matmul_f32(MemRef<2> *, MemRef<2> *, MemRef<2> *, int32_t,
-                                                 int32_t);
+                                                 int32_t, int32_t);
+extern "C" void _mlir_ciface_lorc_cpu_matmul_bf16(MemRef<2> *, MemRef<2> *, MemRef<2> *, int32_t,
+                                                  int32_t, int32_t);
 extern "C" void _mlir_ciface_lorc_cpu_batch_matmul_f32(MemRef<3> *, MemRef<3> *, MemRef<3> *,
-                                                       int32_t, int32_t);
+                                                       int32_t, int32_t, int32_t);
 extern "C" void memrefCopy(int64_t, Unranked *, Unranked *);
 
 namespace {
@@ -48,7 +53,7 @@ TEST(CpuKernels, MatmulTransposesAndAccumulates) {
       for (size_t i = 0; i < b.size(); ++i)
         b[i] = 0.5f * static_cast<float>(i % 7) - 1.5f;
       MemRef<2> A = view2(a, ar, ac, ac + 2, 1), B = view2(b, br, bc), C = view2(c, m, n);
-      _mlir_ciface_lorc_cpu_matmul_f32(&A, &B, &C, transA, transB);
+      _mlir_ciface_lorc_cpu_matmul_f32(&A, &B, &C, transA, transB, 0);
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {
           float expected = 1.0f;
@@ -74,7 +79,7 @@ TEST(CpuKernels, BatchMatmulUsesBatchStrides) {
   MemRef<3> A{a.data(), a.data(), 0, {batch, m, k}, {m * k, k, 1}};
   MemRef<3> B{b.data(), b.data(), 0, {batch, n, k}, {n * k, k, 1}}; // [n, k]: transposed
   MemRef<3> C{c.data(), c.data(), 0, {batch, m, n}, {m * n, n, 1}};
-  _mlir_ciface_lorc_cpu_batch_matmul_f32(&A, &B, &C, 0, 1);
+  _mlir_ciface_lorc_cpu_batch_matmul_f32(&A, &B, &C, 0, 1, 0);
   for (int64_t t = 0; t < batch; ++t)
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) {
@@ -83,6 +88,91 @@ TEST(CpuKernels, BatchMatmulUsesBatchStrides) {
           expected += a[t * m * k + i * k + p] * b[t * n * k + j * k + p];
         EXPECT_FLOAT_EQ(c[t * m * n + i * n + j], expected);
       }
+}
+
+/// Deterministic values in [-1, 1) that are not bf16-representable (so rounding shows).
+std::vector<float> values(size_t n, unsigned seed) {
+  std::vector<float> v(n);
+  uint32_t x = seed * 2654435761u + 1;
+  for (float &f : v) {
+    x = x * 1664525u + 1013904223u;
+    f = static_cast<float>(x >> 8) / static_cast<float>(1 << 23) - 1.0f;
+  }
+  return v;
+}
+
+float toBf16(float f) { // round to nearest even, as VCVTNEPS2BF16 (no NaNs here)
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u = (u + 0x7fff + ((u >> 16) & 1)) & 0xffff0000u;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+/// C = A·Bᵀ (+ C) in double, A [m, k], B [n, k], optionally rounding A and B to bf16.
+std::vector<double> reference(const std::vector<float> &a, const std::vector<float> &b,
+                              const std::vector<float> &c, int64_t m, int64_t n, int64_t k,
+                              bool bf16) {
+  std::vector<double> r(c.begin(), c.end());
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t p = 0; p < k; ++p)
+        r[i * n + j] += double(bf16 ? toBf16(a[i * k + p]) : a[i * k + p]) *
+                        double(bf16 ? toBf16(b[j * k + p]) : b[j * k + p]);
+  return r;
+}
+
+double maxAbsDiff(const std::vector<float> &x, const std::vector<double> &ref) {
+  double d = 0;
+  for (size_t i = 0; i < x.size(); ++i)
+    d = std::max(d, std::fabs(double(x[i]) - ref[i]));
+  return d;
+}
+
+// A parameter B (a weight, stored [n, k]) is packed on the first call and reused: a changed B
+// is not seen until clearPackedWeights(), which the artifact calls after an adapter swap.
+TEST(CpuKernels, ParameterOperandIsPackedOnceUntilCleared) {
+  const int64_t m = 24, n = 72, k = 40;
+  std::vector<float> a = values(m * k, 1), b = values(n * k, 2), c(m * n, 0.5f);
+  std::vector<float> c0 = c;
+  MemRef<2> A = view2(a, m, k), B = view2(b, n, k), C = view2(c, m, n);
+  _mlir_ciface_lorc_cpu_matmul_f32(&A, &B, &C, 0, 1, 1);
+  EXPECT_LT(maxAbsDiff(c, reference(a, b, c0, m, n, k, false)), 1e-4);
+
+  std::vector<float> oldB = b;
+  for (float &x : b)
+    x = -x;
+  c = c0;
+  _mlir_ciface_lorc_cpu_matmul_f32(&A, &B, &C, 0, 1, 1);
+  EXPECT_LT(maxAbsDiff(c, reference(a, oldB, c0, m, n, k, false)), 1e-4)
+      << "the packed copy of the parameter is reused";
+
+  lorc::clearPackedWeights();
+  c = c0;
+  _mlir_ciface_lorc_cpu_matmul_f32(&A, &B, &C, 0, 1, 1);
+  EXPECT_LT(maxAbsDiff(c, reference(a, b, c0, m, n, k, false)), 1e-4)
+      << "after clearPackedWeights the new values are packed";
+  lorc::clearPackedWeights();
+}
+
+// bf16 GEMMs round both operands to bf16 and accumulate in f32: they match a bf16-rounded
+// reference to accumulation error, and differ from the f32 product by the rounding.
+TEST(CpuKernels, Bf16MatmulRoundsInputsAndAccumulatesInF32) {
+  if (!__builtin_cpu_supports("avx512bf16"))
+    GTEST_SKIP() << "no AVX512_BF16 on this CPU (bf16 GEMMs fall back to f32)";
+  const int64_t m = 16, n = 48, k = 384;
+  std::vector<float> a = values(m * k, 3), b = values(n * k, 4), c(m * n, 0.0f);
+  for (int parameter = 0; parameter < 2; ++parameter) {
+    std::fill(c.begin(), c.end(), 0.0f);
+    MemRef<2> A = view2(a, m, k), B = view2(b, n, k), C = view2(c, m, n);
+    _mlir_ciface_lorc_cpu_matmul_bf16(&A, &B, &C, 0, 1, parameter);
+    std::vector<float> zero(m * n, 0.0f);
+    EXPECT_LT(maxAbsDiff(c, reference(a, b, zero, m, n, k, true)), 1e-4)
+        << "parameter=" << parameter;
+    EXPECT_GT(maxAbsDiff(c, reference(a, b, zero, m, n, k, false)), 1e-3)
+        << "the inputs were rounded to bf16";
+  }
+  lorc::clearPackedWeights();
 }
 
 // The strided copy behind memref.copy into a column block (a concatenation) and out of a

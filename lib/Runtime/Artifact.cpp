@@ -1,6 +1,7 @@
 //===- Artifact.cpp - load and run lorc artifacts -------------------------===//
 
 #include "lorc/Runtime/Artifact.h"
+#include "CpuGemm.h"
 #include "lorc/Runtime/Cuda.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -196,6 +197,7 @@ Tensor Tensor::zeros(llvm::StringRef name, DType dtype, llvm::ArrayRef<int64_t> 
 }
 
 Artifact::~Artifact() {
+  clearPackedWeights(); // packed copies of parameters about to be unmapped
   if (library)
     dlclose(library);
   if (deviceParams) {
@@ -521,6 +523,7 @@ llvm::Error Artifact::swapAdapter(unsigned slotIndex, llvm::StringRef path, doub
     for (size_t i = 0; i < w.data->data.size(); ++i)
       dst[i] = w.data->data[i] * w.factor;
   }
+  clearPackedWeights(); // the CPU GEMMs' packed copies of the old factors
   slot.source = path.str();
   slot.multiplier = multiplier;
   for (AdapterSlot::Module &sm : slot.modules)

@@ -2,14 +2,16 @@
 //
 // `--lorc-dispatch-blas` rewrites f32 linalg.matmul / linalg.batch_matmul into calls of these
 // functions with the MLIR C interface (`_mlir_ciface_` + name, strided memref descriptors by
-// pointer). Semantics are linalg's: C += op(A)·op(B), i.e. BLAS beta = 1.
+// pointer). Semantics are linalg's: C += op(A)·op(B), i.e. BLAS beta = 1. The GEMM itself is
+// CpuGemm.cpp's (oneDNN, OpenBLAS fallback).
 //
 //===----------------------------------------------------------------------===//
 
 #include "lorc/Runtime/Artifact.h"
-#include "BlasLayout.h"
+#include "CpuGemm.h"
+#include "lorc/Runtime/MemRef.h"
 
-#include <cblas.h>
+#include <sched.h>
 
 #include <cstdint>
 #include <cstring>
@@ -19,102 +21,75 @@ namespace {
 
 template <int N> using MemRef = lorc::StridedMemRef<float, N>;
 
-/// A matrix operand as BLAS wants it: row-major with a leading dimension, possibly transposed.
-struct BlasOperand {
-  const float *data;
-  bool trans;
-  int64_t ld;
-  std::vector<float> copy; // when the strides fit neither layout
-};
-
-/// Describes the logical matrix op(X) (rows × cols) stored in `x` with strides (s0, s1).
-BlasOperand asBlas(const float *base, int64_t rows, int64_t cols, int64_t s0, int64_t s1,
-                   bool trans) {
-  if (std::optional<lorc::BlasView> view = lorc::blasView(rows, cols, s0, s1, trans))
-    return {base, view->trans, view->ld, {}};
-  // Stored shape is (r, c) = trans ? (cols, rows) : (rows, cols); copy it row-major.
-  int64_t r = trans ? cols : rows, c = trans ? rows : cols;
-  BlasOperand op{nullptr, trans, std::max<int64_t>(c, 1), {}};
-  op.copy.resize(static_cast<size_t>(r * c));
-  for (int64_t i = 0; i < r; ++i)
-    for (int64_t j = 0; j < c; ++j)
-      op.copy[i * c + j] = base[i * s0 + j * s1];
-  op.data = op.copy.data();
-  return op;
+/// The logical (batch, row, column) strides of op(X) for X stored with `s` (batch stride 0
+/// for 2-D operands).
+lorc::GemmOperand operand(const float *base, int64_t sb, int64_t s0, int64_t s1, bool trans) {
+  return trans ? lorc::GemmOperand{base, {sb, s1, s0}} : lorc::GemmOperand{base, {sb, s0, s1}};
 }
 
-/// C[m×n] += op(A)[m×k] · op(B)[k×n]; C must have unit column stride.
-void gemm(const float *a, int64_t as0, int64_t as1, bool transA, const float *b, int64_t bs0,
-          int64_t bs1, bool transB, float *c, int64_t cs0, int64_t cs1, int64_t m, int64_t n,
-          int64_t k) {
-  if (m == 0 || n == 0 || k == 0)
-    return;
-  if (cs1 != 1) { // not expressible as row-major C: accumulate through a contiguous copy
-    std::vector<float> tmp(static_cast<size_t>(m * n));
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j)
-        tmp[i * n + j] = c[i * cs0 + j * cs1];
-    gemm(a, as0, as1, transA, b, bs0, bs1, transB, tmp.data(), n, 1, m, n, k);
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j)
-        c[i * cs0 + j * cs1] = tmp[i * n + j];
-    return;
-  }
-  BlasOperand A = asBlas(a, m, k, as0, as1, transA);
-  BlasOperand B = asBlas(b, k, n, bs0, bs1, transB);
-  cblas_sgemm(CblasRowMajor, A.trans ? CblasTrans : CblasNoTrans,
-              B.trans ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), 1.0f, A.data, static_cast<int>(A.ld), B.data,
-              static_cast<int>(B.ld), 1.0f, c, static_cast<int>(m <= 1 ? std::max<int64_t>(n, 1)
-                                                                      : cs0));
+void matmul2(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c, int32_t transA, int32_t transB,
+             int32_t bIsParameter, lorc::GemmPrecision precision) {
+  int64_t m = c->sizes[0], n = c->sizes[1];
+  int64_t k = transA ? a->sizes[0] : a->sizes[1];
+  const int64_t cs[3] = {0, c->strides[0], c->strides[1]};
+  lorc::cpuGemm(1, m, n, k,
+                operand(a->aligned + a->offset, 0, a->strides[0], a->strides[1], transA),
+                operand(b->aligned + b->offset, 0, b->strides[0], b->strides[1], transB),
+                bIsParameter, c->aligned + c->offset, cs, precision);
+}
+
+void matmul3(MemRef<3> *a, MemRef<3> *b, MemRef<3> *c, int32_t transA, int32_t transB,
+             int32_t bIsParameter, lorc::GemmPrecision precision) {
+  int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
+  int64_t k = transA ? a->sizes[1] : a->sizes[2];
+  const int64_t cs[3] = {c->strides[0], c->strides[1], c->strides[2]};
+  lorc::cpuGemm(
+      batch, m, n, k,
+      operand(a->aligned + a->offset, a->strides[0], a->strides[1], a->strides[2], transA),
+      operand(b->aligned + b->offset, b->strides[0], b->strides[1], b->strides[2], transB),
+      bIsParameter, c->aligned + c->offset, cs, precision);
 }
 
 } // namespace
 
-extern "C" {
-
-/// C += op(A)·op(B) on 2-D strided memrefs; A is stored [k, m] when transA, B [n, k] when transB.
-__attribute__((visibility("default"))) void
-_mlir_ciface_lorc_cpu_matmul_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c, int32_t transA,
-                                 int32_t transB) {
-  int64_t m = c->sizes[0], n = c->sizes[1];
-  int64_t k = transA ? a->sizes[0] : a->sizes[1];
-  gemm(a->aligned + a->offset, a->strides[0], a->strides[1], transA, b->aligned + b->offset,
-       b->strides[0], b->strides[1], transB, c->aligned + c->offset, c->strides[0],
-       c->strides[1], m, n, k);
+// C += op(A)·op(B) on strided memrefs (lib/Runtime/CpuGemm.h); A is stored [k, m] when transA,
+// B [n, k] when transB; bIsParameter: B is a view of the artifact's parameters (packed once).
+// The bf16 forms round A and B to bf16 and accumulate in f32.
+#define LORC_EXPORT extern "C" __attribute__((visibility("default"))) void
+LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c,
+                                             int32_t transA, int32_t transB,
+                                             int32_t bIsParameter) {
+  matmul2(a, b, c, transA, transB, bIsParameter, lorc::GemmPrecision::F32);
 }
-
-/// The batched form over the leading dimension of 3-D strided memrefs.
-__attribute__((visibility("default"))) void
-_mlir_ciface_lorc_cpu_batch_matmul_f32(MemRef<3> *a, MemRef<3> *b, MemRef<3> *c, int32_t transA,
-                                       int32_t transB) {
-  int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
-  int64_t k = transA ? a->sizes[1] : a->sizes[2];
-  for (int64_t i = 0; i < batch; ++i)
-    gemm(a->aligned + a->offset + i * a->strides[0], a->strides[1], a->strides[2], transA,
-         b->aligned + b->offset + i * b->strides[0], b->strides[1], b->strides[2], transB,
-         c->aligned + c->offset + i * c->strides[0], c->strides[1], c->strides[2], m, n, k);
+LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_bf16(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c,
+                                              int32_t transA, int32_t transB,
+                                              int32_t bIsParameter) {
+  matmul2(a, b, c, transA, transB, bIsParameter, lorc::GemmPrecision::BF16);
 }
-
-} // extern "C"
-
-// OpenBLAS' thread control (declared in its cblas.h; declared here so other BLAS builds link).
-extern "C" void openblas_set_num_threads(int) __attribute__((weak));
-extern "C" int openblas_get_num_threads(void) __attribute__((weak));
+LORC_EXPORT _mlir_ciface_lorc_cpu_batch_matmul_f32(MemRef<3> *a, MemRef<3> *b, MemRef<3> *c,
+                                                   int32_t transA, int32_t transB,
+                                                   int32_t bIsParameter) {
+  matmul3(a, b, c, transA, transB, bIsParameter, lorc::GemmPrecision::F32);
+}
+LORC_EXPORT _mlir_ciface_lorc_cpu_batch_matmul_bf16(MemRef<3> *a, MemRef<3> *b, MemRef<3> *c,
+                                                    int32_t transA, int32_t transB,
+                                                    int32_t bIsParameter) {
+  matmul3(a, b, c, transA, transB, bIsParameter, lorc::GemmPrecision::BF16);
+}
+#undef LORC_EXPORT
 
 static int cpuThreads = 0;
 
 void lorc::setCpuThreads(int threads) {
+  if (threads <= 0) { // the cores this process may run on
+    cpu_set_t set;
+    threads = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+  }
   cpuThreads = threads;
-  if (openblas_set_num_threads && threads > 0)
-    openblas_set_num_threads(threads);
+  setGemmThreads(threads);
 }
 
-int lorc::getCpuThreads() {
-  if (openblas_get_num_threads)
-    return openblas_get_num_threads();
-  return cpuThreads;
-}
+int lorc::getCpuThreads() { return cpuThreads; }
 
 namespace {
 /// MLIR's unranked memref (C interface): the rank and a pointer to a ranked descriptor

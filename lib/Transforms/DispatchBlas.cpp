@@ -3,6 +3,7 @@
 #include "lorc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/IR/PatternMatch.h"
 
 #define DEBUG_TYPE "lorc-dispatch-blas"
@@ -58,16 +59,33 @@ MemRefType dynamicStrided(MLIRContext *ctx, unsigned rank) {
                          StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides));
 }
 
-/// Declares (once) `name(memref, memref, memref, i32, i32)` with the C interface.
-func::FuncOp getOrDeclare(ModuleOp module, StringRef name, unsigned rank) {
+/// Whether `v` is a view of the parameter buffer (argument 0 of a function carrying
+/// `lorc.parameters`, lorc-externalize-weights' convention): read-only for the artifact's
+/// lifetime, so the runtime may pack it once.
+bool isParameterView(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    auto view = dyn_cast<ViewLikeOpInterface>(def);
+    if (!view)
+      return false;
+    v = view.getViewSource();
+  }
+  auto arg = cast<BlockArgument>(v);
+  auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+  return func && arg.getArgNumber() == 0 && arg.getOwner()->isEntryBlock() &&
+         func->hasAttr("lorc.parameters");
+}
+
+/// Declares (once) `name(memref, memref, memref, i32, i32[, i32])` with the C interface.
+func::FuncOp getOrDeclare(ModuleOp module, StringRef name, unsigned rank, unsigned numFlags) {
   if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   MLIRContext *ctx = module.getContext();
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
   Type m = dynamicStrided(ctx, rank);
   Type i32 = IntegerType::get(ctx, 32);
-  auto f = func::FuncOp::create(b, module.getLoc(), name,
-                                FunctionType::get(ctx, {m, m, m, i32, i32}, {}));
+  SmallVector<Type> args = {m, m, m};
+  args.append(numFlags, i32);
+  auto f = func::FuncOp::create(b, module.getLoc(), name, FunctionType::get(ctx, args, {}));
   f.setPrivate();
   f->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
   return f;
@@ -82,6 +100,13 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
                          << ": expected cpu or cuda";
       return signalPassFailure();
     }
+    if (precision != "f32" && !(precision == "bf16" && library == "cpu")) {
+      module.emitError() << "lorc-dispatch-blas: precision=" << precision
+                         << (precision == "bf16" ? ": bf16 GEMMs exist on the cpu library only"
+                                                 : ": expected f32 or bf16");
+      return signalPassFailure();
+    }
+    bool cpu = library == "cpu";
     SmallVector<linalg::LinalgOp> candidates;
     module.walk([&](linalg::LinalgOp op) {
       if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) && op.hasPureBufferSemantics())
@@ -98,8 +123,9 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
       std::optional<std::pair<bool, bool>> trans = getTransposes(op, batched ? 1 : 0);
       if (!trans)
         continue;
-      std::string callee = "lorc_" + library + (batched ? "_batch_matmul_f32" : "_matmul_f32");
-      func::FuncOp decl = getOrDeclare(module, callee, rank);
+      std::string callee =
+          "lorc_" + library + (batched ? "_batch_matmul_" : "_matmul_") + precision;
+      func::FuncOp decl = getOrDeclare(module, callee, rank, cpu ? 3 : 2);
       OpBuilder b(op);
       Location loc = op.getLoc();
       SmallVector<Value> args;
@@ -107,6 +133,11 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
         args.push_back(memref::CastOp::create(b, loc, dynamicStrided(&getContext(), rank), v));
       args.push_back(arith::ConstantIntOp::create(b, loc, trans->first ? 1 : 0, 32));
       args.push_back(arith::ConstantIntOp::create(b, loc, trans->second ? 1 : 0, 32));
+      if (cpu) {
+        bool parameter = isParameterView(op->getOperand(1));
+        args.push_back(arith::ConstantIntOp::create(b, loc, parameter ? 1 : 0, 32));
+        numParameterOperands += parameter;
+      }
       func::CallOp::create(b, loc, decl, args);
       op->erase();
       ++numDispatched;

@@ -28,10 +28,10 @@
 // the private wrappers unpack the descriptors and call them.
 //        BLAS-DAG: llvm.func private @lorc_cpu_matmul_f32(
 //        BLAS-DAG: llvm.call @_mlir_ciface_lorc_cpu_matmul_f32(
-//        BLAS-DAG: llvm.func @_mlir_ciface_lorc_cpu_matmul_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32)
+//        BLAS-DAG: llvm.func @_mlir_ciface_lorc_cpu_matmul_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, i32)
 //        BLAS-DAG: llvm.func private @lorc_cpu_batch_matmul_f32(
 //        BLAS-DAG: llvm.call @_mlir_ciface_lorc_cpu_batch_matmul_f32(
-//        BLAS-DAG: llvm.func @_mlir_ciface_lorc_cpu_batch_matmul_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32)
+//        BLAS-DAG: llvm.func @_mlir_ciface_lorc_cpu_batch_matmul_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, i32)
 
 // Nothing but the LLVM dialect is left anywhere in the module.
 // NOTLEFT-NOT: lorc.

@@ -1,8 +1,20 @@
 // RUN: lorc-opt %s -split-input-file -lorc-dispatch-blas | FileCheck %s
 // RUN: lorc-opt %s -split-input-file -lorc-dispatch-blas=library=cuda | FileCheck %s --check-prefix=CUDA
+// RUN: lorc-opt %s -split-input-file -lorc-dispatch-blas=precision=bf16 | FileCheck %s --check-prefix=BF16
 // RUN: not lorc-opt %s -split-input-file -lorc-dispatch-blas=library=mkl 2>&1 | FileCheck %s --check-prefix=BADLIB
+// RUN: not lorc-opt %s -split-input-file -lorc-dispatch-blas="library=cuda precision=bf16" 2>&1 | FileCheck %s --check-prefix=BADBF16
+// RUN: not lorc-opt %s -split-input-file -lorc-dispatch-blas=precision=f16 2>&1 | FileCheck %s --check-prefix=BADPREC
 
 // BADLIB: error: lorc-dispatch-blas: library=mkl: expected cpu or cuda
+// BADBF16: error: lorc-dispatch-blas: precision=bf16: bf16 GEMMs exist on the cpu library only
+// BADPREC: error: lorc-dispatch-blas: precision=f16: expected f32 or bf16
+
+// precision=bf16 calls the bf16 entry points (same operands and flags).
+// BF16-LABEL: func.func @matmul
+//       BF16:   call @lorc_cpu_matmul_bf16(
+//       BF16: func.func private @lorc_cpu_matmul_bf16(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32) attributes {llvm.emit_c_interface}
+// BF16-LABEL: func.func @batch_matmul
+//       BF16:   call @lorc_cpu_batch_matmul_bf16(
 
 // With library=cuda (the CUDA pipeline) the same calls go to the cuBLAS entry points, which
 // take device buffers (lib/Runtime/Cuda.cpp).
@@ -14,7 +26,8 @@
 //       CUDA:   call @lorc_cuda_batch_matmul_f32(
 
 // f32 linalg.matmul / linalg.batch_matmul on buffers become calls of the lorc runtime with the
-// operands cast to fully dynamic strided memrefs and transpose flags read off the indexing maps.
+// operands cast to fully dynamic strided memrefs, transpose flags read off the indexing maps,
+// and (cpu only) whether B is a parameter: 0 here, B is an ordinary argument.
 
 // CHECK-LABEL: func.func @matmul
 //  CHECK-SAME:   %[[A:.*]]: memref<4x8xf32>, %[[B:.*]]: memref<8x16xf32>, %[[C:.*]]: memref<4x16xf32>
@@ -23,10 +36,11 @@
 //   CHECK-DAG:   %[[CC:.*]] = memref.cast %[[C]] : memref<4x16xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
 //   CHECK-DAG:   %[[TA:.*]] = arith.constant 0 : i32
 //   CHECK-DAG:   %[[TB:.*]] = arith.constant 0 : i32
-//       CHECK:   call @lorc_cpu_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[TA]], %[[TB]]) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) -> ()
+//   CHECK-DAG:   %[[P:.*]] = arith.constant 0 : i32
+//       CHECK:   call @lorc_cpu_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[TA]], %[[TB]], %[[P]]) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32) -> ()
 //   CHECK-NOT:   linalg.matmul
 //       CHECK:   return
-//       CHECK: func.func private @lorc_cpu_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+//       CHECK: func.func private @lorc_cpu_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32) attributes {llvm.emit_c_interface}
 func.func @matmul(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>) {
   linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
   return
@@ -43,7 +57,7 @@ func.func @matmul(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32
 //   CHECK-DAG:   %[[CC:.*]] = memref.cast %[[C]] : memref<?x?xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
 //   CHECK-DAG:   %[[TA:.*]] = arith.constant 0 : i32
 //   CHECK-DAG:   %[[TB:.*]] = arith.constant 1 : i32
-//       CHECK:   call @lorc_cpu_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[TA]], %[[TB]])
+//       CHECK:   call @lorc_cpu_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[TA]], %[[TB]], %{{.*}})
 //       CHECK:   call @lorc_cpu_matmul_f32(
 //   CHECK-NOT:   linalg.matmul
 //       CHECK: func.func private @lorc_cpu_matmul_f32(
@@ -67,10 +81,10 @@ func.func @matmul_transpose_b(%a: memref<?x?xf32>, %b: memref<?x?xf32>, %c: memr
 // CHECK-LABEL: func.func @matmul_transpose_a
 //   CHECK-DAG:   %[[ZERO:.*]] = arith.constant 0 : i32
 //   CHECK-DAG:   %[[ONE:.*]] = arith.constant 1 : i32
-//       CHECK:   call @lorc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ONE]], %[[ZERO]])
+//       CHECK:   call @lorc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ONE]], %[[ZERO]], %{{.*}})
 //       CHECK:   %[[ONE2:.*]] = arith.constant 1 : i32
 //       CHECK:   %[[ONE3:.*]] = arith.constant 1 : i32
-//       CHECK:   call @lorc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ONE2]], %[[ONE3]])
+//       CHECK:   call @lorc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ONE2]], %[[ONE3]], %{{.*}})
 //   CHECK-NOT:   linalg.matmul
 func.func @matmul_transpose_a(%a: memref<8x4xf32>, %b: memref<8x16xf32>, %bt: memref<16x8xf32>, %c: memref<4x16xf32>) {
   linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d0)>,
@@ -109,13 +123,13 @@ func.func @matmul_subview(%a: memref<8x16xf32>, %b: memref<8x16xf32>, %c: memref
 //   CHECK-DAG:   %[[CC:.*]] = memref.cast %[[C]] : memref<2x4x16xf32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
 //   CHECK-DAG:   %[[F0:.*]] = arith.constant 0 : i32
 //   CHECK-DAG:   %[[F1:.*]] = arith.constant 0 : i32
-//       CHECK:   call @lorc_cpu_batch_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[F0]], %[[F1]]) : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32) -> ()
+//       CHECK:   call @lorc_cpu_batch_matmul_f32(%[[CA]], %[[CB]], %[[CC]], %[[F0]], %[[F1]], %{{.*}}) : (memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32, i32) -> ()
 //       CHECK:   %[[CK:.*]] = memref.cast %[[K]] : memref<2x16x8xf32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
 //       CHECK:   %[[G0:.*]] = arith.constant 0 : i32
 //       CHECK:   %[[G1:.*]] = arith.constant 1 : i32
-//       CHECK:   call @lorc_cpu_batch_matmul_f32(%{{.*}}, %[[CK]], %{{.*}}, %[[G0]], %[[G1]])
+//       CHECK:   call @lorc_cpu_batch_matmul_f32(%{{.*}}, %[[CK]], %{{.*}}, %[[G0]], %[[G1]], %{{.*}})
 //   CHECK-NOT:   linalg.batch_matmul
-//       CHECK: func.func private @lorc_cpu_batch_matmul_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+//       CHECK: func.func private @lorc_cpu_batch_matmul_f32(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32, i32) attributes {llvm.emit_c_interface}
 //   CHECK-NOT: func.func private @lorc_cpu_matmul_f32
 func.func @batch_matmul(%a: memref<2x4x8xf32>, %b: memref<2x8x16xf32>, %c: memref<2x4x16xf32>, %k: memref<2x16x8xf32>) {
   linalg.batch_matmul ins(%a, %b : memref<2x4x8xf32>, memref<2x8x16xf32>) outs(%c : memref<2x4x16xf32>)
@@ -195,5 +209,52 @@ func.func @other_contractions(%a: memref<4x8xf32>, %x: memref<8xf32>, %y: memref
 // CHECK: linalg.matmul
 func.func @matmul_memory_space(%a: memref<4x8xf32, 1>, %b: memref<8x16xf32, 1>, %c: memref<4x16xf32, 1>) {
   linalg.matmul ins(%a, %b : memref<4x8xf32, 1>, memref<8x16xf32, 1>) outs(%c : memref<4x16xf32, 1>)
+  return
+}
+
+// -----
+
+// B read through views (subview, expand_shape) of argument 0 of a function carrying
+// lorc.parameters (lorc-externalize-weights' parameter buffer) is a parameter: flag 1, so the
+// runtime packs it once. The same views of another argument, or of argument 0 of a function
+// without lorc.parameters, are not.
+
+// CHECK-LABEL: func.func @parameter_operand
+//       CHECK:   arith.constant 0 : i32
+//  CHECK-NEXT:   arith.constant 1 : i32
+//  CHECK-NEXT:   %[[P:.*]] = arith.constant 1 : i32
+//  CHECK-NEXT:   call @lorc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[P]])
+//       CHECK:   arith.constant 0 : i32
+//  CHECK-NEXT:   arith.constant 1 : i32
+//  CHECK-NEXT:   %[[NP:.*]] = arith.constant 0 : i32
+//  CHECK-NEXT:   call @lorc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[NP]])
+// CHECK-LABEL: func.func @no_parameter_attribute
+//       CHECK:   arith.constant 0 : i32
+//  CHECK-NEXT:   arith.constant 1 : i32
+//  CHECK-NEXT:   %[[Z:.*]] = arith.constant 0 : i32
+//  CHECK-NEXT:   call @lorc_cpu_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[Z]])
+func.func @parameter_operand(%params: memref<1024xf32>, %x: memref<4x32xf32>, %other: memref<1024xf32>, %y: memref<4x16xf32>)
+    attributes {lorc.parameters = [{name = "w", offset = 64 : i64, shape = array<i64: 16, 32>}]} {
+  %flat = memref.subview %params[64] [512] [1] : memref<1024xf32> to memref<512xf32, strided<[1], offset: 64>>
+  %w = memref.expand_shape %flat [[0, 1]] output_shape [16, 32] : memref<512xf32, strided<[1], offset: 64>> into memref<16x32xf32, strided<[32, 1], offset: 64>>
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>,
+                                 affine_map<(d0, d1, d2) -> (d1, d2)>,
+                                 affine_map<(d0, d1, d2) -> (d0, d1)>]
+    ins(%x, %w : memref<4x32xf32>, memref<16x32xf32, strided<[32, 1], offset: 64>>) outs(%y : memref<4x16xf32>)
+  %oflat = memref.subview %other[64] [512] [1] : memref<1024xf32> to memref<512xf32, strided<[1], offset: 64>>
+  %ow = memref.expand_shape %oflat [[0, 1]] output_shape [16, 32] : memref<512xf32, strided<[1], offset: 64>> into memref<16x32xf32, strided<[32, 1], offset: 64>>
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>,
+                                 affine_map<(d0, d1, d2) -> (d1, d2)>,
+                                 affine_map<(d0, d1, d2) -> (d0, d1)>]
+    ins(%x, %ow : memref<4x32xf32>, memref<16x32xf32, strided<[32, 1], offset: 64>>) outs(%y : memref<4x16xf32>)
+  return
+}
+func.func @no_parameter_attribute(%params: memref<1024xf32>, %x: memref<4x32xf32>, %y: memref<4x16xf32>) {
+  %flat = memref.subview %params[64] [512] [1] : memref<1024xf32> to memref<512xf32, strided<[1], offset: 64>>
+  %w = memref.expand_shape %flat [[0, 1]] output_shape [16, 32] : memref<512xf32, strided<[1], offset: 64>> into memref<16x32xf32, strided<[32, 1], offset: 64>>
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>,
+                                 affine_map<(d0, d1, d2) -> (d1, d2)>,
+                                 affine_map<(d0, d1, d2) -> (d0, d1)>]
+    ins(%x, %w : memref<4x32xf32>, memref<16x32xf32, strided<[32, 1], offset: 64>>) outs(%y : memref<4x16xf32>)
   return
 }

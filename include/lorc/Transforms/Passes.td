@@ -6,30 +6,42 @@
 include "mlir/Pass/PassBase.td"
 
 def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
-  let summary = "Hand f32 matmuls on buffers to the CPU BLAS library through the lorc runtime";
+  let summary = "Hand f32 matmuls on buffers to the GEMM library through the lorc runtime";
   let description = [{
     Rewrites `linalg.matmul` and `linalg.batch_matmul` on f32 memrefs (after bufferization) into
-    calls of the lorc runtime's `lorc_cpu_matmul_f32` / `lorc_cpu_batch_matmul_f32`
-    (lib/Runtime/CpuKernels.cpp), which call `cblas_sgemm` (OpenBLAS). Both keep linalg's
+    calls of the lorc runtime: with `library=cpu`,
+    `lorc_cpu_(batch_)matmul_{f32,bf16}(A, B, C, transA, transB, bIsParameter)`
+    (lib/Runtime/CpuKernels.cpp → CpuGemm.cpp: oneDNN, OpenBLAS fallback); with `library=cuda`,
+    `lorc_cuda_(batch_)matmul_f32(A, B, C, transA, transB)` (cuBLAS). All keep linalg's
     accumulate semantics (C += A·B, BLAS beta = 1). Transposed operands are recognised from the
-    op's indexing maps (`(d0, d2), (d1, d2), (d0, d1)` is C += A·Bᵀ) and passed to BLAS as
-    transpose flags, so no transposed copy is made. The callee declarations carry
+    op's indexing maps (`(d0, d2), (d1, d2), (d0, d1)` is C += A·Bᵀ) and passed as transpose
+    flags, so no transposed copy is made. The callee declarations carry
     `llvm.emit_c_interface`, so the runtime receives strided memref descriptors.
 
-    Why: on the 2-core CPU this project targets, OpenBLAS reaches 130–250 GFLOP/s on MiniLM's
-    GEMM shapes, far above generated loops; docs/CpuPath.md records the choice.
+    `bIsParameter` is 1 when B is a view of the parameter buffer (argument 0 of a function
+    with `lorc.parameters`): the runtime then packs B once into the library's blocked layout
+    and reuses it on every call. `precision=bf16` calls the `_bf16` forms: A and B rounded to
+    bf16, f32 accumulation and output (AVX512_BF16; f32 with a note on CPUs without it).
+
+    Why: on the 2-core CPU this project targets, oneDNN reaches 210–230 GFLOP/s f32 and
+    ~380 GFLOP/s bf16 on MiniLM's GEMM shapes, far above generated loops;
+    docs/GemmLibraries.md has the measured table.
 
     Matmuls of other element types are left alone (they lower to loops).
   }];
   let options = [
     Option<"library", "library", "std::string", "\"cpu\"",
-           "cpu: lorc_cpu_* (OpenBLAS on host buffers); cuda: lorc_cuda_* (cuBLAS on device "
-           "buffers, the CUDA pipeline)">
+           "cpu: lorc_cpu_* (oneDNN/OpenBLAS on host buffers); cuda: lorc_cuda_* (cuBLAS on "
+           "device buffers, the CUDA pipeline)">,
+    Option<"precision", "precision", "std::string", "\"f32\"",
+           "f32, or bf16 (cpu only): the GEMMs' input precision; accumulation is f32">
   ];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
                            "mlir::arith::ArithDialect"];
   let statistics = [
-    Statistic<"numDispatched", "num-dispatched", "Number of matmuls dispatched to BLAS">
+    Statistic<"numDispatched", "num-dispatched", "Number of matmuls dispatched to BLAS">,
+    Statistic<"numParameterOperands", "num-parameter-operands",
+              "Number of dispatched matmuls whose B operand is a parameter (packed once)">
   ];
 }
 

@@ -1,0 +1,301 @@
+//===- CpuGemm.cpp - oneDNN matmul with packed parameters, OpenBLAS fallback ===//
+//
+// See CpuGemm.h for the contract and the library choice.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CpuGemm.h"
+#include "BlasLayout.h"
+
+#include <cblas.h>
+#include <dlfcn.h>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace {
+
+using dt = dnnl::memory::data_type;
+
+//===----------------------------------------------------------------------===//
+// OpenBLAS: the fallback
+//===----------------------------------------------------------------------===//
+
+/// C[m×n] += X·Y with X, Y, C given by logical (row, column) strides; C's column stride must
+/// be 1 or its row stride 1 (anything else goes through a contiguous copy).
+void blasGemm(int64_t m, int64_t n, int64_t k, const float *a, const int64_t *as,
+              const float *b, const int64_t *bs, float *c, const int64_t *cs) {
+  if (cs[1] != 1) {
+    std::vector<float> tmp(static_cast<size_t>(m * n));
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        tmp[i * n + j] = c[i * cs[0] + j * cs[1]];
+    const int64_t ts[2] = {n, 1};
+    blasGemm(m, n, k, a, as, b, bs, tmp.data(), ts);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        c[i * cs[0] + j * cs[1]] = tmp[i * n + j];
+    return;
+  }
+  // An operand whose strides fit neither BLAS layout is copied row-major first.
+  auto operand = [](const float *x, int64_t rows, int64_t cols, const int64_t *s,
+                    std::vector<float> &copy) -> std::pair<const float *, lorc::BlasView> {
+    if (std::optional<lorc::BlasView> v = lorc::blasView(rows, cols, s[0], s[1], false))
+      return {x, *v};
+    copy.resize(static_cast<size_t>(rows * cols));
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        copy[i * cols + j] = x[i * s[0] + j * s[1]];
+    return {copy.data(), lorc::BlasView{false, std::max<int64_t>(cols, 1)}};
+  };
+  std::vector<float> aCopy, bCopy;
+  auto [ap, av] = operand(a, m, k, as, aCopy);
+  auto [bp, bv] = operand(b, k, n, bs, bCopy);
+  cblas_sgemm(CblasRowMajor, av.trans ? CblasTrans : CblasNoTrans,
+              bv.trans ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+              static_cast<int>(k), 1.0f, ap, static_cast<int>(av.ld), bp,
+              static_cast<int>(bv.ld), 1.0f, c,
+              static_cast<int>(m <= 1 ? std::max<int64_t>(n, 1) : cs[0]));
+}
+
+//===----------------------------------------------------------------------===//
+// oneDNN
+//===----------------------------------------------------------------------===//
+
+/// Everything a matmul primitive depends on: shapes, strides, precision, whether B is packed.
+struct Key {
+  std::array<int64_t, 14> v;
+  bool operator<(const Key &o) const { return v < o.v; }
+};
+
+/// A ready primitive, with the reorders that feed it (bf16 conversions, B packing).
+struct Plan {
+  bool ok = false; // false: oneDNN has only a reference kernel or rejected the shape
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul matmul;
+  dnnl::memory::desc aUser, bUser, cUser;
+  dnnl::reorder aReorder, bReorder; // set for bf16 (A) and for packed/bf16 B
+};
+
+struct PackedWeight {
+  dnnl::memory::desc desc;
+  dnnl::memory mem;
+};
+
+class OneDnn {
+public:
+  static OneDnn &get() {
+    static OneDnn instance;
+    return instance;
+  }
+
+  /// Runs the GEMM; false when the caller must use the fallback.
+  bool run(int64_t batch, int64_t m, int64_t n, int64_t k, lorc::GemmOperand a,
+           lorc::GemmOperand b, bool bIsParameter, float *c, const int64_t *cs, bool bf16) {
+    Key key{{batch, m, n, k, a.strides[0], a.strides[1], a.strides[2], b.strides[0],
+             b.strides[1], b.strides[2], cs[0], cs[1], cs[2], bf16 * 2 + bIsParameter}};
+    try {
+      std::shared_ptr<Plan> plan = getPlan(key, batch, m, n, k, a, b, bIsParameter, cs, bf16);
+      if (!plan->ok)
+        return false;
+      dnnl::stream &strm = stream();
+      dnnl::memory aMem(plan->aUser, engine, const_cast<float *>(a.data));
+      dnnl::memory cMem(plan->cUser, engine, c);
+      dnnl::memory aIn = aMem;
+      if (plan->aReorder) {
+        aIn = dnnl::memory(plan->pd.src_desc(), engine, scratch(plan->pd.src_desc().get_size()));
+        plan->aReorder.execute(strm, aMem, aIn);
+      }
+      dnnl::memory bIn;
+      if (bIsParameter) {
+        bIn = packed(b, *plan, strm);
+      } else {
+        bIn = dnnl::memory(plan->bUser, engine, const_cast<float *>(b.data));
+        if (plan->bReorder) {
+          dnnl::memory converted(plan->pd.weights_desc(), engine);
+          plan->bReorder.execute(strm, bIn, converted);
+          bIn = converted;
+        }
+      }
+      plan->matmul.execute(strm,
+                           {{DNNL_ARG_SRC, aIn}, {DNNL_ARG_WEIGHTS, bIn}, {DNNL_ARG_DST, cMem}});
+      strm.wait();
+      return true;
+    } catch (const dnnl::error &e) {
+      return false;
+    } catch (const std::bad_alloc &) {
+      return false;
+    }
+  }
+
+  void clearPacked() {
+    std::lock_guard<std::mutex> lock(mutex);
+    packedWeights.clear();
+  }
+
+private:
+  OneDnn() : engine(dnnl::engine::kind::cpu, 0) {}
+
+  dnnl::stream &stream() {
+    thread_local dnnl::stream s(engine);
+    return s;
+  }
+
+  /// Per-thread scratch for bf16 activations (reused across calls).
+  void *scratch(size_t bytes) {
+    thread_local std::vector<uint8_t> buf;
+    if (buf.size() < bytes)
+      buf.resize(bytes);
+    return buf.data();
+  }
+
+  static dnnl::memory::desc describe(int64_t batch, int64_t rows, int64_t cols,
+                                     const int64_t *strides, dt type) {
+    if (batch == 1)
+      return dnnl::memory::desc({rows, cols}, type, {strides[1], strides[2]});
+    return dnnl::memory::desc({batch, rows, cols}, type, {strides[0], strides[1], strides[2]});
+  }
+
+  static dnnl::memory::desc plain(int64_t batch, int64_t rows, int64_t cols, dt type) {
+    using tag = dnnl::memory::format_tag;
+    if (batch == 1)
+      return dnnl::memory::desc({rows, cols}, type, tag::ab);
+    return dnnl::memory::desc({batch, rows, cols}, type, tag::abc);
+  }
+
+  static dnnl::memory::desc any(int64_t batch, int64_t rows, int64_t cols, dt type) {
+    using tag = dnnl::memory::format_tag;
+    if (batch == 1)
+      return dnnl::memory::desc({rows, cols}, type, tag::any);
+    return dnnl::memory::desc({batch, rows, cols}, type, tag::any);
+  }
+
+  std::shared_ptr<Plan> getPlan(const Key &key, int64_t batch, int64_t m, int64_t n, int64_t k,
+                                lorc::GemmOperand a, lorc::GemmOperand b, bool bIsParameter,
+                                const int64_t *cs, bool bf16) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      auto it = plans.find(key);
+      if (it != plans.end())
+        return it->second;
+    }
+    auto plan = std::make_shared<Plan>();
+    dt in = bf16 ? dt::bf16 : dt::f32;
+    plan->aUser = describe(batch, m, k, a.strides, dt::f32);
+    plan->bUser = describe(batch, k, n, b.strides, dt::f32);
+    plan->cUser = describe(batch, m, n, cs, dt::f32);
+    dnnl::memory::desc aMd = bf16 ? plain(batch, m, k, in) : plan->aUser;
+    dnnl::memory::desc bMd = bIsParameter || bf16 ? any(batch, k, n, in) : plan->bUser;
+    dnnl::post_ops ops;
+    ops.append_sum(1.0f); // linalg's C += A·B
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    try {
+      plan->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(aMd, bMd, plan->cUser), attr,
+                                              engine);
+      // The reference kernels are slower than OpenBLAS by orders of magnitude.
+      plan->ok = std::strncmp(plan->pd.impl_info_str(), "ref", 3) != 0;
+      if (plan->ok) {
+        plan->matmul = dnnl::matmul(plan->pd);
+        if (bf16)
+          plan->aReorder = dnnl::reorder(dnnl::reorder::primitive_desc(
+              engine, plan->aUser, engine, plan->pd.src_desc()));
+        if (bIsParameter || bf16)
+          plan->bReorder = dnnl::reorder(dnnl::reorder::primitive_desc(
+              engine, plan->bUser, engine, plan->pd.weights_desc()));
+      }
+    } catch (const dnnl::error &) {
+      plan->ok = false;
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    return plans.emplace(key, plan).first->second;
+  }
+
+  /// B in the primitive's layout, packed on first use and cached by address and layout.
+  dnnl::memory packed(lorc::GemmOperand b, Plan &plan, dnnl::stream &strm) {
+    dnnl::memory::desc want = plan.pd.weights_desc();
+    std::lock_guard<std::mutex> lock(mutex);
+    auto range = packedWeights.equal_range(b.data);
+    for (auto it = range.first; it != range.second; ++it)
+      if (it->second.desc == want)
+        return it->second.mem;
+    dnnl::memory src(plan.bUser, engine, const_cast<float *>(b.data));
+    dnnl::memory dst(want, engine);
+    plan.bReorder.execute(strm, src, dst);
+    strm.wait();
+    packedWeights.emplace(b.data, PackedWeight{want, dst});
+    return dst;
+  }
+
+  dnnl::engine engine;
+  std::mutex mutex;
+  std::map<Key, std::shared_ptr<Plan>> plans;
+  std::multimap<const void *, PackedWeight> packedWeights;
+};
+
+enum class Library { OneDnn, OpenBlas };
+
+Library library() {
+  static Library lib = [] {
+    const char *env = std::getenv("LORC_GEMM_LIBRARY");
+    if (env && std::strcmp(env, "openblas") == 0)
+      return Library::OpenBlas;
+    if (env && *env && std::strcmp(env, "onednn") != 0)
+      llvm::errs() << "lorc: LORC_GEMM_LIBRARY=" << env
+                   << ": expected onednn or openblas; using onednn\n";
+    return Library::OneDnn;
+  }();
+  return lib;
+}
+
+/// Whether the CPU has AVX512_BF16 (VDPBF16PS); without it bf16 GEMMs run in f32.
+bool hasBf16Dot() {
+  static bool has = [] {
+    __builtin_cpu_init();
+    bool yes = __builtin_cpu_supports("avx512bf16");
+    if (!yes)
+      llvm::errs() << "lorc: this CPU has no AVX512_BF16: the artifact's bf16 GEMMs run in f32\n";
+    return yes;
+  }();
+  return has;
+}
+
+} // namespace
+
+void lorc::cpuGemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b,
+                   bool bIsParameter, float *c, const int64_t cStrides[3],
+                   GemmPrecision precision) {
+  if (batch == 0 || m == 0 || n == 0 || k == 0)
+    return;
+  bool bf16 = precision == GemmPrecision::BF16 && hasBf16Dot();
+  if (library() == Library::OneDnn &&
+      OneDnn::get().run(batch, m, n, k, a, b, bIsParameter, c, cStrides, bf16))
+    return;
+  for (int64_t i = 0; i < batch; ++i)
+    blasGemm(m, n, k, a.data + i * a.strides[0], a.strides + 1, b.data + i * b.strides[0],
+             b.strides + 1, c + i * cStrides[0], cStrides + 1);
+}
+
+void lorc::clearPackedWeights() { OneDnn::get().clearPacked(); }
+
+// OpenBLAS' thread control (declared in its cblas.h; declared here so other BLAS builds link).
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
+void lorc::setGemmThreads(int threads) {
+  if (threads <= 0)
+    return;
+  if (openblas_set_num_threads)
+    openblas_set_num_threads(threads);
+  // oneDNN's threads are OpenMP's (libgomp, loaded with libdnnl).
+  if (auto ompSetNumThreads =
+          reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "omp_set_num_threads")))
+    ompSetNumThreads(threads);
+}

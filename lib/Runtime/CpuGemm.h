@@ -1,0 +1,53 @@
+//===- CpuGemm.h - the CPU GEMM behind compiled code's matmul calls -------===//
+//
+// C[b] += op(A)[b] · op(B)[b] for b < batch, f32 in and out, on strided operands: the contract of
+// the `lorc_cpu_(batch_)matmul_{f32,bf16}` entry points that `--lorc-dispatch-blas` emits.
+//
+// Library choice (measured by bench/gemm_libraries.sh, table in docs/GemmLibraries.md): oneDNN's
+// matmul (brgemm, AVX-512) beats OpenBLAS 0.3.21 and BLIS 0.9.0 on every MiniLM shape on the
+// 2-core AVX-512 machine, by 1.3–2× at M = 1024 and 2–4× at M = 16 and on attention's per-head
+// products, so oneDNN runs every GEMM it has a non-reference kernel for; OpenBLAS' cblas_sgemm
+// runs the rest (and everything with LORC_GEMM_LIBRARY=openblas, for comparisons).
+//
+// Parameters (B read from the artifact's weight buffer, constant between runs) are reordered
+// once into the primitive's blocked layout, in bf16 for bf16 GEMMs, and cached by address:
+// the packing ORT/MLAS does for constant weights, which OpenBLAS cannot (47% of the time at
+// batch 1 × seq 16 went to its per-call packing). clearPackedWeights() drops the cache; the
+// artifact calls it when it rewrites parameters (adapter swap) or unloads.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LORC_LIB_RUNTIME_CPUGEMM_H
+#define LORC_LIB_RUNTIME_CPUGEMM_H
+
+#include <cstdint>
+
+namespace lorc {
+
+/// One operand of a (batched) GEMM: its data and the element strides of the *logical* matrix
+/// op(X) along (batch, row, column); transposes are folded into the strides.
+struct GemmOperand {
+  const float *data;
+  int64_t strides[3];
+};
+
+enum class GemmPrecision {
+  F32,  ///< f32 products, f32 accumulation
+  BF16, ///< A and B rounded to bf16 (nearest even), f32 accumulation and output
+};
+
+/// C[b] (m × n) += op(A)[b] (m × k) · op(B)[b] (k × n). `bIsParameter`: B is read-only for the
+/// artifact's lifetime, so its packed form may be cached. Never throws; falls back to OpenBLAS
+/// (in f32) where oneDNN has no kernel.
+void cpuGemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b,
+             bool bIsParameter, float *c, const int64_t cStrides[3], GemmPrecision precision);
+
+/// Forgets every packed parameter (their source bytes changed or are about to be unmapped).
+void clearPackedWeights();
+
+/// Sets the threads of the GEMM libraries (oneDNN's OpenMP pool and OpenBLAS' pool).
+void setGemmThreads(int threads);
+
+} // namespace lorc
+
+#endif // LORC_LIB_RUNTIME_CPUGEMM_H
