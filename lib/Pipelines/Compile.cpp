@@ -386,8 +386,11 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
       CudaPipelineOptions cudaOptions;
       if (target.kind == CompileTarget::CudaLoopsCpu)
         buildCudaLoopsCpuPipeline(pm, cudaOptions);
-      else
-        buildCpuPipeline(pm, CpuPipelineOptions());
+      else {
+        CpuPipelineOptions cpuOptions;
+        cpuOptions.gemmPrecision = options.precision;
+        buildCpuPipeline(pm, cpuOptions);
+      }
       if (failed(pm.run(m)))
         return diags.take("lowering to the LLVM dialect");
     }
@@ -460,6 +463,10 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
       s.finish();
     }
     llvm::json::Object entry{{"target", target.name()}, {"library", library}, {"cpu", cpuName}};
+    // GEMM library and input precision: the runtime's CpuGemm (oneDNN, docs/GemmLibraries.md)
+    // on the CPU, cuBLAS on CUDA (set below).
+    entry["gemm"] = "onednn";
+    entry["gemm_precision"] = target.kind == CompileTarget::Cpu ? options.precision : "f32";
     if (target.kind == CompileTarget::Cuda) {
       const CudaLowering &cuda = cudaLowerings[i];
       std::string ptx = std::to_string(target.nvptx.ptxVersion / 10) + "." +
@@ -1243,6 +1250,13 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
       return budget.takeError();
     memoryBudget = *budget;
   }
+  if (options.precision != "f32" && options.precision != "bf16")
+    return makeError("--precision=" + options.precision + ": expected f32 or bf16");
+  if (options.precision == "bf16" && llvm::none_of(*compileTargets, [](const CompileTarget &t) {
+        return t.kind == CompileTarget::Cpu;
+      }))
+    return makeError("--precision=bf16: only the cpu target has bf16 GEMMs (--target=" +
+                     options.target + ")");
   if (!parseChunkStrategy(options.chunkStrategy))
     return makeError("--chunk-strategy=" + options.chunkStrategy +
                      ": expected row, tile or adaptive");

@@ -58,8 +58,11 @@ static void addHostToLLVM(OpPassManager &pm) {
 
 void lorc::buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
   addBufferization(pm);
-  if (options.dispatchBlas)
-    pm.addPass(lorc::createLorcDispatchBlasPass());
+  if (options.dispatchBlas) {
+    lorc::LorcDispatchBlasPassOptions blas;
+    blas.precision = options.gemmPrecision;
+    pm.addPass(lorc::createLorcDispatchBlasPass(blas));
+  }
   if (options.approximateMath)
     addApproximateMath(pm);
   pm.addPass(lorc::createLorcLowerExpandShapePass());

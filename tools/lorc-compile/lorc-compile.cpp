@@ -72,6 +72,11 @@ struct Flags {
   cl::opt<std::string> chunkStrategy{
       "chunk-strategy", cl::desc("Chunking strategy under --memory-budget: row, tile or adaptive"),
       cl::init("adaptive")};
+  cl::opt<std::string> precision{
+      "precision",
+      cl::desc("GEMM input precision on the cpu target: f32, or bf16 (AVX512_BF16; f32 "
+               "accumulation, everything else f32; runs in f32 with a note on CPUs without it)"),
+      cl::init("f32")};
   cl::opt<bool> fuse{"fuse",
                      cl::desc("Graph fusion (--lorc-fuse): projections sharing an input become "
                               "one GEMM (default true)"),
@@ -105,6 +110,7 @@ int main(int argc, char **argv) {
   options.calibration = flags.calibration;
   options.memoryBudget = flags.memoryBudget;
   options.fuse = flags.fuse;
+  options.precision = flags.precision;
   options.chunkStrategy = flags.chunkStrategy;
   options.allowNonFinite = flags.allowNonFinite;
   if (options.output.empty() && options.emit != lorc::EmitKind::Artifact)

@@ -55,6 +55,9 @@ struct CompileOptions {
   std::string memoryBudget;
   /// `--chunk-strategy=row|tile|adaptive`.
   std::string chunkStrategy = "adaptive";
+  /// `--precision=f32|bf16`: input precision of the CPU library's GEMMs (bf16: weights packed
+  /// to bf16 at load, activations rounded per call, f32 accumulation; everything else f32).
+  std::string precision = "f32";
   /// `--fuse`: run --lorc-fuse (projections sharing an input become one GEMM).
   bool fuse = true;
   bool allowUnknownKeys = false;

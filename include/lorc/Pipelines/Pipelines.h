@@ -27,6 +27,11 @@ struct CpuPipelineOptions : public mlir::PassPipelineOptions<CpuPipelineOptions>
       *this, "approximate-math",
       llvm::cl::desc("Inline polynomial erf/exp instead of libm calls (vectorisable)"),
       llvm::cl::init(true)};
+  Option<std::string> gemmPrecision{
+      *this, "gemm-precision",
+      llvm::cl::desc("Input precision of the BLAS-dispatched GEMMs: f32, or bf16 (f32 "
+                     "accumulation; --lorc-dispatch-blas's precision option)"),
+      llvm::cl::init("f32")};
 };
 
 /// Options of `--lorc-cuda-pipeline` and its CPU twin `--lorc-cuda-loops-cpu-pipeline`.
