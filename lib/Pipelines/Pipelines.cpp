@@ -48,10 +48,11 @@ static void addApproximateMath(OpPassManager &pm) {
   pm.addPass(lorc::createLorcApproximateMathPass(approx));
 }
 
-/// What is left of host code (loops, memref, math, func) to the LLVM dialect.
+/// What is left of host code (loops, memref, math, func, omp) to the LLVM dialect.
 static void addHostToLLVM(OpPassManager &pm) {
   addUpstream(pm, "func.func(convert-linalg-to-loops),expand-strided-metadata,lower-affine,"
-                  "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
+                  "convert-scf-to-cf,convert-openmp-to-llvm,convert-math-to-llvm,"
+                  "convert-math-to-libm,"
                   "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
                   "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts");
 }
@@ -66,6 +67,13 @@ void lorc::buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions
   if (options.approximateMath)
     addApproximateMath(pm);
   pm.addPass(lorc::createLorcLowerExpandShapePass());
+  if (options.parallelLoops) {
+    // Rows of every non-GEMM linalg op split across the threads (docs/CpuPipeline.md).
+    addUpstream(pm, "func.func(convert-linalg-to-parallel-loops)");
+    pm.addPass(lorc::createLorcOutermostParallelLoopsPass());
+    addUpstream(pm, "convert-scf-to-openmp,canonicalize,cse");
+    pm.addPass(lorc::createLorcOmpParallelIfPass());
+  }
   addHostToLLVM(pm);
 }
 

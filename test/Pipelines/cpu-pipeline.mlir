@@ -2,6 +2,17 @@
 // RUN: lorc-opt %s --lorc-cpu-pipeline | FileCheck %s --check-prefix=NOTLEFT
 // RUN: lorc-opt %s --lorc-cpu-pipeline="blas=false approximate-math=false" | FileCheck %s --check-prefixes=COMMON,LIBM
 // RUN: lorc-opt %s --lorc-cpu-pipeline=blas=false | FileCheck %s --check-prefixes=NOTLEFT,NOBLAS
+// RUN: lorc-opt %s --lorc-cpu-pipeline | FileCheck %s --check-prefix=THREADS
+// RUN: lorc-opt %s --lorc-cpu-pipeline=parallel-loops=false | FileCheck %s --check-prefix=SERIAL
+
+// The non-GEMM loops run on the CPU's threads: OpenMP regions (in LLVM-dialect form, translated
+// to __kmpc_* calls that lib/Runtime/CpuParallel.cpp implements on libgomp), each forking only
+// above --lorc-omp-parallel-if's row count. parallel-loops=false keeps one thread.
+// THREADS: llvm.func @forward(
+// THREADS:   omp.parallel if(%{{.*}}) {
+// THREADS:     omp.wsloop {
+// THREADS:       omp.loop_nest
+// SERIAL-NOT: omp.
 
 // The whole CPU pipeline on a small encoder-like function with dynamic batch and sequence
 // sizes: lorc.linear, lorc.attention with a key-padding mask, math.erf (GELU's), lorc.layer_norm.

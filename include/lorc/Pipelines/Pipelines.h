@@ -27,6 +27,11 @@ struct CpuPipelineOptions : public mlir::PassPipelineOptions<CpuPipelineOptions>
       *this, "approximate-math",
       llvm::cl::desc("Inline polynomial erf/exp instead of libm calls (vectorisable)"),
       llvm::cl::init(true)};
+  Option<bool> parallelLoops{
+      *this, "parallel-loops",
+      llvm::cl::desc("Run the non-GEMM loops on the CPU's threads (OpenMP on libgomp, the pool "
+                     "oneDNN uses); off: one thread"),
+      llvm::cl::init(true)};
   Option<std::string> gemmPrecision{
       *this, "gemm-precision",
       llvm::cl::desc("Input precision of the BLAS-dispatched GEMMs: f32, or bf16 (f32 "

@@ -131,6 +131,45 @@ def LorcMapParallelLoopsPass : Pass<"lorc-map-parallel-loops"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def LorcOutermostParallelLoopsPass : Pass<"lorc-outermost-parallel-loops"> {
+  let summary = "Keep one level of parallelism per loop nest, for the CPU's threads";
+  let description = [{
+    Prepares the `scf.parallel` nests of `convert-linalg-to-parallel-loops` for
+    `convert-scf-to-openmp` on the CPU:
+
+    * every `scf.parallel` nested in another one becomes a nest of `scf.for` (threads are
+      spawned once per op, never per row);
+    * an outermost `scf.parallel` of rank >= 2 keeps its leading dimensions parallel and
+      runs its innermost dimension as an `scf.for` inside: threads split rows, each row is a
+      contiguous loop that LLVM vectorises (collapsing it too would put a division and a
+      remainder on every element);
+    * an outermost `scf.parallel` of rank 1 whose body has no loop (one element per
+      iteration, over short vectors such as biases and pooled rows) becomes an `scf.for`;
+      rank 1 over rows with a loop inside (a row reduction) stays parallel.
+
+    Loops with reductions (results) are left alone; linalg's parallel loops never have them.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect"];
+}
+
+def LorcOmpParallelIfPass : Pass<"lorc-omp-parallel-if"> {
+  let summary = "Run small omp.parallel regions on the calling thread";
+  let description = [{
+    After `convert-scf-to-openmp`: sets the `if` clause of every top-level `omp.parallel`
+    whose work-sharing loop bounds are known outside it to
+    `trip-count product >= min-iterations`, so that loops too small to repay a fork
+    (MiniLM's at batch 1 × seq 16: a few µs of compute each) stay serial. The translation
+    then calls `__kmpc_fork_call_if`, which lorc's runtime implements on libgomp, the OpenMP
+    runtime oneDNN's GEMMs already use, so the whole artifact has one thread pool
+    (lib/Runtime/CpuParallel.cpp).
+  }];
+  let options = [
+    Option<"minIterations", "min-iterations", "int64_t", "256",
+           "Fewest parallel iterations for which threads are used">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 def LorcEstimateCostPass : Pass<"lorc-estimate-cost", "mlir::ModuleOp"> {
   let summary = "Estimate each lorc op's latency and energy on a hardware profile";
   let description = [{
