@@ -15,15 +15,10 @@
 # does not matter for timing).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bin="${1:-$root/build/bin}"
-threads="${LORC_BENCH_THREADS:-2}"
-iters="${LORC_BENCH_ITERS:-10}"
 adapters="${LORC_BENCH_ADAPTERS:-peft-lora lycoris-lokr.safetensors}"
-for tool in lorc-compile lorc-run; do
-  [ -x "$bin/$tool" ] || { echo "adapters_cpu: no $bin/$tool (build lorc first)" >&2; exit 1; }
-done
-model="$("$root/scripts/fetch-model.sh")"
-tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$root/bench/common.sh"
+lorc_bench_init adapters_cpu "${1:-}" 10
 
 # input_ids / attention_mask, int64 [8, 128], as a safetensors file.
 python3 - "$tmp/in.safetensors" <<'PY'

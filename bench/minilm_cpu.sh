@@ -9,18 +9,12 @@
 #   LORC_GOLDEN_VENV, LORC_CACHE: see scripts/make-goldens/run.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bin="${1:-$root/build/bin}"
-threads="${LORC_BENCH_THREADS:-2}"
-iters="${LORC_BENCH_ITERS:-20}"
-for tool in lorc-compile lorc-run; do
-  [ -x "$bin/$tool" ] || { echo "minilm_cpu: no $bin/$tool (build lorc first)" >&2; exit 1; }
-done
-
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$root/bench/common.sh"
+lorc_bench_init minilm_cpu "${1:-}" 20
 # shellcheck source-path=SCRIPTDIR source=../scripts/make-goldens/venv.sh
 source "$root/scripts/make-goldens/venv.sh"
 py="$(lorc_golden_venv)"
-model="$("$root/scripts/fetch-model.sh")"
-tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 
 echo "== lorc-compile $model"
 start=$(date +%s%N)

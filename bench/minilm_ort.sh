@@ -11,18 +11,13 @@
 #   LORC_GOLDEN_VENV, LORC_CACHE: see scripts/make-goldens/venv.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bin="${1:-$root/build/bin}"
-threads="${LORC_BENCH_THREADS:-2}"
-iters="${LORC_BENCH_ITERS:-20}"
-for tool in lorc-compile lorc-run; do
-  [ -x "$bin/$tool" ] || { echo "minilm_ort: no $bin/$tool (build lorc first)" >&2; exit 1; }
-done
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$root/bench/common.sh"
+lorc_bench_init minilm_ort "${1:-}" 20
 # shellcheck source-path=SCRIPTDIR source=../scripts/make-goldens/venv.sh
 source "$root/scripts/make-goldens/venv.sh"
 py="$(lorc_golden_venv)"
 "$py" -m pip install -q -r "$root/bench/requirements-ort.txt" >&2
-model="$("$root/scripts/fetch-model.sh")"
-tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 
 "$bin/lorc-compile" "$model" -o "$tmp/minilm.lorc" --quiet
 "$bin/lorc-compile" "$model" -o "$tmp/minilm-bf16.lorc" --precision=bf16 --quiet
