@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 // The C entry points of lib/Runtime/CpuKernels.cpp, as compiled code declares them.
@@ -173,6 +174,44 @@ TEST(CpuKernels, Bf16MatmulRoundsInputsAndAccumulatesInF32) {
         << "the inputs were rounded to bf16";
   }
   lorc::clearPackedWeights();
+}
+
+// Threads may run the same GEMM primitive at once (the tiled attention calls one per
+// (batch, head) tile from an OpenMP loop): each gets its own scratchpad, so every concurrent
+// result equals the one computed alone. Shapes of MiniLM's attention tiles, f32 and bf16,
+// B a strided view (a head of the fused QKV output) that is not a parameter.
+TEST(CpuKernels, ConcurrentCallsOfOnePrimitiveAgreeWithSerial) {
+  const int64_t m = 128, n = 128, k = 32, ld = 1152;
+  const int threads = 4, rounds = 20;
+  bool bf16Cpu = __builtin_cpu_supports("avx512bf16");
+  for (int bf16 = 0; bf16 < (bf16Cpu ? 2 : 1); ++bf16) {
+    auto gemm = bf16 ? _mlir_ciface_lorc_cpu_matmul_bf16 : _mlir_ciface_lorc_cpu_matmul_f32;
+    std::vector<std::vector<float>> a(threads), b(threads), alone(threads);
+    for (int t = 0; t < threads; ++t) {
+      a[t] = values(m * k, 10 + t);
+      b[t] = values(n * ld, 20 + t);
+      alone[t].assign(m * n, 0.0f);
+      MemRef<2> A = view2(a[t], m, k), B = view2(b[t], n, k, ld, 32 * t),
+                C = view2(alone[t], m, n);
+      gemm(&A, &B, &C, 0, 1, 0);
+    }
+    std::vector<int> mismatches(threads, 0);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        for (int r = 0; r < rounds; ++r) {
+          std::vector<float> c(m * n, 0.0f);
+          MemRef<2> A = view2(a[t], m, k), B = view2(b[t], n, k, ld, 32 * t),
+                    C = view2(c, m, n);
+          gemm(&A, &B, &C, 0, 1, 0);
+          mismatches[t] += std::memcmp(c.data(), alone[t].data(), c.size() * 4) != 0;
+        }
+      });
+    for (std::thread &th : pool)
+      th.join();
+    for (int t = 0; t < threads; ++t)
+      EXPECT_EQ(mismatches[t], 0) << "thread " << t << (bf16 ? ", bf16" : ", f32");
+  }
 }
 
 // The strided copy behind memref.copy into a column block (a concatenation) and out of a

@@ -36,9 +36,12 @@ void lorc::buildLorcToLinalgPipeline(OpPassManager &pm, bool nvvmFp8Cast) {
 /// Bufferizes the whole module; results leave `forward` as identity-layout buffers the caller
 /// owns and frees, intermediates are freed where they die.
 static void addBufferization(OpPassManager &pm) {
-  addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "
+  // scf.forall (the tiled attention's loop) becomes scf.parallel before deallocation, which
+  // handles the latter.
+  addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
                   "function-boundary-type-conversion=identity-layout-map},"
-                  "canonicalize,buffer-deallocation-pipeline,canonicalize");
+                  "canonicalize,func.func(scf-forall-to-parallel),"
+                  "buffer-deallocation-pipeline,canonicalize");
 }
 
 /// erf and exp as inline polynomials (vectorisable on the CPU; no libdevice on the GPU).
@@ -141,6 +144,8 @@ void lorc::buildCudaPipeline(OpPassManager &pm, const CudaPipelineOptions &optio
 }
 
 void lorc::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
+  if (options.tileAttention)
+    pm.addPass(lorc::createLorcTileAttentionPass());
   buildLorcToLinalgPipeline(pm);
   buildLinalgToLLVMPipeline(pm, options);
 }

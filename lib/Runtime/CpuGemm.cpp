@@ -83,6 +83,7 @@ struct Plan {
   dnnl::matmul matmul;
   dnnl::memory::desc aUser, bUser, cUser;
   dnnl::reorder aReorder, bReorder; // set for bf16 (A) and for packed/bf16 B
+  dnnl::reorder::primitive_desc aReorderPd, bReorderPd;
 };
 
 struct PackedWeight {
@@ -112,7 +113,7 @@ public:
       dnnl::memory aIn = aMem;
       if (plan->aReorder) {
         aIn = dnnl::memory(plan->pd.src_desc(), engine, scratch(plan->pd.src_desc().get_size()));
-        plan->aReorder.execute(strm, aMem, aIn);
+        reorder(plan->aReorder, plan->aReorderPd, strm, aMem, aIn);
       }
       dnnl::memory bIn;
       if (bIsParameter) {
@@ -121,12 +122,19 @@ public:
         bIn = dnnl::memory(plan->bUser, engine, const_cast<float *>(b.data));
         if (plan->bReorder) {
           dnnl::memory converted(plan->pd.weights_desc(), engine);
-          plan->bReorder.execute(strm, bIn, converted);
+          reorder(plan->bReorder, plan->bReorderPd, strm, bIn, converted);
           bIn = converted;
         }
       }
-      plan->matmul.execute(strm,
-                           {{DNNL_ARG_SRC, aIn}, {DNNL_ARG_WEIGHTS, bIn}, {DNNL_ARG_DST, cMem}});
+      // The scratchpad is the calling thread's: threads (the tiled attention's loop over
+      // heads) may run one primitive concurrently, which oneDNN's own per-primitive
+      // scratchpad does not allow.
+      dnnl::memory::desc padDesc = plan->pd.scratchpad_desc();
+      dnnl::memory pad(padDesc, engine, scratchpad(padDesc.get_size()));
+      plan->matmul.execute(strm, {{DNNL_ARG_SRC, aIn},
+                                  {DNNL_ARG_WEIGHTS, bIn},
+                                  {DNNL_ARG_DST, cMem},
+                                  {DNNL_ARG_SCRATCHPAD, pad}});
       strm.wait();
       return true;
     } catch (const dnnl::error &e) {
@@ -155,6 +163,22 @@ private:
     if (buf.size() < bytes)
       buf.resize(bytes);
     return buf.data();
+  }
+
+  /// Per-thread oneDNN scratchpad (the primitives are created with a user scratchpad).
+  void *scratchpad(size_t bytes) {
+    thread_local std::vector<uint8_t> buf;
+    if (buf.size() < bytes)
+      buf.resize(bytes);
+    return buf.data();
+  }
+
+  /// Runs a reorder with the calling thread's scratchpad.
+  void reorder(const dnnl::reorder &r, const dnnl::reorder::primitive_desc &pd,
+               dnnl::stream &strm, dnnl::memory &from, dnnl::memory &to) {
+    dnnl::memory::desc padDesc = pd.scratchpad_desc();
+    dnnl::memory pad(padDesc, engine, scratchpad(padDesc.get_size()));
+    r.execute(strm, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}, {DNNL_ARG_SCRATCHPAD, pad}});
   }
 
   static dnnl::memory::desc describe(int64_t batch, int64_t rows, int64_t cols,
@@ -198,6 +222,7 @@ private:
     ops.append_sum(1.0f); // linalg's C += A·B
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     try {
       plan->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(aMd, bMd, plan->cUser), attr,
                                               engine);
@@ -205,12 +230,18 @@ private:
       plan->ok = std::strncmp(plan->pd.impl_info_str(), "ref", 3) != 0;
       if (plan->ok) {
         plan->matmul = dnnl::matmul(plan->pd);
-        if (bf16)
-          plan->aReorder = dnnl::reorder(dnnl::reorder::primitive_desc(
-              engine, plan->aUser, engine, plan->pd.src_desc()));
-        if (bIsParameter || bf16)
-          plan->bReorder = dnnl::reorder(dnnl::reorder::primitive_desc(
-              engine, plan->bUser, engine, plan->pd.weights_desc()));
+        dnnl::primitive_attr userScratchpad;
+        userScratchpad.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        if (bf16) {
+          plan->aReorderPd = dnnl::reorder::primitive_desc(engine, plan->aUser, engine,
+                                                           plan->pd.src_desc(), userScratchpad);
+          plan->aReorder = dnnl::reorder(plan->aReorderPd);
+        }
+        if (bIsParameter || bf16) {
+          plan->bReorderPd = dnnl::reorder::primitive_desc(
+              engine, plan->bUser, engine, plan->pd.weights_desc(), userScratchpad);
+          plan->bReorder = dnnl::reorder(plan->bReorderPd);
+        }
       }
     } catch (const dnnl::error &) {
       plan->ok = false;
@@ -229,7 +260,7 @@ private:
         return it->second.mem;
     dnnl::memory src(plan.bUser, engine, const_cast<float *>(b.data));
     dnnl::memory dst(want, engine);
-    plan.bReorder.execute(strm, src, dst);
+    reorder(plan.bReorder, plan.bReorderPd, strm, src, dst);
     strm.wait();
     packedWeights.emplace(b.data, PackedWeight{want, dst});
     return dst;

@@ -8,6 +8,7 @@
 
 #include "lorc/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 
@@ -117,6 +118,10 @@ struct LorcOmpParallelIfPass : lorc::impl::LorcOmpParallelIfPassBase<LorcOmpPara
           nest = n;
       });
       if (!nest)
+        return;
+      // Iterations that call a library GEMM (the tiled attention's) are worth a fork however
+      // few there are.
+      if (par.walk([](func::CallOp) { return WalkResult::interrupt(); }).wasInterrupted())
         return;
       OpBuilder b(par);
       Location loc = par.getLoc();

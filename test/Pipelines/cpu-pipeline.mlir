@@ -4,6 +4,7 @@
 // RUN: lorc-opt %s --lorc-cpu-pipeline=blas=false | FileCheck %s --check-prefixes=NOTLEFT,NOBLAS
 // RUN: lorc-opt %s --lorc-cpu-pipeline | FileCheck %s --check-prefix=THREADS
 // RUN: lorc-opt %s --lorc-cpu-pipeline=parallel-loops=false | FileCheck %s --check-prefix=SERIAL
+// RUN: lorc-opt %s --lorc-cpu-pipeline=tile-attention=false | FileCheck %s --check-prefix=UNTILED
 
 // The non-GEMM loops run on the CPU's threads: OpenMP regions (in LLVM-dialect form, translated
 // to __kmpc_* calls that lib/Runtime/CpuParallel.cpp implements on libgomp), each forking only
@@ -18,6 +19,9 @@
 // sizes: lorc.linear, lorc.attention with a key-padding mask, math.erf (GELU's), lorc.layer_norm.
 // The result is in the LLVM dialect only. With BLAS (the default) the linear and both attention
 // matmuls call the lorc runtime through its C interface; with blas=false they are loops.
+// Attention is tiled (--lorc-tile-attention): its two products are per-tile GEMM calls inside
+// the OpenMP region over (batch, head), which forks unconditionally since its iterations call
+// the library; tile-attention=false keeps the batched products over materialised scores.
 
 // Module-level declarations come first: libm's erff (math.erf through convert-math-to-libm, only
 // with approximate-math=false; by default erf and exp are inline polynomials) and the weights,
@@ -29,8 +33,14 @@
 
 // COMMON-LABEL: llvm.func @forward(
 //        BLAS:   llvm.call @lorc_cpu_matmul_f32(
-//        BLAS:   llvm.call @lorc_cpu_batch_matmul_f32(
-//        BLAS:   llvm.call @lorc_cpu_batch_matmul_f32(
+//        BLAS:   omp.parallel {
+//        BLAS:     llvm.call @lorc_cpu_matmul_f32(
+//        BLAS:     llvm.call @lorc_cpu_matmul_f32(
+//        BLAS:   omp.terminator
+//    BLAS-NOT:   lorc_cpu_batch_matmul_f32
+//     UNTILED:   llvm.call @lorc_cpu_matmul_f32(
+//     UNTILED:   llvm.call @lorc_cpu_batch_matmul_f32(
+//     UNTILED:   llvm.call @lorc_cpu_batch_matmul_f32(
 //        LIBM:   llvm.call @erff(
 //      COMMON:   llvm.intr.sqrt
 //      COMMON:   llvm.return
@@ -40,9 +50,9 @@
 //        BLAS-DAG: llvm.func private @lorc_cpu_matmul_f32(
 //        BLAS-DAG: llvm.call @_mlir_ciface_lorc_cpu_matmul_f32(
 //        BLAS-DAG: llvm.func @_mlir_ciface_lorc_cpu_matmul_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, i32)
-//        BLAS-DAG: llvm.func private @lorc_cpu_batch_matmul_f32(
-//        BLAS-DAG: llvm.call @_mlir_ciface_lorc_cpu_batch_matmul_f32(
-//        BLAS-DAG: llvm.func @_mlir_ciface_lorc_cpu_batch_matmul_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, i32)
+//     UNTILED-DAG: llvm.func private @lorc_cpu_batch_matmul_f32(
+//     UNTILED-DAG: llvm.call @_mlir_ciface_lorc_cpu_batch_matmul_f32(
+//     UNTILED-DAG: llvm.func @_mlir_ciface_lorc_cpu_batch_matmul_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, i32)
 
 // Nothing but the LLVM dialect is left anywhere in the module.
 // NOTLEFT-NOT: lorc.

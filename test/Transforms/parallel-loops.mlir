@@ -110,3 +110,27 @@ func.func @reduction(%a: memref<?x?xf32>) -> f32 {
   }
   return %r : f32
 }
+
+// -----
+
+// Iterations that call a function (the tiled attention's per-tile GEMMs) fork whatever the
+// trip count: 12 heads here, under min-iterations.
+// OMP-LABEL: func.func @calls
+//   OMP-NOT:   arith.cmpi
+//       OMP:   omp.parallel {
+//       OMP:     omp.wsloop
+//       OMP:       func.call @gemm
+func.func private @gemm(memref<?x?xf32>)
+func.func @calls(%a: memref<?x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c12 = arith.constant 12 : index
+  scf.parallel (%h) = (%c0) to (%c12) step (%c1) {
+    func.call @gemm(%a) : (memref<?x?xf32>) -> ()
+    scf.for %i = %c0 to %c12 step %c1 {
+      %z = arith.constant 0.0 : f32
+      memref.store %z, %a[%i, %h] : memref<?x?xf32>
+    }
+  }
+  return
+}

@@ -40,4 +40,60 @@ def ConvertLorcToLinalgPass : Pass<"convert-lorc-to-linalg"> {
   ];
 }
 
+def LorcTileAttentionPass : Pass<"lorc-tile-attention"> {
+  let summary = "Lower lorc.attention to a fused, key-tiled loop nest with the online softmax";
+  let description = [{
+    Rewrites each `lorc.attention` on tensors into one fused loop nest (FlashAttention's
+    algorithm, Dao et al. 2022, §3.1; on the CPU as in FlashAttention-2's loop order, queries
+    outside, keys inside), so the `[B, H, Sq, Sk]` scores are never materialised:
+
+    ```
+    scf.forall (b, h, query tile) shared_outs(out)          // B·H·⌈Sq/Tq⌉ independent tiles
+      m = lowest, l = 0, acc = 0                           // per query row: running max, sum
+      scf.for key tile j0 = 0, Tk, ... iter_args(m, l, acc)
+        s    = Q_t·K_jᵀ                                    // linalg.matmul, [tq, tk]
+        s    = scale·s (+ mask) (causal: lowest where j > i) // one linalg.generic
+        m'   = max(m, rowmax(s));  p = exp(s − m')
+        c    = exp(m − m');        l' = c·l + rowsum(p)
+        acc' = c·acc + p·V_j                               // linalg.matmul accumulating
+      out[b, h, tile] = acc / l
+    ```
+
+    The two products become library GEMM calls (`--lorc-dispatch-blas`), one per tile, and the
+    element-wise work runs on `[tq, tk]` tiles that stay in cache; the forall is the loop the
+    CPU's threads share. Masks are those of `lorc.attention` (key padding `[B, Sk]`, additive
+    rank 4 broadcastable from 1, causal), with the same lowest-finite-value convention, so a
+    fully masked row still gets uniform weights.
+
+    Layouts: an operand produced by a `linalg.transpose` that keeps the head dimension last
+    (BERT's `[B, S, H, D] → [B, H, S, D]` split of heads) is read through the transpose, and
+    a result whose only user is such a transpose is written in that user's layout: the heads'
+    transposed copies disappear and the tiles are strided views of the projection outputs.
+
+    Tile sizes: `query-tile` / `key-tile`, or when 0, chosen from `cache-bytes` (the per-core
+    cache the working set should stay in, default 1 MiB = one Zen 4 L2): Tq = 128 and the
+    largest power of two Tk in [16, 1024] with
+    4 B · (2·Tq·Tk + Tk·(D + Dv) + Tq·(D + 2·Dv)) ≤ cache-bytes / 2 (the scores and
+    probabilities, the K and V tiles, Q and two accumulators; D = 128 when dynamic).
+
+    The CPU pipeline runs it before convert-lorc-to-linalg; the CUDA pipeline keeps the
+    unfused lowering (batched cuBLAS GEMMs and generated kernels).
+  }];
+  let options = [
+    Option<"queryTile", "query-tile", "int64_t", "0", "Query rows per tile (0: from cache-bytes)">,
+    Option<"keyTile", "key-tile", "int64_t", "0", "Keys per tile (0: from cache-bytes)">,
+    Option<"cacheBytes", "cache-bytes", "int64_t", "1048576",
+           "Per-core cache the tile working set should fit in, in bytes">
+  ];
+  let dependentDialects = [
+    "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect", "mlir::scf::SCFDialect",
+    "mlir::arith::ArithDialect", "mlir::math::MathDialect"
+  ];
+  let statistics = [
+    Statistic<"numTiled", "num-tiled", "Number of attention ops tiled">,
+    Statistic<"numTransposesFolded", "num-transposes-folded",
+              "Number of operand and result transposes read or written through">
+  ];
+}
+
 #endif // LORC_CONVERSION_PASSES_TD

@@ -37,6 +37,11 @@ struct CpuPipelineOptions : public mlir::PassPipelineOptions<CpuPipelineOptions>
       llvm::cl::desc("Input precision of the BLAS-dispatched GEMMs: f32, or bf16 (f32 "
                      "accumulation; --lorc-dispatch-blas's precision option)"),
       llvm::cl::init("f32")};
+  Option<bool> tileAttention{
+      *this, "tile-attention",
+      llvm::cl::desc("Fused, key-tiled attention with the online softmax "
+                     "(--lorc-tile-attention); off: materialised [B, H, Sq, Sk] scores"),
+      llvm::cl::init(true)};
 };
 
 /// Options of `--lorc-cuda-pipeline` and its CPU twin `--lorc-cuda-loops-cpu-pipeline`.

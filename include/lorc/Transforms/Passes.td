@@ -162,6 +162,8 @@ def LorcOmpParallelIfPass : Pass<"lorc-omp-parallel-if"> {
     then calls `__kmpc_fork_call_if`, which lorc's runtime implements on libgomp, the OpenMP
     runtime oneDNN's GEMMs already use, so the whole artifact has one thread pool
     (lib/Runtime/CpuParallel.cpp).
+    Regions whose body calls a function (a library GEMM per iteration, as in the tiled
+    attention's loop over heads) always fork.
   }];
   let options = [
     Option<"minIterations", "min-iterations", "int64_t", "256",

@@ -1,6 +1,7 @@
 //===- LorcToLinalg.cpp - lower lorc ops to linalg on tensors -------------===//
 
 #include "lorc/Conversion/LorcToLinalg/LorcToLinalg.h"
+#include "Builders.h"
 #include "lorc/Dialect/Lorc/IR/LorcOps.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -19,9 +20,10 @@ namespace lorc {
 using namespace mlir;
 using namespace lorc;
 
-namespace {
-
 using utils::IteratorType;
+
+// Builders shared with the tiled attention lowering (Builders.h).
+namespace lorc::detail {
 
 /// Builds an all-parallel identity-mapped elementwise linalg.generic over `inputs` into a fresh
 /// tensor shaped like `like`.
@@ -175,6 +177,12 @@ Value matmulTransposedB(OpBuilder &b, Location loc, Value a, Value bt, Value acc
   mm.setIndexingMapsAttr(transposedBMaps(b, /*batched=*/false));
   return mm.getResult(0);
 }
+
+} // namespace lorc::detail
+
+using namespace lorc::detail;
+
+namespace {
 
 /// C = A·B on matrices into a fresh zero accumulator.
 Value matmul(OpBuilder &b, Location loc, Value a, Value bm) {

@@ -13,6 +13,7 @@
 namespace lorc {
 
 #define GEN_PASS_DECL_CONVERTLORCTOLINALGPASS
+#define GEN_PASS_DECL_LORCTILEATTENTIONPASS
 #include "lorc/Conversion/Passes.h.inc"
 
 /// Adds the patterns lowering lorc ops to linalg, tensor, arith and math on tensors. With
