@@ -389,6 +389,7 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
       else {
         CpuPipelineOptions cpuOptions;
         cpuOptions.gemmPrecision = options.precision;
+        cpuOptions.tileAttention = options.fuse;
         buildCpuPipeline(pm, cpuOptions);
       }
       if (failed(pm.run(m)))
@@ -467,6 +468,8 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     // on the CPU, cuBLAS on CUDA (set below).
     entry["gemm"] = "onednn";
     entry["gemm_precision"] = target.kind == CompileTarget::Cpu ? options.precision : "f32";
+    // Attention: one fused, key-tiled loop nest (--lorc-tile-attention) or materialised scores.
+    entry["attention"] = target.kind == CompileTarget::Cpu && options.fuse ? "tiled" : "materialized";
     if (target.kind == CompileTarget::Cuda) {
       const CudaLowering &cuda = cudaLowerings[i];
       std::string ptx = std::to_string(target.nvptx.ptxVersion / 10) + "." +
