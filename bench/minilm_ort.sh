@@ -26,7 +26,9 @@ for shape in "8 128" "1 16"; do
   dir="$tmp/b${batch}s${seq}"; mkdir -p "$dir"
   echo "== batch $batch x seq $seq, $threads threads, $iters iterations"
   "$py" "$root/bench/minilm_ort_reference.py" "$model" "$dir" --batch "$batch" --seq "$seq" \
-    --threads "$threads" --iters "$iters" 2>/dev/null | tee "$dir/ref.out" | head -n 1
+    --threads "$threads" --iters "$iters" 2>/dev/null > "$dir/ref.out"
+  # (not `| head`: a reader that exits early kills tee with SIGPIPE, which pipefail reports)
+  sed -n 1p "$dir/ref.out"
   tail -n 1 "$dir/ref.out" > "$dir/ref.json"
   "$bin/lorc-run" "$tmp/minilm.lorc" --inputs "$dir/inputs.safetensors" -o "$dir/lorc.safetensors" \
     --bench="$iters" --bench-json="$dir/lorc.json" --threads "$threads" 2>/dev/null | tail -n 1

@@ -18,7 +18,8 @@ def ConvertLorcToLinalgPass : Pass<"convert-lorc-to-linalg"> {
       `linalg.batch_matmul` with a transposed right-hand side for Q·Kᵀ, a `linalg.generic`
       applying scale, key-padding/additive/causal masks, then a numerically stable softmax
       (row max, exp, sum, divide) and `linalg.batch_matmul` with V. The `[B·H, Sq, Sk]` scores
-      are materialised (the fused, key-tiled form is `--lorc-fuse`'s job).
+      are materialised (the fused, key-tiled form is `--lorc-tile-attention`, which the CPU
+      pipeline runs first).
     * `lorc.quantize` / `lorc.dequantize`: an element-wise `linalg.generic` with lorc's own
       FP8 cast (LLVM 22's `arith.truncf` to FP8 neither lowers nor saturates): with
       `fp8-cast=software` (the default, every target) bit operations implementing round to
