@@ -469,7 +469,8 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     entry["gemm"] = "onednn";
     entry["gemm_precision"] = target.kind == CompileTarget::Cpu ? options.precision : "f32";
     // Attention: one fused, key-tiled loop nest (--lorc-tile-attention) or materialised scores.
-    entry["attention"] = target.kind == CompileTarget::Cpu && options.fuse ? "tiled" : "materialized";
+    bool tiledAttention = target.kind == CompileTarget::Cpu && options.fuse;
+    entry["attention"] = tiledAttention ? "tiled" : "materialized";
     if (target.kind == CompileTarget::Cuda) {
       const CudaLowering &cuda = cudaLowerings[i];
       std::string ptx = std::to_string(target.nvptx.ptxVersion / 10) + "." +

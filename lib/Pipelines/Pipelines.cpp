@@ -36,8 +36,8 @@ void lorc::buildLorcToLinalgPipeline(OpPassManager &pm, bool nvvmFp8Cast) {
 /// Bufferizes the whole module; results leave `forward` as identity-layout buffers the caller
 /// owns and frees, intermediates are freed where they die.
 static void addBufferization(OpPassManager &pm) {
-  // scf.forall (the tiled attention's loop) becomes scf.parallel before deallocation, which
-  // handles the latter.
+  // The tiled attention's key loop yields fresh tiles (allow-return-allocs-from-loops), and
+  // its scf.forall becomes scf.parallel before deallocation, which handles the latter.
   addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries allow-return-allocs-from-loops "
                   "function-boundary-type-conversion=identity-layout-map},"
                   "canonicalize,func.func(scf-forall-to-parallel),"

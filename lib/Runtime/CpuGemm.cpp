@@ -112,7 +112,8 @@ public:
       dnnl::memory cMem(plan->cUser, engine, c);
       dnnl::memory aIn = aMem;
       if (plan->aReorder) {
-        aIn = dnnl::memory(plan->pd.src_desc(), engine, scratch(plan->pd.src_desc().get_size()));
+        aIn = dnnl::memory(plan->pd.src_desc(), engine,
+                           threadBuffer(Buffer::Bf16Activations, plan->pd.src_desc().get_size()));
         reorder(plan->aReorder, plan->aReorderPd, strm, aMem, aIn);
       }
       dnnl::memory bIn;
@@ -130,7 +131,7 @@ public:
       // heads) may run one primitive concurrently, which oneDNN's own per-primitive
       // scratchpad does not allow.
       dnnl::memory::desc padDesc = plan->pd.scratchpad_desc();
-      dnnl::memory pad(padDesc, engine, scratchpad(padDesc.get_size()));
+      dnnl::memory pad(padDesc, engine, threadBuffer(Buffer::Scratchpad, padDesc.get_size()));
       plan->matmul.execute(strm, {{DNNL_ARG_SRC, aIn},
                                   {DNNL_ARG_WEIGHTS, bIn},
                                   {DNNL_ARG_DST, cMem},
@@ -157,17 +158,15 @@ private:
     return s;
   }
 
-  /// Per-thread scratch for bf16 activations (reused across calls).
-  void *scratch(size_t bytes) {
-    thread_local std::vector<uint8_t> buf;
-    if (buf.size() < bytes)
-      buf.resize(bytes);
-    return buf.data();
-  }
+  /// What a per-thread buffer holds during one call (each kind its own buffer, all alive at
+  /// once): bf16 activations, and the primitive's scratchpad (primitives and reorders are
+  /// created with a user scratchpad).
+  enum class Buffer { Bf16Activations, Scratchpad, Count };
 
-  /// Per-thread oneDNN scratchpad (the primitives are created with a user scratchpad).
-  void *scratchpad(size_t bytes) {
-    thread_local std::vector<uint8_t> buf;
+  /// The calling thread's buffer of `kind`, at least `bytes` long (reused across calls).
+  static void *threadBuffer(Buffer kind, size_t bytes) {
+    thread_local std::vector<uint8_t> bufs[static_cast<int>(Buffer::Count)];
+    std::vector<uint8_t> &buf = bufs[static_cast<int>(kind)];
     if (buf.size() < bytes)
       buf.resize(bytes);
     return buf.data();
@@ -177,7 +176,7 @@ private:
   void reorder(const dnnl::reorder &r, const dnnl::reorder::primitive_desc &pd,
                dnnl::stream &strm, dnnl::memory &from, dnnl::memory &to) {
     dnnl::memory::desc padDesc = pd.scratchpad_desc();
-    dnnl::memory pad(padDesc, engine, scratchpad(padDesc.get_size()));
+    dnnl::memory pad(padDesc, engine, threadBuffer(Buffer::Scratchpad, padDesc.get_size()));
     r.execute(strm, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}, {DNNL_ARG_SCRATCHPAD, pad}});
   }
 

@@ -20,8 +20,15 @@ mlir::Value buildElementwise(
     llvm::ArrayRef<mlir::AffineMap> inputMaps,
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)> body);
 
-/// Reduces the last dimension of `input` ([..., C] -> [...]) with `combine`(input element,
-/// extra input elements..., accumulator), starting from `initValue`.
+/// Reduces the last dimension of `input` ([..., C] -> [...]) into `init` ([...]) with
+/// `combine`(input element, extra input elements..., accumulator).
+mlir::Value buildLastDimReduction(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value input, mlir::ValueRange extraInputs,
+    llvm::ArrayRef<mlir::AffineMap> extraMaps, mlir::Value init,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>
+        combine);
+
+/// The same into a fresh tensor filled with `initValue`.
 mlir::Value buildLastDimReduction(
     mlir::OpBuilder &b, mlir::Location loc, mlir::Value input, mlir::ValueRange extraInputs,
     llvm::ArrayRef<mlir::AffineMap> extraMaps, mlir::Attribute initValue,

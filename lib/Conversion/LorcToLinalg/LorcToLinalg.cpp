@@ -44,18 +44,12 @@ Value buildElementwise(OpBuilder &b, Location loc, Value like, ValueRange inputs
   return op.getResult(0);
 }
 
-/// Reduces the last dimension of `input` ([..., C] -> [...]) with `combine`, starting from
-/// `initValue`; `pre` maps each element before combining (identity if null).
+/// Reduces the last dimension of `input` ([..., C] -> [...]) into `init` ([...]) with
+/// `combine`(input element, extra input elements..., accumulator).
 Value buildLastDimReduction(OpBuilder &b, Location loc, Value input, ValueRange extraInputs,
-                            ArrayRef<AffineMap> extraMaps, Attribute initValue,
+                            ArrayRef<AffineMap> extraMaps, Value init,
                             function_ref<Value(OpBuilder &, Location, ValueRange)> combine) {
-  auto type = cast<RankedTensorType>(input.getType());
-  int64_t rank = type.getRank();
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, input);
-  sizes.pop_back();
-  Value empty = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
-  Value zero = arith::ConstantOp::create(b, loc, cast<TypedAttr>(initValue));
-  Value init = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{empty}).getResult(0);
+  int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
   SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank)};
   maps.append(extraMaps.begin(), extraMaps.end());
   maps.push_back(b.getMultiDimIdentityMap(rank).dropResult(rank - 1));
@@ -69,6 +63,19 @@ Value buildLastDimReduction(OpBuilder &b, Location loc, Value input, ValueRange 
                                         linalg::YieldOp::create(nb, nl, combine(nb, nl, args));
                                       });
   return op.getResult(0);
+}
+
+/// The same into a fresh tensor filled with `initValue`.
+Value buildLastDimReduction(OpBuilder &b, Location loc, Value input, ValueRange extraInputs,
+                            ArrayRef<AffineMap> extraMaps, Attribute initValue,
+                            function_ref<Value(OpBuilder &, Location, ValueRange)> combine) {
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, input);
+  sizes.pop_back();
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+  Value zero = arith::ConstantOp::create(b, loc, cast<TypedAttr>(initValue));
+  Value init = linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{empty}).getResult(0);
+  return buildLastDimReduction(b, loc, input, extraInputs, extraMaps, init, combine);
 }
 
 /// acc + v for a reduction, marked `reassoc` so LLVM may vectorise the sum (it reorders it, as

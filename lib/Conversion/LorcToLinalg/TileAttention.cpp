@@ -172,11 +172,11 @@ struct TileAttentionPass : lorc::impl::LorcTileAttentionPassBase<TileAttentionPa
 
       AffineMap rows = dropLastDimMap(b, 2), id2 = b.getMultiDimIdentityMap(2),
                 id1 = b.getMultiDimIdentityMap(1);
-      // m' = max(m, rowmax(s)): a reduction into a copy of m.
-      Value mNew = reduceRows(b, loc, masked, m,
-                              [](OpBuilder &nb, Location nl, Value x, Value a) -> Value {
-                                return arith::MaximumFOp::create(nb, nl, x, a);
-                              });
+      // m' = max(m, rowmax(s)): a reduction into m (bufferization copies it; c needs m).
+      Value mNew = buildLastDimReduction(
+          b, loc, masked, {}, {}, m, [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+            return arith::MaximumFOp::create(nb, nl, a[0], a[1]);
+          });
       Value p = buildElementwise(b, loc, masked, {masked, mNew}, {id2, rows},
                                  [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
                                    return math::ExpOp::create(
@@ -191,10 +191,10 @@ struct TileAttentionPass : lorc::impl::LorcTileAttentionPassBase<TileAttentionPa
         return arith::MulFOp::create(nb, nl, a[0], a[1]);
       };
       Value lScaled = buildElementwise(b, loc, l, {l, corr}, {id1, id1}, mul);
-      Value lNew = reduceRows(b, loc, p, lScaled,
-                              [](OpBuilder &nb, Location nl, Value x, Value a) -> Value {
-                                return addReassoc(nb, nl, a, x);
-                              });
+      Value lNew = buildLastDimReduction(
+          b, loc, p, {}, {}, lScaled, [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+            return addReassoc(nb, nl, a[1], a[0]);
+          });
       Value accScaled = buildElementwise(b, loc, acc, {acc, corr}, {id2, rows}, mul);
       Value accNew = linalg::MatmulOp::create(b, loc, TypeRange{accScaled.getType()},
                                               ValueRange{p, vTile}, ValueRange{accScaled})
@@ -236,21 +236,6 @@ struct TileAttentionPass : lorc::impl::LorcTileAttentionPassBase<TileAttentionPa
     }
     ++numTiled;
     numTransposesFolded += folded;
-  }
-
-  /// A [tq] row reduction of the [tq, tk] `tile` into a copy of `init`: acc = combine(x, acc).
-  static Value reduceRows(OpBuilder &b, Location loc, Value tile, Value init,
-                          function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
-    AffineMap maps[] = {b.getMultiDimIdentityMap(2), dropLastDimMap(b, 2)};
-    utils::IteratorType iters[] = {utils::IteratorType::parallel,
-                                   utils::IteratorType::reduction};
-    return linalg::GenericOp::create(b, loc, TypeRange{init.getType()}, ValueRange{tile},
-                                     ValueRange{init}, maps, iters, "", "",
-                                     [&](OpBuilder &nb, Location nl, ValueRange a) {
-                                       linalg::YieldOp::create(nb, nl,
-                                                               combine(nb, nl, a[0], a[1]));
-                                     })
-        .getResult(0);
   }
 
   /// scale·s plus the op's mask on the [tq, tk] tile at query rows q0.., keys j0...
