@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -26,6 +27,14 @@ extern "C" void _mlir_ciface_lorc_cpu_matmul_bf16(MemRef<2> *, MemRef<2> *, MemR
                                                   int32_t, int32_t);
 extern "C" void _mlir_ciface_lorc_cpu_batch_matmul_f32(MemRef<3> *, MemRef<3> *, MemRef<3> *,
                                                        int32_t, int32_t, int32_t);
+extern "C" void _mlir_ciface_lorc_cpu_matmul_epilogue_f32(MemRef<2> *, MemRef<2> *, MemRef<2> *,
+                                                          lorc::StridedMemRef<float, 1> *,
+                                                          MemRef<2> *, int32_t, int32_t, int32_t,
+                                                          int32_t, int32_t);
+extern "C" void _mlir_ciface_lorc_cpu_matmul_epilogue_bf16(MemRef<2> *, MemRef<2> *, MemRef<2> *,
+                                                           lorc::StridedMemRef<float, 1> *,
+                                                           MemRef<2> *, int32_t, int32_t, int32_t,
+                                                           int32_t, int32_t);
 extern "C" void memrefCopy(int64_t, Unranked *, Unranked *);
 
 namespace {
@@ -128,6 +137,61 @@ double maxAbsDiff(const std::vector<float> &x, const std::vector<double> &ref) {
   for (size_t i = 0; i < x.size(); ++i)
     d = std::max(d, std::fabs(double(x[i]) - ref[i]));
   return d;
+}
+
+// The epilogue entry points: C = act((accumulate ? C : 0) + A·Bᵀ + bias) + residual for every
+// combination of accumulation, bias (strided), activation (none, GELU erf, GELU tanh) and
+// residual (a strided view), f32 and bf16, B a parameter or not, against a double reference
+// (GELU as torch.nn.GELU). oneDNN runs them as bias + post-ops; ctest also runs this test with
+// LORC_GEMM_LIBRARY=openblas, where the epilogue is CpuGemm.cpp's own loop.
+TEST(CpuKernels, EpilogueMatchesReference) {
+  const int64_t m = 37, n = 24, k = 40, rld = n + 3;
+  std::vector<float> a = values(m * k, 5), b = values(n * k, 6), c0 = values(m * n, 7);
+  std::vector<float> biasData = values(2 * n, 8), residual = values(m * rld, 9);
+  // bf16 products where the CPU has them and oneDNN runs (the OpenBLAS fallback is f32).
+  const char *library = std::getenv("LORC_GEMM_LIBRARY");
+  bool bf16Dot = __builtin_cpu_supports("avx512bf16") &&
+                 !(library && std::strcmp(library, "openblas") == 0);
+  for (int bf16 = 0; bf16 < 2; ++bf16)
+    for (int accumulate = 0; accumulate < 2; ++accumulate)
+      for (int withBias = 0; withBias < 2; ++withBias)
+        for (int activation = 0; activation < 3; ++activation)
+          for (int withResidual = 0; withResidual < 2; ++withResidual)
+            for (int parameter = 0; parameter < 2; ++parameter) {
+              std::vector<float> c = c0;
+              MemRef<2> A = view2(a, m, k), B = view2(b, n, k), C = view2(c, m, n);
+              std::vector<float> none;
+              // bias: every other element of biasData (stride 2); empty when absent.
+              lorc::StridedMemRef<float, 1> bias{biasData.data(), biasData.data(), 0,
+                                                 {withBias ? n : 0}, {2}};
+              MemRef<2> res = withResidual ? view2(residual, m, n, rld, 2)
+                                           : MemRef<2>{nullptr, nullptr, 0, {0, 0}, {0, 1}};
+              auto entry = bf16 ? _mlir_ciface_lorc_cpu_matmul_epilogue_bf16
+                                : _mlir_ciface_lorc_cpu_matmul_epilogue_f32;
+              entry(&A, &B, &C, &bias, &res, 0, 1, parameter, accumulate, activation);
+              std::vector<float> start(m * n, 0.0f);
+              if (accumulate)
+                start = c0;
+              std::vector<double> r = reference(a, b, start, m, n, k, bf16 && bf16Dot);
+              for (int64_t i = 0; i < m; ++i)
+                for (int64_t j = 0; j < n; ++j) {
+                  double &v = r[i * n + j];
+                  if (withBias)
+                    v += biasData[2 * j];
+                  if (activation == 1)
+                    v = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+                  else if (activation == 2)
+                    v = 0.5 * v *
+                        (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+                  if (withResidual)
+                    v += residual[2 + i * rld + j];
+                }
+              EXPECT_LT(maxAbsDiff(c, r), bf16 ? 2e-4 : 2e-5)
+                  << "bf16=" << bf16 << " accumulate=" << accumulate << " bias=" << withBias
+                  << " activation=" << activation << " residual=" << withResidual
+                  << " parameter=" << parameter;
+            }
+  lorc::clearPackedWeights();
 }
 
 // A parameter B (a weight, stored [n, k]) is packed on the first call and reused: a changed B

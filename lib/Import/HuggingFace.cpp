@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lorc/Import/HuggingFace.h"
+#include "lorc/Dialect/Lorc/IR/Activation.h"
 #include "lorc/Dialect/Lorc/IR/LorcOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -421,26 +422,11 @@ static Value mapElementwise(OpBuilder &b, Location loc, Value like, ValueRange i
 }
 
 Value BertBuilder::gelu(Value x) {
-  bool tanhForm = m.config.hiddenAct != "gelu";
+  // "gelu": transformers activations.GELUActivation (torch gelu, erf form); "gelu_new" and
+  // "gelu_pytorch_tanh": the tanh form (NewGELUActivation).
+  Activation act = m.config.hiddenAct == "gelu" ? Activation::GeluErf : Activation::GeluTanh;
   return mapElementwise(b, loc, x, {x}, [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-    auto cst = [&](double v) {
-      return arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(static_cast<float>(v)));
-    };
-    Value v = a[0];
-    Value inner;
-    if (tanhForm) {
-      // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))  (transformers activations.NewGELUActivation)
-      Value x3 = arith::MulFOp::create(nb, nl, arith::MulFOp::create(nb, nl, v, v), v);
-      Value poly = arith::AddFOp::create(nb, nl, v,
-                                         arith::MulFOp::create(nb, nl, cst(0.044715), x3));
-      inner = math::TanhOp::create(
-          nb, nl, arith::MulFOp::create(nb, nl, cst(std::sqrt(2.0 / M_PI)), poly));
-    } else {
-      // 0.5·x·(1 + erf(x/√2))  (transformers activations.GELUActivation, torch gelu)
-      inner = math::ErfOp::create(nb, nl, arith::MulFOp::create(nb, nl, v, cst(M_SQRT1_2)));
-    }
-    Value onePlus = arith::AddFOp::create(nb, nl, cst(1.0), inner);
-    return arith::MulFOp::create(nb, nl, arith::MulFOp::create(nb, nl, cst(0.5), v), onePlus);
+    return buildActivation(nb, nl, a[0], act);
   });
 }
 

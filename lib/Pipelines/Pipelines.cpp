@@ -86,6 +86,8 @@ void lorc::buildGpuMappedLoopsPipeline(OpPassManager &pm, bool deviceAllocations
   addBufferization(pm);
   lorc::LorcDispatchBlasPassOptions blas;
   blas.library = deviceAllocations ? "cuda" : "cpu";
+  // The CPU twin runs the kernels the GPU would (bias broadcast, epilogues), not oneDNN's.
+  blas.foldEpilogues = false;
   pm.addPass(lorc::createLorcDispatchBlasPass(blas));
   lorc::LorcPrepareGpuBuffersPassOptions buffers;
   buffers.deviceAllocations = deviceAllocations;

@@ -14,11 +14,13 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <array>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -66,13 +68,55 @@ void blasGemm(int64_t m, int64_t n, int64_t k, const float *a, const int64_t *as
               static_cast<int>(m <= 1 ? std::max<int64_t>(n, 1) : cs[0]));
 }
 
+/// The scalar epilogue activations, as PyTorch computes them (torch.nn.GELU).
+float activate(float v, lorc::GemmActivation act) {
+  switch (act) {
+  case lorc::GemmActivation::GeluErf:
+    return 0.5f * v * (1.0f + std::erf(v * static_cast<float>(M_SQRT1_2)));
+  case lorc::GemmActivation::GeluTanh: {
+    const float c = static_cast<float>(std::sqrt(2.0 / M_PI));
+    return 0.5f * v * (1.0f + std::tanh(c * (v + 0.044715f * v * v * v)));
+  }
+  case lorc::GemmActivation::None:
+    break;
+  }
+  return v;
+}
+
+/// The epilogue around blasGemm (C += A·B): C's initial bias or zeros, then the activation and
+/// the residual.
+void blasGemmWithEpilogue(int64_t m, int64_t n, int64_t k, const float *a, const int64_t *as,
+                          const float *b, const int64_t *bs, float *c, const int64_t *cs,
+                          const lorc::GemmEpilogue &e) {
+  if (!e.accumulate)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        c[i * cs[0] + j * cs[1]] = 0.0f;
+  if (e.bias)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        c[i * cs[0] + j * cs[1]] += e.bias[j * e.biasStride];
+  if (k > 0)
+    blasGemm(m, n, k, a, as, b, bs, c, cs);
+  if (e.activation == lorc::GemmActivation::None && !e.residual)
+    return;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float &v = c[i * cs[0] + j * cs[1]];
+      v = activate(v, e.activation);
+      if (e.residual)
+        v += e.residual[i * e.residualStrides[0] + j * e.residualStrides[1]];
+    }
+}
+
 //===----------------------------------------------------------------------===//
 // oneDNN
 //===----------------------------------------------------------------------===//
 
-/// Everything a matmul primitive depends on: shapes, strides, precision, whether B is packed.
+/// Everything a matmul primitive depends on: shapes, strides, precision, whether B is packed,
+/// and the epilogue's form (accumulation, bias and residual presence and strides, activation).
 struct Key {
-  std::array<int64_t, 14> v;
+  std::array<int64_t, 18> v;
   bool operator<(const Key &o) const { return v < o.v; }
 };
 
@@ -81,7 +125,8 @@ struct Plan {
   bool ok = false; // false: oneDNN has only a reference kernel or rejected the shape
   dnnl::matmul::primitive_desc pd;
   dnnl::matmul matmul;
-  dnnl::memory::desc aUser, bUser, cUser;
+  dnnl::memory::desc aUser, bUser, cUser, biasUser, residualUser;
+  int residualPostOp = -1; // index of the residual's binary-add post-op
   dnnl::reorder aReorder, bReorder; // set for bf16 (A) and for packed/bf16 B
   dnnl::reorder::primitive_desc aReorderPd, bReorderPd;
 };
@@ -100,11 +145,15 @@ public:
 
   /// Runs the GEMM; false when the caller must use the fallback.
   bool run(int64_t batch, int64_t m, int64_t n, int64_t k, lorc::GemmOperand a,
-           lorc::GemmOperand b, bool bIsParameter, float *c, const int64_t *cs, bool bf16) {
+           lorc::GemmOperand b, bool bIsParameter, float *c, const int64_t *cs, bool bf16,
+           const lorc::GemmEpilogue &e) {
     Key key{{batch, m, n, k, a.strides[0], a.strides[1], a.strides[2], b.strides[0],
-             b.strides[1], b.strides[2], cs[0], cs[1], cs[2], bf16 * 2 + bIsParameter}};
+             b.strides[1], b.strides[2], cs[0], cs[1], cs[2], bf16 * 2 + bIsParameter,
+             e.accumulate, e.bias != nullptr, static_cast<int64_t>(e.activation),
+             e.residual != nullptr}};
     try {
-      std::shared_ptr<Plan> plan = getPlan(key, batch, m, n, k, a, b, bIsParameter, cs, bf16);
+      std::shared_ptr<Plan> plan =
+          getPlan(key, batch, m, n, k, a, b, bIsParameter, cs, bf16, e);
       if (!plan->ok)
         return false;
       dnnl::stream &strm = stream();
@@ -132,10 +181,37 @@ public:
       // scratchpad does not allow.
       dnnl::memory::desc padDesc = plan->pd.scratchpad_desc();
       dnnl::memory pad(padDesc, engine, threadBuffer(Buffer::Scratchpad, padDesc.get_size()));
-      plan->matmul.execute(strm, {{DNNL_ARG_SRC, aIn},
-                                  {DNNL_ARG_WEIGHTS, bIn},
-                                  {DNNL_ARG_DST, cMem},
-                                  {DNNL_ARG_SCRATCHPAD, pad}});
+      std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, aIn},
+                                                 {DNNL_ARG_WEIGHTS, bIn},
+                                                 {DNNL_ARG_DST, cMem},
+                                                 {DNNL_ARG_SCRATCHPAD, pad}};
+      if (e.bias) {
+        // oneDNN's matmul reads its bias densely: a strided one is gathered first.
+        const float *bias = e.bias;
+        if (e.biasStride != 1) {
+          auto *dense = static_cast<float *>(threadBuffer(Buffer::Bias, n * sizeof(float)));
+          for (int64_t j = 0; j < n; ++j)
+            dense[j] = e.bias[j * e.biasStride];
+          bias = dense;
+        }
+        args[DNNL_ARG_BIAS] = dnnl::memory(plan->biasUser, engine, const_cast<float *>(bias));
+      }
+      if (e.residual) {
+        // Dense as well: oneDNN 2.6.3's bf16 matmul misreads a strided binary post-op operand
+        // (CpuKernels.EpilogueMatchesReference caught it), so a strided residual is gathered.
+        const float *residual = e.residual;
+        if (e.residualStrides[0] != n || e.residualStrides[1] != 1) {
+          auto *dense =
+              static_cast<float *>(threadBuffer(Buffer::Residual, m * n * sizeof(float)));
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j)
+              dense[i * n + j] = e.residual[i * e.residualStrides[0] + j * e.residualStrides[1]];
+          residual = dense;
+        }
+        args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(plan->residualPostOp) | DNNL_ARG_SRC_1] =
+            dnnl::memory(plan->residualUser, engine, const_cast<float *>(residual));
+      }
+      plan->matmul.execute(strm, args);
       strm.wait();
       return true;
     } catch (const dnnl::error &e) {
@@ -159,9 +235,9 @@ private:
   }
 
   /// What a per-thread buffer holds during one call (each kind its own buffer, all alive at
-  /// once): bf16 activations, and the primitive's scratchpad (primitives and reorders are
-  /// created with a user scratchpad).
-  enum class Buffer { Bf16Activations, Scratchpad, Count };
+  /// once): bf16 activations, the primitive's scratchpad (primitives and reorders are created
+  /// with a user scratchpad), and a strided bias or residual gathered densely.
+  enum class Buffer { Bf16Activations, Scratchpad, Bias, Residual, Count };
 
   /// The calling thread's buffer of `kind`, at least `bytes` long (reused across calls).
   static void *threadBuffer(Buffer kind, size_t bytes) {
@@ -187,6 +263,7 @@ private:
     return dnnl::memory::desc({batch, rows, cols}, type, {strides[0], strides[1], strides[2]});
   }
 
+
   static dnnl::memory::desc plain(int64_t batch, int64_t rows, int64_t cols, dt type) {
     using tag = dnnl::memory::format_tag;
     if (batch == 1)
@@ -203,7 +280,7 @@ private:
 
   std::shared_ptr<Plan> getPlan(const Key &key, int64_t batch, int64_t m, int64_t n, int64_t k,
                                 lorc::GemmOperand a, lorc::GemmOperand b, bool bIsParameter,
-                                const int64_t *cs, bool bf16) {
+                                const int64_t *cs, bool bf16, const lorc::GemmEpilogue &e) {
     {
       std::lock_guard<std::mutex> lock(mutex);
       auto it = plans.find(key);
@@ -217,14 +294,34 @@ private:
     plan->cUser = describe(batch, m, n, cs, dt::f32);
     dnnl::memory::desc aMd = bf16 ? plain(batch, m, k, in) : plan->aUser;
     dnnl::memory::desc bMd = bIsParameter || bf16 ? any(batch, k, n, in) : plan->bUser;
+    // The epilogue, in lorc::GemmEpilogue's order: sum (linalg's C += A·B), then the
+    // activation, then the residual (a binary add of an [m, n] operand).
     dnnl::post_ops ops;
-    ops.append_sum(1.0f); // linalg's C += A·B
+    if (e.accumulate)
+      ops.append_sum(1.0f);
+    if (e.activation != lorc::GemmActivation::None)
+      ops.append_eltwise(1.0f,
+                         e.activation == lorc::GemmActivation::GeluErf
+                             ? dnnl::algorithm::eltwise_gelu_erf
+                             : dnnl::algorithm::eltwise_gelu_tanh,
+                         0.0f, 0.0f);
+    if (e.residual) {
+      plan->residualUser = plain(batch, m, n, dt::f32); // gathered densely when strided
+      plan->residualPostOp = ops.len();
+      ops.append_binary(dnnl::algorithm::binary_add, plan->residualUser);
+    }
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     try {
-      plan->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(aMd, bMd, plan->cUser), attr,
-                                              engine);
+      if (e.bias) {
+        plan->biasUser = plain(batch, 1, n, dt::f32); // gathered densely when strided
+        plan->pd = dnnl::matmul::primitive_desc(
+            dnnl::matmul::desc(aMd, bMd, plan->biasUser, plan->cUser), attr, engine);
+      } else {
+        plan->pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(aMd, bMd, plan->cUser),
+                                                attr, engine);
+      }
       // The reference kernels are slower than OpenBLAS by orders of magnitude.
       plan->ok = std::strncmp(plan->pd.impl_info_str(), "ref", 3) != 0;
       if (plan->ok) {
@@ -302,16 +399,18 @@ bool hasBf16Dot() {
 
 void lorc::cpuGemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b,
                    bool bIsParameter, float *c, const int64_t cStrides[3],
-                   GemmPrecision precision) {
-  if (batch == 0 || m == 0 || n == 0 || k == 0)
+                   GemmPrecision precision, const GemmEpilogue &epilogue) {
+  if (batch == 0 || m == 0 || n == 0)
     return;
   bool bf16 = precision == GemmPrecision::BF16 && hasBf16Dot();
-  if (library() == Library::OneDnn &&
-      OneDnn::get().run(batch, m, n, k, a, b, bIsParameter, c, cStrides, bf16))
+  // k = 0 leaves the product zero, which only the epilogue can change.
+  if (k > 0 && library() == Library::OneDnn &&
+      OneDnn::get().run(batch, m, n, k, a, b, bIsParameter, c, cStrides, bf16, epilogue))
     return;
   for (int64_t i = 0; i < batch; ++i)
-    blasGemm(m, n, k, a.data + i * a.strides[0], a.strides + 1, b.data + i * b.strides[0],
-             b.strides + 1, c + i * cStrides[0], cStrides + 1);
+    blasGemmWithEpilogue(m, n, k, a.data + i * a.strides[0], a.strides + 1,
+                         b.data + i * b.strides[0], b.strides + 1, c + i * cStrides[0],
+                         cStrides + 1, epilogue);
 }
 
 void lorc::clearPackedWeights() { OneDnn::get().clearPacked(); }

@@ -36,11 +36,31 @@ enum class GemmPrecision {
   BF16, ///< A and B rounded to bf16 (nearest even), f32 accumulation and output
 };
 
-/// C[b] (m × n) += op(A)[b] (m × k) · op(B)[b] (k × n). `bIsParameter`: B is read-only for the
-/// artifact's lifetime, so its packed form may be cached. Never throws; falls back to OpenBLAS
-/// (in f32) where oneDNN has no kernel.
+/// The activation of a GEMM epilogue (lorc/Dialect/Lorc/IR/Activation.h has the formulas).
+enum class GemmActivation : int32_t { None = 0, GeluErf = 1, GeluTanh = 2 };
+
+/// What the GEMM does around the product, in this order (a lorc.linear's epilogue, folded by
+/// `--lorc-dispatch-blas`; oneDNN runs it as the matmul's bias and post-ops):
+///   C = act((accumulate ? C : 0) + op(A)·op(B) + bias) + residual
+/// `bias` is [n] with element stride `biasStride` (added to every row); `residual` is [m, n] with
+/// element strides `residualStrides` (row, column) and must not overlap C. The default is
+/// linalg's plain C += op(A)·op(B).
+struct GemmEpilogue {
+  bool accumulate = true;
+  const float *bias = nullptr;
+  int64_t biasStride = 1;
+  GemmActivation activation = GemmActivation::None;
+  const float *residual = nullptr;
+  int64_t residualStrides[2] = {0, 0};
+};
+
+/// C[b] (m × n) += op(A)[b] (m × k) · op(B)[b] (k × n), then `epilogue` (which needs batch = 1
+/// unless it is the default). `bIsParameter`: B is read-only for the artifact's lifetime, so its
+/// packed form may be cached. Never throws; falls back to OpenBLAS (in f32, the epilogue in
+/// plain loops) where oneDNN has no kernel.
 void cpuGemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b,
-             bool bIsParameter, float *c, const int64_t cStrides[3], GemmPrecision precision);
+             bool bIsParameter, float *c, const int64_t cStrides[3], GemmPrecision precision,
+             const GemmEpilogue &epilogue = {});
 
 /// Forgets every packed parameter (their source bytes changed or are about to be unmapped).
 void clearPackedWeights();

@@ -38,6 +38,32 @@ void matmul2(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c, int32_t transA, int32_t t
                 bIsParameter, c->aligned + c->offset, cs, precision);
 }
 
+/// C = act((accumulate ? C : 0) + op(A)·op(B) + bias) + residual; an absent bias or residual
+/// is passed as an empty memref.
+void matmulEpilogue(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c, MemRef<1> *bias,
+                    MemRef<2> *residual, int32_t transA, int32_t transB, int32_t bIsParameter,
+                    int32_t accumulate, int32_t activation, lorc::GemmPrecision precision) {
+  int64_t m = c->sizes[0], n = c->sizes[1];
+  int64_t k = transA ? a->sizes[0] : a->sizes[1];
+  const int64_t cs[3] = {0, c->strides[0], c->strides[1]};
+  lorc::GemmEpilogue e;
+  e.accumulate = accumulate != 0;
+  if (bias->sizes[0] > 0) {
+    e.bias = bias->aligned + bias->offset;
+    e.biasStride = bias->strides[0];
+  }
+  e.activation = static_cast<lorc::GemmActivation>(activation);
+  if (residual->sizes[0] > 0 && residual->sizes[1] > 0) {
+    e.residual = residual->aligned + residual->offset;
+    e.residualStrides[0] = residual->strides[0];
+    e.residualStrides[1] = residual->strides[1];
+  }
+  lorc::cpuGemm(1, m, n, k,
+                operand(a->aligned + a->offset, 0, a->strides[0], a->strides[1], transA),
+                operand(b->aligned + b->offset, 0, b->strides[0], b->strides[1], transB),
+                bIsParameter, c->aligned + c->offset, cs, precision, e);
+}
+
 void matmul3(MemRef<3> *a, MemRef<3> *b, MemRef<3> *c, int32_t transA, int32_t transB,
              int32_t bIsParameter, lorc::GemmPrecision precision) {
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
@@ -65,6 +91,24 @@ LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_bf16(MemRef<2> *a, MemRef<2> *b, MemRef
                                               int32_t transA, int32_t transB,
                                               int32_t bIsParameter) {
   matmul2(a, b, c, transA, transB, bIsParameter, lorc::GemmPrecision::BF16);
+}
+// C = act((accumulate ? C : 0) + op(A)·op(B) + bias) + residual (CpuGemm.h's GemmEpilogue;
+// activation 0 none, 1 GELU erf, 2 GELU tanh); bias [n] and residual [m, n] absent when empty.
+LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_epilogue_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c,
+                                                      MemRef<1> *bias, MemRef<2> *residual,
+                                                      int32_t transA, int32_t transB,
+                                                      int32_t bIsParameter, int32_t accumulate,
+                                                      int32_t activation) {
+  matmulEpilogue(a, b, c, bias, residual, transA, transB, bIsParameter, accumulate, activation,
+                 lorc::GemmPrecision::F32);
+}
+LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_epilogue_bf16(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c,
+                                                       MemRef<1> *bias, MemRef<2> *residual,
+                                                       int32_t transA, int32_t transB,
+                                                       int32_t bIsParameter, int32_t accumulate,
+                                                       int32_t activation) {
+  matmulEpilogue(a, b, c, bias, residual, transA, transB, bIsParameter, accumulate, activation,
+                 lorc::GemmPrecision::BF16);
 }
 LORC_EXPORT _mlir_ciface_lorc_cpu_batch_matmul_f32(MemRef<3> *a, MemRef<3> *b, MemRef<3> *c,
                                                    int32_t transA, int32_t transB,

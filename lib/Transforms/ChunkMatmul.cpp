@@ -57,6 +57,10 @@ struct LorcChunkMatmulPass : lorc::impl::LorcChunkMatmulPassBase<LorcChunkMatmul
       op.emitRemark() << "not chunked: the layer has unmerged adapters";
       return success();
     }
+    if (op.hasEpilogue()) { // lorc-compile chunks before --lorc-fuse, so only hand-written IR
+      op.emitRemark() << "not chunked: the layer carries a fused epilogue";
+      return success();
+    }
     auto x = op.getInput().getType();
     auto w = op.getWeight().getType();
     if (!w.hasStaticShape()) {

@@ -3,6 +3,8 @@
 #include "lorc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -91,6 +93,86 @@ func::FuncOp getOrDeclare(ModuleOp module, StringRef name, unsigned rank, unsign
   return f;
 }
 
+/// The nearest op before (or after) `op` in its block that may read or write memory: pure ops
+/// (casts, views, constants) and allocations of other buffers are skipped.
+Operation *memoryNeighbour(Operation *op, bool before) {
+  for (Operation *o = before ? op->getPrevNode() : op->getNextNode(); o;
+       o = before ? o->getPrevNode() : o->getNextNode())
+    if (!isMemoryEffectFree(o) && !isa<memref::AllocOp, memref::AllocaOp>(o))
+      return o;
+  return nullptr;
+}
+
+/// What a 2-D matmul's call absorbs from its neighbours (lorc.linear's lowering emits them
+/// next to each other): the op that initialises C (a bias broadcast over rows, or zeros), and
+/// the element-wise epilogue tagged `lorc.epilogue` written in place on C.
+struct Folded {
+  Operation *init = nullptr;
+  Value bias;
+  Operation *epilogue = nullptr;
+  Value residual;
+  int32_t activation = 0; // lorc::GemmActivation: 0 none, 1 GELU erf, 2 GELU tanh
+};
+
+Folded foldNeighbours(linalg::MatmulOp op) {
+  Folded f;
+  Value c = op.getDpsInits()[0];
+  Operation *prev = memoryNeighbour(op, /*before=*/true);
+  if (auto bc = dyn_cast_or_null<linalg::BroadcastOp>(prev)) {
+    auto in = dyn_cast<MemRefType>(bc.getInput().getType());
+    if (bc.getInit() == c && in && in.getRank() == 1 && in.getElementType().isF32() &&
+        bc.getDimensions() == ArrayRef<int64_t>{0}) {
+      f.init = bc;
+      f.bias = bc.getInput();
+    }
+  } else if (auto fill = dyn_cast_or_null<linalg::FillOp>(prev)) {
+    FloatAttr zero;
+    if (fill.getOutputs()[0] == c && matchPattern(fill.getInputs()[0], m_Constant(&zero)) &&
+        zero.getValue().isPosZero())
+      f.init = fill;
+  }
+  auto gen = dyn_cast_or_null<linalg::GenericOp>(memoryNeighbour(op, /*before=*/false));
+  auto tag = gen ? gen->getAttrOfType<DictionaryAttr>("lorc.epilogue") : DictionaryAttr();
+  if (!tag || !gen.hasPureBufferSemantics() || gen.getNumDpsInits() != 1 ||
+      gen.getDpsInits()[0] != c ||
+      !llvm::all_of(gen.getIndexingMapsArray(), [](AffineMap m) { return m.isIdentity(); }))
+    return f;
+  bool residual = tag.contains("residual");
+  if (gen.getNumDpsInputs() != (residual ? 1u : 0u) ||
+      (residual && gen.getDpsInputs()[0] == c))
+    return f;
+  int32_t activation = 0;
+  if (auto act = tag.getAs<StringAttr>("activation")) {
+    if (act.getValue() == "gelu_erf")
+      activation = 1;
+    else if (act.getValue() == "gelu_tanh")
+      activation = 2;
+    else
+      return f;
+  }
+  f.epilogue = gen;
+  f.activation = activation;
+  if (residual)
+    f.residual = gen.getDpsInputs()[0];
+  return f;
+}
+
+/// Declares (once) the epilogue entry point: (A, B, C, bias [n], residual [m, n], transA,
+/// transB, bIsParameter, accumulate, activation), C interface.
+func::FuncOp getOrDeclareEpilogue(ModuleOp module, StringRef name) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  MLIRContext *ctx = module.getContext();
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  Type m2 = dynamicStrided(ctx, 2), m1 = dynamicStrided(ctx, 1);
+  Type i32 = IntegerType::get(ctx, 32);
+  SmallVector<Type> args = {m2, m2, m2, m1, m2, i32, i32, i32, i32, i32};
+  auto f = func::FuncOp::create(b, module.getLoc(), name, FunctionType::get(ctx, args, {}));
+  f.setPrivate();
+  f->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
+  return f;
+}
+
 struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchBlasPass> {
   using LorcDispatchBlasPassBase::LorcDispatchBlasPassBase;
   void runOnOperation() override {
@@ -123,6 +205,13 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
       std::optional<std::pair<bool, bool>> trans = getTransposes(op, batched ? 1 : 0);
       if (!trans)
         continue;
+      if (cpu && !batched && foldEpilogues) {
+        Folded folded = foldNeighbours(cast<linalg::MatmulOp>(op.getOperation()));
+        if (folded.init || folded.epilogue) {
+          callWithEpilogue(module, op, *trans, folded);
+          continue;
+        }
+      }
       std::string callee =
           "lorc_" + library + (batched ? "_batch_matmul_" : "_matmul_") + precision;
       func::FuncOp decl = getOrDeclare(module, callee, rank, cpu ? 3 : 2);
@@ -142,6 +231,46 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
       op->erase();
       ++numDispatched;
     }
+  }
+
+  /// One call of lorc_cpu_matmul_epilogue_* for the matmul and what it absorbs.
+  void callWithEpilogue(ModuleOp module, linalg::LinalgOp op, std::pair<bool, bool> trans,
+                        const Folded &folded) {
+    func::FuncOp decl = getOrDeclareEpilogue(module, "lorc_cpu_matmul_epilogue_" + precision);
+    // At the epilogue when there is one: the residual may be defined (a view) after the matmul;
+    // nothing in between touches memory, and A, B and C are defined before the matmul.
+    OpBuilder b(folded.epilogue ? folded.epilogue : op.getOperation());
+    Location loc = op.getLoc();
+    MLIRContext *ctx = &getContext();
+    auto cast = [&](Value v, unsigned rank) {
+      return memref::CastOp::create(b, loc, dynamicStrided(ctx, rank), v).getResult();
+    };
+    // An absent bias or residual is an empty buffer.
+    auto empty = [&](unsigned rank) {
+      SmallVector<int64_t> shape(rank, 0);
+      return cast(memref::AllocaOp::create(b, loc, MemRefType::get(shape, b.getF32Type())),
+                  rank);
+    };
+    auto i32 = [&](int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32).getResult(); };
+    bool parameter = isParameterView(op->getOperand(1));
+    SmallVector<Value> args{cast(op->getOperand(0), 2), cast(op->getOperand(1), 2),
+                            cast(op->getOperand(2), 2),
+                            folded.bias ? cast(folded.bias, 1) : empty(1),
+                            folded.residual ? cast(folded.residual, 2) : empty(2),
+                            i32(trans.first),
+                            i32(trans.second),
+                            i32(parameter),
+                            i32(folded.init ? 0 : 1),
+                            i32(folded.activation)};
+    func::CallOp::create(b, loc, decl, args);
+    numParameterOperands += parameter;
+    numBiasFolded += folded.bias ? 1 : 0;
+    numEpiloguesFolded += folded.epilogue ? 1 : 0;
+    for (Operation *dead : {folded.init, folded.epilogue})
+      if (dead)
+        dead->erase();
+    op->erase();
+    ++numDispatched;
   }
 };
 

@@ -1,5 +1,6 @@
 //===- Fuse.cpp - graph-level fusion of lorc ops (--lorc-fuse) ------------===//
 
+#include "lorc/Dialect/Lorc/IR/Activation.h"
 #include "lorc/Dialect/Lorc/IR/LorcOps.h"
 #include "lorc/Transforms/Passes.h"
 
@@ -63,22 +64,94 @@ struct LorcFusePass : lorc::impl::LorcFusePassBase<LorcFusePass> {
   using LorcFusePassBase::LorcFusePassBase;
 
   void runOnOperation() override {
-    if (!projections)
+    if (epilogues) {
+      SmallVector<LinearOp> linears;
+      getOperation()->walk([&](LinearOp op) { linears.push_back(op); });
+      for (LinearOp op : linears)
+        fuseEpilogue(op);
+    }
+    if (projections)
+      fuseProjections();
+  }
+
+  /// The single user of `op`'s result, if it has exactly one use.
+  static Operation *soleUser(LinearOp op) {
+    Value r = op.getResult();
+    return r.hasOneUse() ? *r.user_begin() : nullptr;
+  }
+
+  /// A copy of `op` at `where` with `activation` and `residual` set, replacing `replaced`.
+  LinearOp withEpilogue(LinearOp op, Operation *replaced, StringAttr activation, Value residual) {
+    OpBuilder b(replaced);
+    auto fused = LinearOp::create(
+        b, b.getFusedLoc({op.getLoc(), replaced->getLoc()}), op.getType(), op.getInput(),
+        op.getWeight(), op.getBias(), op.getAdapters(), residual, op.getMultipliersAttr(),
+        activation);
+    fused->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    replaced->getResult(0).replaceAllUsesWith(fused.getResult());
+    replaced->erase();
+    op.erase();
+    return fused;
+  }
+
+  /// Rewrites `tensor.dim` users of `op`'s result (shape queries, e.g. the sizes of the
+  /// tensor.empty a GELU writes into) into the same query on its operands: the result is
+  /// [input dims..., weight dim 0], so they stop counting as users of the value.
+  static void forwardDims(LinearOp op) {
+    int64_t rank = op.getType().getRank();
+    for (Operation *user : llvm::make_early_inc_range(op.getResult().getUsers())) {
+      auto dim = dyn_cast<tensor::DimOp>(user);
+      std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+      if (!index || *index < 0 || *index >= rank)
+        continue;
+      OpBuilder b(dim);
+      Value source = *index == rank - 1 ? op.getWeight() : op.getInput();
+      Value replacement = tensor::DimOp::create(b, dim.getLoc(), source,
+                                                *index == rank - 1 ? 0 : *index);
+      dim.replaceAllUsesWith(replacement);
+      dim.erase();
+    }
+  }
+
+  /// GELU, then a residual add, folded into `op` while each is its result's only user.
+  void fuseEpilogue(LinearOp op) {
+    if (op.getResidual())
       return;
+    forwardDims(op);
+    if (!op.getActivation())
+      if (auto gelu = dyn_cast_or_null<linalg::GenericOp>(soleUser(op)))
+        if (std::optional<Activation> act = matchActivation(gelu);
+            act && gelu.getDpsInputs()[0] == op.getResult() &&
+            gelu.getResult(0).getType() == op.getType()) {
+          op = withEpilogue(op, gelu, StringAttr::get(&getContext(), activationName(*act)),
+                            Value());
+          ++numActivations;
+        }
+    forwardDims(op);
+    auto add = dyn_cast_or_null<arith::AddFOp>(soleUser(op));
+    if (!add || add.getType() != op.getType() || add.getLhs() == add.getRhs())
+      return;
+    Value residual = add.getLhs() == op.getResult() ? add.getRhs() : add.getLhs();
+    withEpilogue(op, add, op.getActivationAttr(), residual);
+    ++numResiduals;
+  }
+
+  void fuseProjections() {
     // Linears by (block, input), in program order.
     llvm::MapVector<std::pair<Block *, Value>, SmallVector<LinearOp>> groups;
     getOperation()->walk([&](LinearOp op) {
       Operation *weight = op.getWeight().getDefiningOp();
       bool adapterWeights = op->hasAttr("lorc.adapter_factor") ||
                             (weight && weight->hasAttr("lorc.fused_lora"));
-      if (op.getAdapters().empty() && !adapterWeights)
+      if (op.getAdapters().empty() && !adapterWeights && !op.getResidual())
         groups[{op->getBlock(), op.getInput()}].push_back(op);
     });
     for (auto &[key, ops] : groups) {
       if (ops.size() < 2)
         continue;
-      // Split by (K, bias presence, element type): each class fuses on its own.
-      llvm::MapVector<std::tuple<int64_t, int, Type>, SmallVector<Candidate>> classes;
+      // Split by (K, bias presence, element type, activation): each class fuses on its own.
+      llvm::MapVector<std::tuple<int64_t, int, Type, StringRef>, SmallVector<Candidate>>
+          classes;
       for (LinearOp op : ops) {
         std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
         if (!w || w->shape.size() != 2 || !op.getType().getElementType().isF32())
@@ -89,8 +162,9 @@ struct LorcFusePass : lorc::impl::LorcFusePassBase<LorcFusePass> {
           if (!b)
             continue;
         }
-        classes[{w->shape[1], op.getBias() ? 1 : 0, op.getType().getElementType()}].push_back(
-            {op, std::move(*w), std::move(b)});
+        classes[{w->shape[1], op.getBias() ? 1 : 0, op.getType().getElementType(),
+                 op.getActivation().value_or("")}]
+            .push_back({op, std::move(*w), std::move(b)});
       }
       for (auto &[cls, members] : classes)
         if (members.size() >= 2)
@@ -132,7 +206,8 @@ struct LorcFusePass : lorc::impl::LorcFusePassBase<LorcFusePass> {
     SmallVector<int64_t> shape(first.getType().getShape());
     shape.back() = total;
     auto fused = LinearOp::create(b, loc, RankedTensorType::get(shape, b.getF32Type()),
-                                  first.getInput(), w, bv);
+                                  first.getInput(), w, bv, ValueRange{}, Value(),
+                                  DenseF64ArrayAttr(), first.getActivationAttr());
     // The parts' weight names, for reports that list layers by their original names.
     fused->setAttr("lorc.fused_from",
                    b.getStrArrayAttr(llvm::to_vector_of<StringRef>(names)));

@@ -24,10 +24,14 @@ struct LorcFuseElementwisePass
     // Only a single-use producer is fused: fusing one with other uses duplicates its work into
     // each consumer, and along a residual stream (each layer norm feeds the next residual add)
     // that recomputation compounds from layer to layer.
+    // A GEMM's epilogue (tagged `lorc.epilogue` by the lowering of lorc.linear) stays whole:
+    // --lorc-dispatch-blas hands it to the GEMM library with its matmul.
     linalg::ControlFusionFn onlyGenerics = [](OpOperand *fused) {
       Operation *producer = fused->get().getDefiningOp();
-      return isa_and_nonnull<linalg::GenericOp>(producer) &&
-             isa<linalg::GenericOp>(fused->getOwner()) && producer->hasOneUse();
+      Operation *consumer = fused->getOwner();
+      return isa_and_nonnull<linalg::GenericOp>(producer) && isa<linalg::GenericOp>(consumer) &&
+             producer->hasOneUse() && !producer->hasAttr("lorc.epilogue") &&
+             !consumer->hasAttr("lorc.epilogue");
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, onlyGenerics);
     linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);

@@ -99,7 +99,8 @@ struct LorcFuseLoraGemmPass : lorc::impl::LorcFuseLoraGemmPassBase<LorcFuseLoraG
         wcatType, name, HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(wcat)));
     auto wcatOp = arith::ConstantOp::create(b, loc, wcatType, attr);
     wcatOp->setAttr("lorc.fused_lora", b.getArrayAttr(placements));
-    auto fused = LinearOp::create(b, loc, op.getType(), xcat, wcatOp, op.getBias());
+    auto fused = LinearOp::create(b, loc, op.getType(), xcat, wcatOp, op.getBias(), ValueRange{},
+                                  op.getResidual(), DenseF64ArrayAttr(), op.getActivationAttr());
     op.replaceAllUsesWith(fused.getResult());
     Operation *oldWeight = op.getWeight().getDefiningOp();
     op.erase();

@@ -80,7 +80,8 @@ struct LorcMergeAdaptersPass : lorc::impl::LorcMergeAdaptersPassBase<LorcMergeAd
             HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(merged)));
     Value newWeight = arith::ConstantOp::create(b, op.getLoc(), type, attr);
     auto plain = LinearOp::create(b, op.getLoc(), op.getType(), op.getInput(), newWeight,
-                                  op.getBias());
+                                  op.getBias(), ValueRange{}, op.getResidual(),
+                                  DenseF64ArrayAttr(), op.getActivationAttr());
     SmallVector<Operation *> defs;
     for (Value a : op.getAdapters())
       if (Operation *d = a.getDefiningOp())

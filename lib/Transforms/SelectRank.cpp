@@ -167,6 +167,9 @@ struct LorcSelectRankPass : lorc::impl::LorcSelectRankPassBase<LorcSelectRankPas
         return WalkResult::advance();
       std::string layer = w->name.empty() ? "layer" + std::to_string(layerIndex) : w->name;
       ++layerIndex;
+      // A fused epilogue has no low-rank form (lorc-compile selects ranks before --lorc-fuse).
+      if (op.hasEpilogue())
+        return WalkResult::advance();
       if (op.getAdapters().empty() ? wantDense : wantAdapters)
         if (failed(addCandidates(op, *w, layer, *hw, dimSize, cands)))
           return WalkResult::interrupt();

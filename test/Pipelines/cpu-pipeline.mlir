@@ -31,14 +31,16 @@
 //      APPROX-NOT: llvm.func @expf
 //      COMMON-DAG: llvm.mlir.global private constant @{{.*}}(dense<0.00999999977> : tensor<96x32xf32>)
 
+// The linear's bias broadcast and the per-tile S = Q·Kᵀ's zero fill are absorbed by the GEMM
+// call (--lorc-dispatch-blas: bias argument / no accumulation), which P·V's accumulation is not.
 // COMMON-LABEL: llvm.func @forward(
-//        BLAS:   llvm.call @lorc_cpu_matmul_f32(
+//        BLAS:   llvm.call @lorc_cpu_matmul_epilogue_f32(
 //        BLAS:   omp.parallel {
-//        BLAS:     llvm.call @lorc_cpu_matmul_f32(
+//        BLAS:     llvm.call @lorc_cpu_matmul_epilogue_f32(
 //        BLAS:     llvm.call @lorc_cpu_matmul_f32(
 //        BLAS:   omp.terminator
 //    BLAS-NOT:   lorc_cpu_batch_matmul_f32
-//     UNTILED:   llvm.call @lorc_cpu_matmul_f32(
+//     UNTILED:   llvm.call @lorc_cpu_matmul_epilogue_f32(
 //     UNTILED:   llvm.call @lorc_cpu_batch_matmul_f32(
 //     UNTILED:   llvm.call @lorc_cpu_batch_matmul_f32(
 //        LIBM:   llvm.call @erff(
@@ -50,6 +52,7 @@
 //        BLAS-DAG: llvm.func private @lorc_cpu_matmul_f32(
 //        BLAS-DAG: llvm.call @_mlir_ciface_lorc_cpu_matmul_f32(
 //        BLAS-DAG: llvm.func @_mlir_ciface_lorc_cpu_matmul_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, i32)
+//        BLAS-DAG: llvm.func @_mlir_ciface_lorc_cpu_matmul_epilogue_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, i32, i32, i32)
 //     UNTILED-DAG: llvm.func private @lorc_cpu_batch_matmul_f32(
 //     UNTILED-DAG: llvm.call @_mlir_ciface_lorc_cpu_batch_matmul_f32(
 //     UNTILED-DAG: llvm.func @_mlir_ciface_lorc_cpu_batch_matmul_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, i32)

@@ -1,6 +1,7 @@
 // RUN: lorc-opt %s -split-input-file -lorc-dispatch-blas | FileCheck %s
 // RUN: lorc-opt %s -split-input-file -lorc-dispatch-blas=library=cuda | FileCheck %s --check-prefix=CUDA
 // RUN: lorc-opt %s -split-input-file -lorc-dispatch-blas=precision=bf16 | FileCheck %s --check-prefix=BF16
+// RUN: lorc-opt %s -split-input-file -lorc-dispatch-blas=fold-epilogues=false | FileCheck %s --check-prefix=NOFOLD
 // RUN: not lorc-opt %s -split-input-file -lorc-dispatch-blas=library=mkl 2>&1 | FileCheck %s --check-prefix=BADLIB
 // RUN: not lorc-opt %s -split-input-file -lorc-dispatch-blas="library=cuda precision=bf16" 2>&1 | FileCheck %s --check-prefix=BADBF16
 // RUN: not lorc-opt %s -split-input-file -lorc-dispatch-blas=precision=f16 2>&1 | FileCheck %s --check-prefix=BADPREC
@@ -256,5 +257,103 @@ func.func @no_parameter_attribute(%params: memref<1024xf32>, %x: memref<4x32xf32
                                  affine_map<(d0, d1, d2) -> (d1, d2)>,
                                  affine_map<(d0, d1, d2) -> (d0, d1)>]
     ins(%x, %w : memref<4x32xf32>, memref<16x32xf32, strided<[32, 1], offset: 64>>) outs(%y : memref<4x16xf32>)
+  return
+}
+
+// -----
+
+// Epilogues (lorc.linear's lowering after bufferization): the bias broadcast into C, the matmul
+// and the tagged in-place epilogue become one call: bias argument, residual argument,
+// accumulate = 0 (C's old contents are not read), activation 1 (GELU erf). The alloc of another
+// buffer and a view in between do not separate them.
+// CHECK-LABEL: func.func @epilogue
+//  CHECK-SAME:   %[[A:.*]]: memref<4x8xf32>, %[[B:.*]]: memref<16x8xf32>, %[[BIAS:.*]]: memref<16xf32>, %[[R:.*]]: memref<4x16xf32>
+//   CHECK-NOT:   linalg.
+//   CHECK-DAG:   %[[CBIAS:.*]] = memref.cast %[[BIAS]] : memref<16xf32> to memref<?xf32, strided<[?], offset: ?>>
+//   CHECK-DAG:   %[[V:.*]] = memref.cast %[[R]] : memref<4x16xf32> to memref<4x16xf32>
+//   CHECK-DAG:   %[[CR:.*]] = memref.cast %[[V]] : memref<4x16xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+//       CHECK:   %[[TA:.*]] = arith.constant 0 : i32
+//       CHECK:   %[[TB:.*]] = arith.constant 1 : i32
+//       CHECK:   %[[P:.*]] = arith.constant 0 : i32
+//       CHECK:   %[[ACC:.*]] = arith.constant 0 : i32
+//       CHECK:   %[[ACT:.*]] = arith.constant 1 : i32
+//       CHECK:   call @lorc_cpu_matmul_epilogue_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[CBIAS]], %[[CR]], %[[TA]], %[[TB]], %[[P]], %[[ACC]], %[[ACT]])
+//   CHECK-NOT:   linalg.
+//       CHECK:   return
+//       CHECK: func.func private @lorc_cpu_matmul_epilogue_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32, i32, i32) attributes {llvm.emit_c_interface}
+// BF16-LABEL: func.func @epilogue
+//       BF16:   call @lorc_cpu_matmul_epilogue_bf16(
+// fold-epilogues=false (the CUDA pipeline's CPU twin): the plain call between the two ops.
+// NOFOLD-LABEL: func.func @epilogue
+//       NOFOLD:   linalg.broadcast
+//       NOFOLD:   call @lorc_cpu_matmul_f32(
+//       NOFOLD:   linalg.generic
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @epilogue(%a: memref<4x8xf32>, %b: memref<16x8xf32>, %bias: memref<16xf32>, %r: memref<4x16xf32>) -> memref<4x16xf32> {
+  %cst = arith.constant 0.707106769 : f32
+  %c = memref.alloc() : memref<4x16xf32>
+  linalg.broadcast ins(%bias : memref<16xf32>) outs(%c : memref<4x16xf32>) dimensions = [0]
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>]
+      ins(%a, %b : memref<4x8xf32>, memref<16x8xf32>) outs(%c : memref<4x16xf32>)
+  %other = memref.alloc() : memref<4x16xf32>
+  %view = memref.cast %r : memref<4x16xf32> to memref<4x16xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%view : memref<4x16xf32>) outs(%c : memref<4x16xf32>) attrs = {lorc.epilogue = {activation = "gelu_erf", residual}} {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.mulf %out, %cst : f32
+    %1 = math.erf %0 : f32
+    %2 = arith.addf %1, %in : f32
+    linalg.yield %2 : f32
+  }
+  memref.dealloc %other : memref<4x16xf32>
+  return %c : memref<4x16xf32>
+}
+
+// -----
+
+// A zero fill is dropped (accumulate = 0), with no bias (an empty memref<0xf32>) and no
+// epilogue (an empty residual, activation 0); a fill of another value is kept, and the GEMM then
+// accumulates onto it (accumulate = 1) with the plain entry point.
+// CHECK-LABEL: func.func @fills
+//       CHECK:   %[[NOBIAS:.*]] = memref.alloca() : memref<0xf32>
+//       CHECK:   %[[NORES:.*]] = memref.alloca() : memref<0x0xf32>
+//       CHECK:   call @lorc_cpu_matmul_epilogue_f32(
+//   CHECK-NOT:   linalg.fill
+//       CHECK:   linalg.fill
+//       CHECK:   call @lorc_cpu_matmul_f32(
+func.func @fills(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>, %d: memref<4x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x16xf32>)
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  linalg.fill ins(%one : f32) outs(%d : memref<4x16xf32>)
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%d : memref<4x16xf32>)
+  return
+}
+
+// -----
+
+// Not absorbed: an op that reads C between the init and the matmul (the init stays), a tagged
+// epilogue that writes another buffer, and a broadcast along the wrong dimension.
+// CHECK-LABEL: func.func @not_adjacent
+//       CHECK:   linalg.broadcast
+//       CHECK:   memref.copy
+//       CHECK:   call @lorc_cpu_matmul_f32(
+//       CHECK:   linalg.generic
+//       CHECK:   linalg.broadcast
+//       CHECK:   call @lorc_cpu_matmul_f32(
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+func.func @not_adjacent(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %bias: memref<16xf32>, %c: memref<4x16xf32>,
+                        %snap: memref<4x16xf32>, %out: memref<4x16xf32>, %col: memref<4xf32>, %d: memref<4x16xf32>) {
+  linalg.broadcast ins(%bias : memref<16xf32>) outs(%c : memref<4x16xf32>) dimensions = [0]
+  memref.copy %c, %snap : memref<4x16xf32> to memref<4x16xf32>
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<4x16xf32>) outs(%out : memref<4x16xf32>) attrs = {lorc.epilogue = {activation = "gelu_erf"}} {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  linalg.broadcast ins(%col : memref<4xf32>) outs(%d : memref<4x16xf32>) dimensions = [1]
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%d : memref<4x16xf32>)
   return
 }

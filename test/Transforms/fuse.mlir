@@ -1,5 +1,6 @@
 // RUN: lorc-opt %s -split-input-file --lorc-fuse | FileCheck %s
 // RUN: lorc-opt %s -split-input-file --lorc-fuse=projections=false | FileCheck %s --check-prefix=OFF
+// RUN: lorc-opt %s -split-input-file --lorc-fuse=epilogues=false | FileCheck %s --check-prefix=NOEPI
 
 // --lorc-fuse, projections: linears that read the same input become one GEMM over their
 // stacked weights ([Σ Nᵢ, K], biases concatenated), each old result a slice of the new one.
@@ -76,4 +77,206 @@ func.func @negative(%x: tensor<?x4xf32>, %z: tensor<?x4xf32>, %wd: tensor<3x4xf3
   %r = lorc.linear %x, %w2, %b2 : tensor<?x4xf32>, tensor<2x4xf32>, tensor<2xf32> -> tensor<?x2xf32>
   %nobias = lorc.linear %x, %w2 : tensor<?x4xf32>, tensor<2x4xf32> -> tensor<?x2xf32>
   return %lonely, %dyn, %adapted, %xa, %p, %r, %nobias : tensor<?x2xf32>, tensor<?x3xf32>, tensor<?x2xf32>, tensor<?x1xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>
+}
+
+// -----
+
+// --lorc-fuse, epilogues: a GELU (erf form, any operand order; its tensor.empty's size query
+// on the linear's result does not count as a use) then a residual add (either operand order)
+// become the linear's epilogue, created where the add was.
+// CHECK-LABEL: func.func @gelu_residual
+//  CHECK-SAME:   (%[[X:.*]]: tensor<?x4xf32>, %[[H:.*]]: tensor<?x8xf32>)
+//   CHECK-NOT:   linalg.generic
+//       CHECK:   %[[Y:.*]] = lorc.linear %[[X]], %{{.*}}, %{{.*}} residual(%[[H]] : tensor<?x8xf32>) {activation = "gelu_erf"} : tensor<?x4xf32>, tensor<8x4xf32>, tensor<8xf32> -> tensor<?x8xf32>
+//   CHECK-NOT:   arith.addf
+//       CHECK:   return %[[Y]]
+// NOEPI-LABEL: func.func @gelu_residual
+//       NOEPI:   lorc.linear
+//   NOEPI-NOT:   activation
+//       NOEPI:   linalg.generic
+//       NOEPI:   arith.addf %{{.*}}, %{{.*}} : tensor<?x8xf32>
+func.func @gelu_residual(%x: tensor<?x4xf32>, %h: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %w = arith.constant dense<0.5> : tensor<8x4xf32>
+  %b = arith.constant dense<0.1> : tensor<8xf32>
+  %c0 = arith.constant 0 : index
+  %y = lorc.linear %x, %w, %b : tensor<?x4xf32>, tensor<8x4xf32>, tensor<8xf32> -> tensor<?x8xf32>
+  %d0 = tensor.dim %y, %c0 : tensor<?x8xf32>
+  %e = tensor.empty(%d0) : tensor<?x8xf32>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<?x8xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %c = arith.constant 0.707106769 : f32
+    %half = arith.constant 5.000000e-01 : f32
+    %one = arith.constant 1.000000e+00 : f32
+    %s = arith.mulf %c, %v : f32
+    %er = math.erf %s : f32
+    %p = arith.addf %one, %er : f32
+    %hv = arith.mulf %half, %v : f32
+    %r = arith.mulf %hv, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<?x8xf32>
+  %z = arith.addf %h, %g : tensor<?x8xf32>
+  return %z : tensor<?x8xf32>
+}
+
+// -----
+
+// The tanh form (GELU(approximate="tanh"), transformers' gelu_new), alone.
+// CHECK-LABEL: func.func @gelu_tanh
+//       CHECK:   %[[Y:.*]] = lorc.linear %{{.*}}, %{{.*}} {activation = "gelu_tanh"}
+//   CHECK-NOT:   linalg.generic
+//       CHECK:   return %[[Y]]
+func.func @gelu_tanh(%x: tensor<?x4xf32>) -> tensor<?x8xf32> {
+  %w = arith.constant dense<0.5> : tensor<8x4xf32>
+  %c0 = arith.constant 0 : index
+  %y = lorc.linear %x, %w : tensor<?x4xf32>, tensor<8x4xf32> -> tensor<?x8xf32>
+  %d0 = tensor.dim %y, %c0 : tensor<?x8xf32>
+  %e = tensor.empty(%d0) : tensor<?x8xf32>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<?x8xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %k = arith.constant 0.797884583 : f32
+    %cub = arith.constant 4.471500e-02 : f32
+    %half = arith.constant 5.000000e-01 : f32
+    %one = arith.constant 1.000000e+00 : f32
+    %v2 = arith.mulf %v, %v : f32
+    %v3 = arith.mulf %v2, %v : f32
+    %t0 = arith.mulf %v3, %cub : f32
+    %t1 = arith.addf %t0, %v : f32
+    %t2 = arith.mulf %t1, %k : f32
+    %th = math.tanh %t2 : f32
+    %p = arith.addf %th, %one : f32
+    %xp = arith.mulf %v, %p : f32
+    %r = arith.mulf %xp, %half : f32
+    linalg.yield %r : f32
+  } -> tensor<?x8xf32>
+  return %g : tensor<?x8xf32>
+}
+
+// -----
+
+// Must not fuse an epilogue: the linear's result has another user (the pre-activation value is
+// needed), so neither the GELU nor the add fold; the activated value has another user, so the
+// add does not fold (but the GELU does); an add of a value to itself; a generic that is not a
+// GELU (a wrong constant).
+// CHECK-LABEL: func.func @epilogue_negative
+//       CHECK:   %[[Y1:.*]] = lorc.linear %{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<8x4xf32> -> tensor<?x8xf32>
+//       CHECK:   linalg.generic
+//  CHECK-SAME:     ins(%[[Y1]]
+//       CHECK:   %[[Y2:.*]] = lorc.linear %{{.*}}, %{{.*}} {activation = "gelu_erf"}
+//       CHECK:   arith.addf %[[Y2]], %{{.*}}
+//       CHECK:   %[[Y3:.*]] = lorc.linear
+//   CHECK-NOT:     residual
+//       CHECK:   arith.addf %[[Y3]], %[[Y3]]
+//       CHECK:   %[[Y4:.*]] = lorc.linear
+//   CHECK-NOT:     activation
+//       CHECK:   linalg.generic
+//  CHECK-SAME:     ins(%[[Y4]]
+func.func @epilogue_negative(%x: tensor<?x4xf32>, %x2: tensor<?x4xf32>, %x3: tensor<?x4xf32>,
+                             %x4: tensor<?x4xf32>, %h: tensor<?x8xf32>)
+    -> (tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>) {
+  %w = arith.constant dense<0.5> : tensor<8x4xf32>
+  %c0 = arith.constant 0 : index
+  %d0 = tensor.dim %x, %c0 : tensor<?x4xf32>
+  %y1 = lorc.linear %x, %w : tensor<?x4xf32>, tensor<8x4xf32> -> tensor<?x8xf32>
+  %e1 = tensor.empty(%d0) : tensor<?x8xf32>
+  %g1 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y1 : tensor<?x8xf32>) outs(%e1 : tensor<?x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %c = arith.constant 0.707106769 : f32
+    %half = arith.constant 5.000000e-01 : f32
+    %one = arith.constant 1.000000e+00 : f32
+    %s = arith.mulf %c, %v : f32
+    %er = math.erf %s : f32
+    %p = arith.addf %one, %er : f32
+    %hv = arith.mulf %half, %v : f32
+    %r = arith.mulf %hv, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<?x8xf32>
+  %y2 = lorc.linear %x2, %w : tensor<?x4xf32>, tensor<8x4xf32> -> tensor<?x8xf32>
+  %e2 = tensor.empty(%d0) : tensor<?x8xf32>
+  %g2 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y2 : tensor<?x8xf32>) outs(%e2 : tensor<?x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %c = arith.constant 0.707106769 : f32
+    %half = arith.constant 5.000000e-01 : f32
+    %one = arith.constant 1.000000e+00 : f32
+    %s = arith.mulf %c, %v : f32
+    %er = math.erf %s : f32
+    %p = arith.addf %one, %er : f32
+    %hv = arith.mulf %half, %v : f32
+    %r = arith.mulf %hv, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<?x8xf32>
+  %z2 = arith.addf %g2, %h : tensor<?x8xf32>
+  %y3 = lorc.linear %x3, %w : tensor<?x4xf32>, tensor<8x4xf32> -> tensor<?x8xf32>
+  %z3 = arith.addf %y3, %y3 : tensor<?x8xf32>
+  %y4 = lorc.linear %x4, %w : tensor<?x4xf32>, tensor<8x4xf32> -> tensor<?x8xf32>
+  %e4 = tensor.empty(%d0) : tensor<?x8xf32>
+  %g4 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y4 : tensor<?x8xf32>) outs(%e4 : tensor<?x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %c = arith.constant 0.5 : f32
+    %half = arith.constant 5.000000e-01 : f32
+    %one = arith.constant 1.000000e+00 : f32
+    %s = arith.mulf %c, %v : f32
+    %er = math.erf %s : f32
+    %p = arith.addf %one, %er : f32
+    %hv = arith.mulf %half, %v : f32
+    %r = arith.mulf %hv, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<?x8xf32>
+  return %y1, %g1, %g2, %z2, %z3, %g4 : tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
+}
+
+// -----
+
+// A shared input with different consumers: the linear feeding a GELU takes it as its epilogue,
+// so projection fusion does not merge it with the plain one beside it (their epilogues
+// differ); two linears with the same activation and no residual do merge, keeping it.
+// CHECK-LABEL: func.func @shared_input_different_consumers
+//       CHECK:   lorc.linear %{{.*}}, %{{.*}} {lorc.fused_from = ["weight", "weight"]} : tensor<?x4xf32>, tensor<8x4xf32> -> tensor<?x8xf32>
+//       CHECK:   lorc.linear %{{.*}}, %{{.*}} {activation = "gelu_erf", lorc.fused_from = ["weight", "weight"]} : tensor<?x4xf32>, tensor<16x4xf32> -> tensor<?x16xf32>
+//   CHECK-NOT:   lorc.linear
+// NOEPI-LABEL: func.func @shared_input_different_consumers
+//       NOEPI:   lorc.linear %{{.*}}, %{{.*}} {lorc.fused_from = ["weight", "weight", "weight", "weight"]} : tensor<?x4xf32>, tensor<24x4xf32> -> tensor<?x24xf32>
+func.func @shared_input_different_consumers(%x: tensor<?x4xf32>)
+    -> (tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x8xf32>, tensor<?x8xf32>) {
+  %w4 = arith.constant dense<0.5> : tensor<4x4xf32>
+  %w = arith.constant dense<0.25> : tensor<8x4xf32>
+  %c0 = arith.constant 0 : index
+  %d0 = tensor.dim %x, %c0 : tensor<?x4xf32>
+  %p1 = lorc.linear %x, %w4 : tensor<?x4xf32>, tensor<4x4xf32> -> tensor<?x4xf32>
+  %p2 = lorc.linear %x, %w4 : tensor<?x4xf32>, tensor<4x4xf32> -> tensor<?x4xf32>
+  %y1 = lorc.linear %x, %w : tensor<?x4xf32>, tensor<8x4xf32> -> tensor<?x8xf32>
+  %e1 = tensor.empty(%d0) : tensor<?x8xf32>
+  %g1 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y1 : tensor<?x8xf32>) outs(%e1 : tensor<?x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %c = arith.constant 0.707106769 : f32
+    %half = arith.constant 5.000000e-01 : f32
+    %one = arith.constant 1.000000e+00 : f32
+    %s = arith.mulf %c, %v : f32
+    %er = math.erf %s : f32
+    %p = arith.addf %one, %er : f32
+    %hv = arith.mulf %half, %v : f32
+    %r = arith.mulf %hv, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<?x8xf32>
+  %y2 = lorc.linear %x, %w : tensor<?x4xf32>, tensor<8x4xf32> -> tensor<?x8xf32>
+  %e2 = tensor.empty(%d0) : tensor<?x8xf32>
+  %g2 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y2 : tensor<?x8xf32>) outs(%e2 : tensor<?x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %c = arith.constant 0.707106769 : f32
+    %half = arith.constant 5.000000e-01 : f32
+    %one = arith.constant 1.000000e+00 : f32
+    %s = arith.mulf %c, %v : f32
+    %er = math.erf %s : f32
+    %p = arith.addf %one, %er : f32
+    %hv = arith.mulf %half, %v : f32
+    %r = arith.mulf %hv, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<?x8xf32>
+  return %p1, %p2, %g1, %g2 : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x8xf32>, tensor<?x8xf32>
 }

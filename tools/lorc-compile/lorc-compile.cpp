@@ -78,9 +78,10 @@ struct Flags {
                "accumulation, everything else f32; runs in f32 with a note on CPUs without it)"),
       cl::init("f32")};
   cl::opt<bool> fuse{"fuse",
-                     cl::desc("Fusion (default true): projections sharing an input become one "
-                              "GEMM (--lorc-fuse); on the cpu target, attention as one "
-                              "key-tiled loop nest (--lorc-tile-attention)"),
+                     cl::desc("Fusion (default true): GELU and residual adds become their "
+                              "linear's GEMM epilogue, projections sharing an input one GEMM "
+                              "(--lorc-fuse); on the cpu target, attention as one key-tiled "
+                              "loop nest (--lorc-tile-attention)"),
                      cl::init(true)};
   cl::opt<bool> allowUnknownKeys{"allow-unknown-keys",
                                  cl::desc("Warn about unknown adapter keys instead of failing")};

@@ -58,8 +58,9 @@ struct CompileOptions {
   /// `--precision=f32|bf16`: input precision of the CPU library's GEMMs (bf16: weights packed
   /// to bf16 at load, activations rounded per call, f32 accumulation; everything else f32).
   std::string precision = "f32";
-  /// `--fuse`: run --lorc-fuse (projections sharing an input become one GEMM) and, on the cpu
-  /// target, --lorc-tile-attention (fused, key-tiled attention); false: neither.
+  /// `--fuse`: run --lorc-fuse (GEMM epilogues: GELU, residual add; projections sharing an
+  /// input become one GEMM) and, on the cpu target, --lorc-tile-attention (fused, key-tiled
+  /// attention); false: neither.
   bool fuse = true;
   bool allowUnknownKeys = false;
   bool allowNonFinite = false;

@@ -27,6 +27,21 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     ~380 GFLOP/s bf16 on MiniLM's GEMM shapes, far above generated loops;
     docs/GemmLibraries.md has the measured table.
 
+    Epilogues (`library=cpu`, 2-D matmuls): a 2-D matmul absorbs its neighbours, the ops next to
+    it that touch memory (pure ops and allocations in between are skipped), as lorc.linear's
+    lowering emits them:
+    * before it, the initialisation of C: `linalg.broadcast` of a 1-D bias over rows (passed as
+      the bias argument) or `linalg.fill` with +0.0 (dropped);
+    * after it, a `linalg.generic` tagged `lorc.epilogue = {activation = "gelu_erf"|"gelu_tanh",
+      residual}` with identity maps whose only output is C (in place) and whose input is the
+      residual when tagged so.
+    The three become one call of
+    `lorc_cpu_matmul_epilogue_{f32,bf16}(A, B, C, bias, residual, transA, transB, bIsParameter,
+    accumulate, activation)`, C = act((accumulate ? C : 0) + A·B + bias) + residual (an absent
+    bias or residual is an empty memref; activation 0 none, 1 GELU erf, 2 GELU tanh), which
+    oneDNN runs as one matmul with a bias and eltwise/binary post-ops
+    (lib/Runtime/CpuGemm.h). A matmul with neither neighbour keeps the plain call.
+
     Matmuls of other element types are left alone (they lower to loops).
   }];
   let options = [
@@ -34,14 +49,21 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
            "cpu: lorc_cpu_* (oneDNN/OpenBLAS on host buffers); cuda: lorc_cuda_* (cuBLAS on "
            "device buffers, the CUDA pipeline)">,
     Option<"precision", "precision", "std::string", "\"f32\"",
-           "f32, or bf16 (cpu only): the GEMMs' input precision; accumulation is f32">
+           "f32, or bf16 (cpu only): the GEMMs' input precision; accumulation is f32">,
+    Option<"foldEpilogues", "fold-epilogues", "bool", "true",
+           "cpu: let 2-D matmul calls absorb C's initialisation and a lorc.epilogue generic "
+           "(off in the CUDA pipeline's CPU twin, whose generated kernels are what it checks)">
   ];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
                            "mlir::arith::ArithDialect"];
   let statistics = [
     Statistic<"numDispatched", "num-dispatched", "Number of matmuls dispatched to BLAS">,
     Statistic<"numParameterOperands", "num-parameter-operands",
-              "Number of dispatched matmuls whose B operand is a parameter (packed once)">
+              "Number of dispatched matmuls whose B operand is a parameter (packed once)">,
+    Statistic<"numBiasFolded", "num-bias-folded",
+              "Number of bias broadcasts passed to the GEMM as its bias argument">,
+    Statistic<"numEpiloguesFolded", "num-epilogues-folded",
+              "Number of lorc.epilogue generics run as the GEMM's post-ops">
   ];
 }
 
@@ -430,8 +452,23 @@ def LorcFuseLoraGemmPass : Pass<"lorc-fuse-lora-gemm"> {
 }
 
 def LorcFusePass : Pass<"lorc-fuse"> {
-  let summary = "Graph-level fusion of lorc ops: projections that share an input become one GEMM";
+  let summary = "Graph-level fusion of lorc ops: GEMM epilogues, and projections that share an "
+                "input become one GEMM";
   let description = [{
+    `epilogues` (on by default, first): the element-wise ops that follow a `lorc.linear` become
+    its epilogue (`activation`, `residual`; LorcOps.td), in this order:
+    * a GELU (`linalg.generic` whose body is the erf or tanh form, lorc/Dialect/Lorc/IR/
+      Activation.h) whose input is the linear's result → `activation = "gelu_erf"|"gelu_tanh"`;
+    * then an `arith.addf` on tensors of the (activated) result and another value of its type
+      (BERT's residual connection) → `residual(%h)`.
+    The fused linear is created at the consumer's position. Not fused: a linear whose result has
+    another user (the value before the epilogue is needed), an add of the result to itself, a
+    linear that already has a residual, and GELU forms that do not match (other constants, a
+    broadcast or transposed map). The epilogue saves one full write and read of the [M, N]
+    result per fused op, so it is always taken; it runs before projection fusion, which then
+    merges only linears with the same activation and no residual (linears sharing an input but
+    feeding different consumers keep their own GEMMs and epilogues).
+
     `projections` (on by default): `lorc.linear` ops without adapters that read the same input
     value, in the same block, with constant f32 weights of the same K (and all with a constant
     bias, or none) become one `lorc.linear` whose weight is their weights stacked row-wise at
@@ -458,12 +495,16 @@ def LorcFusePass : Pass<"lorc-fuse"> {
   }];
   let options = [
     Option<"projections", "projections", "bool", "true",
-           "Fuse linears that share an input into one GEMM">
+           "Fuse linears that share an input into one GEMM">,
+    Option<"epilogues", "epilogues", "bool", "true",
+           "Fold a following GELU and residual add into the linear that produces their input">
   ];
   let dependentDialects = ["mlir::tensor::TensorDialect", "mlir::arith::ArithDialect"];
   let statistics = [
     Statistic<"numGroups", "num-groups", "Number of fused projection groups">,
-    Statistic<"numLinears", "num-linears", "Number of linears fused into those groups">
+    Statistic<"numLinears", "num-linears", "Number of linears fused into those groups">,
+    Statistic<"numActivations", "num-activations", "Number of activations fused into linears">,
+    Statistic<"numResiduals", "num-residuals", "Number of residual adds fused into linears">
   ];
 }
 

@@ -2,6 +2,7 @@
 
 #include "lorc/Conversion/LorcToLinalg/LorcToLinalg.h"
 #include "Builders.h"
+#include "lorc/Dialect/Lorc/IR/Activation.h"
 #include "lorc/Dialect/Lorc/IR/LorcOps.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -345,6 +346,38 @@ Value doraWeight(OpBuilder &b, Location loc, Value w, LoraOp lora, double multip
       });
 }
 
+/// A linear's epilogue on its [M, N] GEMM result: one element-wise generic written in place
+/// (`outs` is the GEMM's result, read through its block argument), act(acc) + residual, tagged
+/// `lorc.epilogue = {activation = "...", residual}` so that `--lorc-dispatch-blas` can hand it
+/// to the GEMM library with the matmul (and `--lorc-fuse-elementwise` leaves it whole).
+Value epilogue(OpBuilder &b, Location loc, Value acc, LinearOp op) {
+  std::optional<Activation> act;
+  if (std::optional<StringRef> name = op.getActivation())
+    act = parseActivation(*name); // the verifier allows only known names
+  SmallVector<Value> inputs;
+  SmallVector<NamedAttribute> tag;
+  if (act)
+    tag.push_back(b.getNamedAttr("activation", b.getStringAttr(activationName(*act))));
+  if (Value r = op.getResidual()) {
+    inputs.push_back(collapseToMatrix(b, loc, r));
+    tag.push_back(b.getNamedAttr("residual", b.getUnitAttr()));
+  }
+  SmallVector<AffineMap> maps(inputs.size() + 1, b.getMultiDimIdentityMap(2));
+  SmallVector<utils::IteratorType> iters(2, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{acc.getType()}, inputs, ValueRange{acc}, maps, iters,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value v = args.back();
+        if (act)
+          v = buildActivation(nb, nl, v, *act);
+        if (inputs.size())
+          v = arith::AddFOp::create(nb, nl, v, args.front());
+        linalg::YieldOp::create(nb, nl, v);
+      });
+  generic->setAttr("lorc.epilogue", b.getDictionaryAttr(tag));
+  return generic.getResult(0);
+}
+
 struct LinearOpLowering : OpRewritePattern<LinearOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LinearOp op, PatternRewriter &b) const override {
@@ -375,6 +408,8 @@ struct LinearOpLowering : OpRewritePattern<LinearOp> {
         return failure(); // unreachable: checked above
       acc = *next;
     }
+    if (op.hasEpilogue())
+      acc = epilogue(b, loc, acc, op);
     b.replaceOp(op, castTo(b, loc, expandFromMatrix(b, loc, acc, op.getInput()), op.getType()));
     return success();
   }

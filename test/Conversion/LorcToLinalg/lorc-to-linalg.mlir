@@ -335,3 +335,34 @@ func.func @chunked(%x: tensor<?x40xf32>, %w: tensor<24x40xf32>, %b: tensor<24xf3
       : tensor<?x40xf32>, tensor<24x40xf32>, tensor<24xf32> -> tensor<?x24xf32>
   return %y : tensor<?x24xf32>
 }
+
+// -----
+
+// A fused epilogue (--lorc-fuse): after the GEMM, one element-wise generic written in place on
+// its result (outs), reading the residual collapsed to [M, N], computing GELU (erf form) then
+// the add, tagged for --lorc-dispatch-blas.
+// CHECK-LABEL: func.func @linear_epilogue
+//  CHECK-SAME:   %[[X:.*]]: tensor<?x8x16xf32>, %[[W:.*]]: tensor<32x16xf32>, %[[B:.*]]: tensor<32xf32>, %[[H:.*]]: tensor<?x8x32xf32>
+//       CHECK:   %[[MM:.*]] = linalg.matmul
+//       CHECK:   %[[HM:.*]] = tensor.collapse_shape %[[H]] {{\[\[}}0, 1], [2]] : tensor<?x8x32xf32> into tensor<?x32xf32>
+//       CHECK:   %[[E:.*]] = linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel"]} ins(%[[HM]] : tensor<?x32xf32>) outs(%[[MM]] : tensor<?x32xf32>) attrs =  {lorc.epilogue = {activation = "gelu_erf", residual}}
+//       CHECK:   ^bb0(%[[R:.*]]: f32, %[[V:.*]]: f32):
+//       CHECK:     arith.mulf %[[V]]
+//       CHECK:     math.erf
+//       CHECK:     arith.mulf
+//       CHECK:     %[[G:.*]] = arith.mulf
+//  CHECK-NEXT:     %[[S:.*]] = arith.addf %[[G]], %[[R]] : f32
+//       CHECK:     linalg.yield %[[S]]
+//       CHECK:   tensor.expand_shape %[[E]]
+// The tanh form, without a residual: no inputs.
+// CHECK-LABEL: func.func @linear_gelu_tanh
+//       CHECK:   linalg.generic {{.*}} outs(%{{.*}} : tensor<4x32xf32>) attrs =  {lorc.epilogue = {activation = "gelu_tanh"}}
+//       CHECK:     math.tanh
+func.func @linear_epilogue(%x: tensor<?x8x16xf32>, %w: tensor<32x16xf32>, %b: tensor<32xf32>, %h: tensor<?x8x32xf32>) -> tensor<?x8x32xf32> {
+  %y = lorc.linear %x, %w, %b residual(%h : tensor<?x8x32xf32>) {activation = "gelu_erf"} : tensor<?x8x16xf32>, tensor<32x16xf32>, tensor<32xf32> -> tensor<?x8x32xf32>
+  return %y : tensor<?x8x32xf32>
+}
+func.func @linear_gelu_tanh(%x: tensor<4x16xf32>, %w: tensor<32x16xf32>) -> tensor<4x32xf32> {
+  %y = lorc.linear %x, %w {activation = "gelu_tanh"} : tensor<4x16xf32>, tensor<32x16xf32> -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}

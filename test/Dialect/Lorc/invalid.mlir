@@ -15,6 +15,22 @@ func.func @linear_weight_rank(%x: tensor<4x16xf32>, %w: tensor<16xf32>) -> tenso
 
 // -----
 
+func.func @linear_activation(%x: tensor<4x16xf32>, %w: tensor<8x16xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{expected activation "gelu_erf" or "gelu_tanh", but got "relu"}}
+  %y = lorc.linear %x, %w {activation = "relu"} : tensor<4x16xf32>, tensor<8x16xf32> -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @linear_residual_type(%x: tensor<4x16xf32>, %w: tensor<8x16xf32>, %r: tensor<4x1xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{expected residual of the result type 'tensor<4x8xf32>', but got 'tensor<4x1xf32>'}}
+  %y = lorc.linear %x, %w residual(%r : tensor<4x1xf32>) : tensor<4x16xf32>, tensor<8x16xf32> -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
 func.func @linear_input_rank0(%x: tensor<f32>, %w: tensor<8x16xf32>) -> tensor<f32> {
   // expected-error @+1 {{expected input of rank >= 1 ([..., K]), but got rank 0}}
   %y = lorc.linear %x, %w : tensor<f32>, tensor<8x16xf32> -> tensor<f32>

@@ -285,6 +285,13 @@ LogicalResult LinearOp::verify() {
   if (dora > 1)
     return emitOpError() << "at most one DoRA adapter (with a magnitude) per layer, but got "
                          << dora;
+  if (std::optional<StringRef> act = getActivation(); act && *act != "gelu_erf" &&
+                                                      *act != "gelu_tanh")
+    return emitOpError() << "expected activation \"gelu_erf\" or \"gelu_tanh\", but got \""
+                         << *act << "\"";
+  if (Value r = getResidual(); r && r.getType() != getType())
+    return emitOpError() << "expected residual of the result type " << getType() << ", but got "
+                         << r.getType();
   // Element types of tensors only (adapters are not shaped).
   Type elt = getType().getElementType();
   SmallVector<Value, 3> tensors{getInput(), getWeight(), getBias()};
@@ -500,6 +507,14 @@ OpWork LinearOp::getWork(function_ref<int64_t(Value, unsigned)> dimSize) {
                 bytesOf(getBias(), dimSize);
   w.bytesWritten = bytesOf(getResult(), dimSize);
   w.params = n * k + (getBias() ? n : 0);
+  // The epilogue: ~20 FLOPs per GELU element (erf or tanh as a polynomial, lib/Transforms/
+  // ApproximateMath.cpp), one per residual add, which reads the residual once.
+  if (getActivation())
+    w.flops += 20 * m * n;
+  if (getResidual()) {
+    w.flops += m * n;
+    w.bytesRead += bytesOf(getResidual(), dimSize);
+  }
   // Assigned FP8 by --lorc-assign-precision: FP8 arithmetic and one byte per weight (what the
   // GPU path runs; the CPU emulates it in f32).
   if (auto p = (*this)->getAttrOfType<DictionaryAttr>("lorc.precision"))

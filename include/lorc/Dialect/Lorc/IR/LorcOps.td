@@ -156,9 +156,23 @@ def Lorc_LinearOp : Lorc_Op<"linear", [Pure, AttrSizedOperandSegments,
     entry of `multipliers` (default 1): the layer computes with W + Σ mᵢ·ΔWᵢ, or with DoRA's W'
     when an adapter carries a magnitude (at most one may).
 
+    Epilogue (set by `--lorc-fuse`, which folds the element-wise ops that follow the GEMM into
+    it): an `activation` applied to the biased (and adapted) product, then a `residual` added:
+
+    ```
+    y = act(x·Wᵀ + b + Σ mᵢ·x·ΔWᵢᵀ) + residual
+    ```
+
+    * `activation`: `"gelu_erf"` (0.5·v·(1 + erf(v/√2)), torch.nn.GELU(), BERT's "gelu") or
+      `"gelu_tanh"` (0.5·v·(1 + tanh(√(2/π)·(v + 0.044715·v³))), GELU(approximate="tanh"),
+      "gelu_new"/"gelu_pytorch_tanh").
+    * `residual`: optional, the shape of `result`.
+
     Cost: 2·M·N·K FLOPs for M = ∏ leading dimensions. On the CPU the lowering is a
-    `linalg.matmul` with a transposed right-hand side accumulating into the broadcast bias, which
-    `--lorc-dispatch-blas` hands to `cblas_sgemm`.
+    `linalg.matmul` with a transposed right-hand side accumulating into the broadcast bias, and
+    the epilogue one element-wise `linalg.generic` written in place on the GEMM's result and
+    tagged `lorc.epilogue`; `--lorc-dispatch-blas` hands the three to one oneDNN matmul (bias
+    argument, eltwise and binary-add post-ops).
 
     Example:
     ```mlir
@@ -168,22 +182,33 @@ def Lorc_LinearOp : Lorc_Op<"linear", [Pure, AttrSizedOperandSegments,
   }];
   let arguments = (ins Lorc_FloatTensor:$input, Lorc_FloatTensor:$weight,
                        Optional<Lorc_FloatTensor>:$bias, Variadic<Lorc_AdapterType>:$adapters,
-                       OptionalAttr<DenseF64ArrayAttr>:$multipliers);
+                       Optional<Lorc_FloatTensor>:$residual,
+                       OptionalAttr<DenseF64ArrayAttr>:$multipliers,
+                       OptionalAttr<StrAttr>:$activation);
   let results = (outs Lorc_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? (`adapters` `(` $adapters^ `:` type($adapters) `)`)?
+    (`residual` `(` $residual^ `:` type($residual) `)`)?
     attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
   }];
   let builders = [
     OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input, "::mlir::Value":$weight,
                    "::mlir::Value":$bias), [{
       build($_builder, $_state, result, input, weight, bias, ::mlir::ValueRange{},
-            ::mlir::DenseF64ArrayAttr());
+            ::mlir::Value(), ::mlir::DenseF64ArrayAttr(), ::mlir::StringAttr());
+    }]>,
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input, "::mlir::Value":$weight,
+                   "::mlir::Value":$bias, "::mlir::ValueRange":$adapters,
+                   "::mlir::DenseF64ArrayAttr":$multipliers), [{
+      build($_builder, $_state, result, input, weight, bias, adapters, ::mlir::Value(),
+            multipliers, ::mlir::StringAttr());
     }]>
   ];
   let extraClassDeclaration = [{
     /// The multiplier of adapter `i` (1 when `multipliers` is absent).
     double getMultiplier(unsigned i);
+    /// Whether the op carries an epilogue (an activation or a residual) after its GEMM.
+    bool hasEpilogue() { return getActivation().has_value() || getResidual(); }
   }];
   let hasVerifier = 1;
 }
