@@ -263,7 +263,6 @@ private:
     return dnnl::memory::desc({batch, rows, cols}, type, {strides[0], strides[1], strides[2]});
   }
 
-
   static dnnl::memory::desc plain(int64_t batch, int64_t rows, int64_t cols, dt type) {
     using tag = dnnl::memory::format_tag;
     if (batch == 1)

@@ -28,14 +28,15 @@ lorc::GemmOperand operand(const float *base, int64_t sb, int64_t s0, int64_t s1,
 }
 
 void matmul2(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c, int32_t transA, int32_t transB,
-             int32_t bIsParameter, lorc::GemmPrecision precision) {
+             int32_t bIsParameter, lorc::GemmPrecision precision,
+             const lorc::GemmEpilogue &epilogue = {}) {
   int64_t m = c->sizes[0], n = c->sizes[1];
   int64_t k = transA ? a->sizes[0] : a->sizes[1];
   const int64_t cs[3] = {0, c->strides[0], c->strides[1]};
   lorc::cpuGemm(1, m, n, k,
                 operand(a->aligned + a->offset, 0, a->strides[0], a->strides[1], transA),
                 operand(b->aligned + b->offset, 0, b->strides[0], b->strides[1], transB),
-                bIsParameter, c->aligned + c->offset, cs, precision);
+                bIsParameter, c->aligned + c->offset, cs, precision, epilogue);
 }
 
 /// C = act((accumulate ? C : 0) + op(A)·op(B) + bias) + residual; an absent bias or residual
@@ -43,9 +44,6 @@ void matmul2(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c, int32_t transA, int32_t t
 void matmulEpilogue(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c, MemRef<1> *bias,
                     MemRef<2> *residual, int32_t transA, int32_t transB, int32_t bIsParameter,
                     int32_t accumulate, int32_t activation, lorc::GemmPrecision precision) {
-  int64_t m = c->sizes[0], n = c->sizes[1];
-  int64_t k = transA ? a->sizes[0] : a->sizes[1];
-  const int64_t cs[3] = {0, c->strides[0], c->strides[1]};
   lorc::GemmEpilogue e;
   e.accumulate = accumulate != 0;
   if (bias->sizes[0] > 0) {
@@ -58,10 +56,7 @@ void matmulEpilogue(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c, MemRef<1> *bias,
     e.residualStrides[0] = residual->strides[0];
     e.residualStrides[1] = residual->strides[1];
   }
-  lorc::cpuGemm(1, m, n, k,
-                operand(a->aligned + a->offset, 0, a->strides[0], a->strides[1], transA),
-                operand(b->aligned + b->offset, 0, b->strides[0], b->strides[1], transB),
-                bIsParameter, c->aligned + c->offset, cs, precision, e);
+  matmul2(a, b, c, transA, transB, bIsParameter, precision, e);
 }
 
 void matmul3(MemRef<3> *a, MemRef<3> *b, MemRef<3> *c, int32_t transA, int32_t transB,

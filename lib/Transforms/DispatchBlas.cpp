@@ -1,5 +1,6 @@
 //===- DispatchBlas.cpp - hand f32 matmuls on buffers to BLAS -------------===//
 
+#include "lorc/Dialect/Lorc/IR/Activation.h"
 #include "lorc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -77,20 +78,25 @@ bool isParameterView(Value v) {
          func->hasAttr("lorc.parameters");
 }
 
-/// Declares (once) `name(memref, memref, memref, i32, i32[, i32])` with the C interface.
-func::FuncOp getOrDeclare(ModuleOp module, StringRef name, unsigned rank, unsigned numFlags) {
+/// Declares (once) the runtime function `name(args...)` with the C interface.
+func::FuncOp getOrDeclare(ModuleOp module, StringRef name, ArrayRef<Type> args) {
   if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   MLIRContext *ctx = module.getContext();
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  Type m = dynamicStrided(ctx, rank);
-  Type i32 = IntegerType::get(ctx, 32);
-  SmallVector<Type> args = {m, m, m};
-  args.append(numFlags, i32);
   auto f = func::FuncOp::create(b, module.getLoc(), name, FunctionType::get(ctx, args, {}));
   f.setPrivate();
   f->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
   return f;
+}
+
+/// `name(memref, memref, memref, i32, i32[, i32])`: A, B, C of `rank` and the flags.
+func::FuncOp getOrDeclare(ModuleOp module, StringRef name, unsigned rank, unsigned numFlags) {
+  MLIRContext *ctx = module.getContext();
+  Type m = dynamicStrided(ctx, rank);
+  SmallVector<Type> args = {m, m, m};
+  args.append(numFlags, IntegerType::get(ctx, 32));
+  return getOrDeclare(module, name, args);
 }
 
 /// The nearest op before (or after) `op` in its block that may read or write memory: pure ops
@@ -141,14 +147,12 @@ Folded foldNeighbours(linalg::MatmulOp op) {
   if (gen.getNumDpsInputs() != (residual ? 1u : 0u) ||
       (residual && gen.getDpsInputs()[0] == c))
     return f;
-  int32_t activation = 0;
-  if (auto act = tag.getAs<StringAttr>("activation")) {
-    if (act.getValue() == "gelu_erf")
-      activation = 1;
-    else if (act.getValue() == "gelu_tanh")
-      activation = 2;
-    else
+  int32_t activation = 0; // the runtime's GemmActivation codes (lib/Runtime/CpuGemm.h)
+  if (auto name = tag.getAs<StringAttr>("activation")) {
+    std::optional<Activation> act = parseActivation(name.getValue());
+    if (!act)
       return f;
+    activation = *act == Activation::GeluErf ? 1 : 2;
   }
   f.epilogue = gen;
   f.activation = activation;
@@ -157,20 +161,13 @@ Folded foldNeighbours(linalg::MatmulOp op) {
   return f;
 }
 
-/// Declares (once) the epilogue entry point: (A, B, C, bias [n], residual [m, n], transA,
-/// transB, bIsParameter, accumulate, activation), C interface.
+/// The epilogue entry point: (A, B, C, bias [n], residual [m, n], transA, transB,
+/// bIsParameter, accumulate, activation).
 func::FuncOp getOrDeclareEpilogue(ModuleOp module, StringRef name) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(name))
-    return f;
   MLIRContext *ctx = module.getContext();
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
   Type m2 = dynamicStrided(ctx, 2), m1 = dynamicStrided(ctx, 1);
   Type i32 = IntegerType::get(ctx, 32);
-  SmallVector<Type> args = {m2, m2, m2, m1, m2, i32, i32, i32, i32, i32};
-  auto f = func::FuncOp::create(b, module.getLoc(), name, FunctionType::get(ctx, args, {}));
-  f.setPrivate();
-  f->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
-  return f;
+  return getOrDeclare(module, name, {m2, m2, m2, m1, m2, i32, i32, i32, i32, i32});
 }
 
 struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchBlasPass> {
