@@ -255,10 +255,11 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
 /// The manifest's "adapters": in unmerged mode, where each adapter's factors live in the
 /// parameter buffer (the importer names them "adapter<slot>.<module>.<factor>") and the scale and
 /// multiplier they were compiled with, so `lorc-run --adapter` can swap or re-weight them.
-/// A LoRA `up` fused into a concatenated weight (`--lorc-fuse-lora-gemm`) is described by that
-/// weight's name, its first column, the row stride and the scale folded into it.
+/// A factor that became a block of a fused weight is described by that weight's name, the
+/// block's first row and column, the weight's rows and row stride, and for a LoRA `up` fused
+/// into [W | m·s·B] (`--lorc-fuse-lora-gemm`) the scale folded into it.
 llvm::json::Array describeAdapterSlots(ArrayRef<AdapterSet> sets, StringRef mode,
-                                       const llvm::StringMap<llvm::json::Object> &fusedUps) {
+                                       const llvm::StringMap<llvm::json::Object> &fusedFactors) {
   llvm::json::Array slots;
   if (mode != "unmerged")
     return slots;
@@ -274,7 +275,7 @@ llvm::json::Array describeAdapterSlots(ArrayRef<AdapterSet> sets, StringRef mode
           shape.push_back(d);
         std::string tensor = "adapter" + std::to_string(k) + "." + a.module + "." + name;
         llvm::json::Object f{{"tensor", tensor}, {"shape", std::move(shape)}};
-        if (auto it = fusedUps.find(tensor); it != fusedUps.end())
+        if (auto it = fusedFactors.find(tensor); it != fusedFactors.end())
           for (const auto &[key, value] : it->second)
             f[key] = value; // the fused placement replaces "tensor"
         factors[name] = std::move(f);
@@ -1361,7 +1362,7 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   }
 
   // Unmerged LoRA: one GEMM over [x, x·Aᵀ]; remember where each B went for the manifest.
-  llvm::StringMap<llvm::json::Object> fusedUps;
+  llvm::StringMap<llvm::json::Object> fusedFactors;
   if (options.adapterMode == "unmerged" && model->numAdapters > 0) {
     stage.emplace(log, "fuse LoRA GEMMs");
     PassManager fuse(&context);
@@ -1373,12 +1374,14 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
       auto res = dyn_cast<DenseResourceElementsAttr>(cst.getValue());
       if (!placements || !res)
         return;
-      int64_t rowStride = cast<RankedTensorType>(cst.getType()).getDimSize(1);
+      auto type = cast<RankedTensorType>(cst.getType());
       for (auto p : placements.getAsRange<DictionaryAttr>())
-        fusedUps[p.getAs<StringAttr>("up").getValue()] = llvm::json::Object{
+        fusedFactors[p.getAs<StringAttr>("up").getValue()] = llvm::json::Object{
             {"tensor", res.getRawHandle().getKey().str()},
+            {"row", 0},
             {"column", p.getAs<IntegerAttr>("column").getInt()},
-            {"row_stride", rowStride},
+            {"rows", type.getDimSize(0)},
+            {"row_stride", type.getDimSize(1)},
             {"scale", p.getAs<FloatAttr>("scale").getValueAsDouble()}};
     });
     stage->finish();
@@ -1390,7 +1393,7 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
       return e;
     // Chunked layers re-read operands; the fused LoRA GEMMs carry new weight names, which the
     // report's before/after pairing does not follow, so those keep the pre-fusion costs.
-    if (report && fusedUps.empty()) {
+    if (report && fusedFactors.empty()) {
       llvm::Expected<HardwareProfile> hw = HardwareProfile::get(report->profile);
       if (!hw)
         return hw.takeError();
@@ -1411,6 +1414,20 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
       auto from = op->getAttrOfType<ArrayAttr>("lorc.fused_from");
       if (!from)
         return;
+      // Stacked adapters' A matrices: each is a row block of the fused weight.
+      if (auto rows = op->getAttrOfType<DenseI64ArrayAttr>("lorc.fused_rows")) {
+        auto cst = op.getWeight().getDefiningOp<arith::ConstantOp>();
+        auto res = cst ? dyn_cast<DenseResourceElementsAttr>(cst.getValue()) : nullptr;
+        auto type = cast<RankedTensorType>(op.getWeight().getType());
+        if (res && rows.size() == static_cast<int64_t>(from.size()))
+          for (auto [part, row] : llvm::zip(from.getAsValueRange<StringAttr>(), rows.asArrayRef()))
+            fusedFactors[part] = llvm::json::Object{{"tensor", res.getRawHandle().getKey().str()},
+                                                    {"row", row},
+                                                    {"column", 0},
+                                                    {"rows", type.getDimSize(0)},
+                                                    {"row_stride", type.getDimSize(1)}};
+        return; // not layers of the report
+      }
       std::string name = linearLayerName(op);
       if (report)
         for (auto part : from.getAsValueRange<StringAttr>())
@@ -1446,7 +1463,7 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
                                     adaptersResized
                                         ? llvm::json::Array()
                                         : describeAdapterSlots(adapterSets, options.adapterMode,
-                                                               fusedUps),
+                                                               fusedFactors),
                                     log))
     return e;
   if (report)

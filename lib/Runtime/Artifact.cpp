@@ -396,11 +396,16 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
           for (const llvm::json::Value &d : *shape)
             f.shape.push_back(d.getAsInteger().value_or(-1));
           f.column = fo->getInteger("column").value_or(-1);
+          f.row = fo->getInteger("row").value_or(0);
           f.rowStride = fo->getInteger("row_stride").value_or(0);
-          f.foldedScale = fo->getNumber("scale").value_or(1.0);
-          if (f.column >= 0 && (f.shape.size() != 2 || f.column + f.shape[1] > f.rowStride))
-            return makeError(manifestPath + ": fused adapter factor '" + name.str() +
-                             "' does not fit its row stride");
+          f.foldedScale = fo->getNumber("scale");
+          if (f.column >= 0) {
+            f.rows = fo->getInteger("rows").value_or(f.shape.empty() ? 0 : f.shape[0]);
+            if (f.shape.size() != 2 || f.row < 0 || f.column + f.shape[1] > f.rowStride ||
+                f.row + f.shape[0] > f.rows)
+              return makeError(manifestPath + ": fused adapter factor '" + name.str() +
+                               "' does not fit its fused weight");
+          }
           sm.factors[name.str()] = std::move(f);
         }
         slot.modules.push_back(std::move(sm));
@@ -483,13 +488,15 @@ llvm::Error Artifact::swapAdapter(unsigned slotIndex, llvm::StringRef path, doub
       const TensorInfo *info = weights->find(compiledFactor.tensor);
       bool fused = compiledFactor.column >= 0;
       uint64_t expectedBytes =
-          fused ? static_cast<uint64_t>(compiledFactor.shape[0] * compiledFactor.rowStride) * 4
+          fused ? static_cast<uint64_t>(compiledFactor.rows * compiledFactor.rowStride) * 4
                 : f->second.data.size() * sizeof(float);
       if (!info || info->numBytes() != expectedBytes)
         return makeError(weightsPath + ": no parameter '" + compiledFactor.tensor +
                          "' of the expected size (shared with another equal tensor?)");
       // A fused `up` holds m·s·B; an unfused linear factor is scaled by the code.
-      float factor = fused ? float(wanted) : name == linear ? float(wanted / compiled) : 1.0f;
+      float factor = compiledFactor.foldedScale ? float(wanted)
+                     : name == linear           ? float(wanted / compiled)
+                                                : 1.0f;
       writes.push_back({info, &f->second, factor, &compiledFactor});
     }
   }
@@ -516,7 +523,7 @@ llvm::Error Artifact::swapAdapter(unsigned slotIndex, llvm::StringRef path, doub
       int64_t rows = w.placement->shape[0], cols = w.placement->shape[1];
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j)
-          dst[i * w.placement->rowStride + w.placement->column + j] =
+          dst[(w.placement->row + i) * w.placement->rowStride + w.placement->column + j] =
               w.data->data[i * cols + j] * w.factor;
       continue;
     }

@@ -54,6 +54,8 @@ std::string fusedName(ArrayRef<std::string> names) {
   return out + "}" + first.substr(first.size() - suffix).str();
 }
 
+constexpr StringLiteral kAdapterFactor = "lorc.adapter_factor";
+
 struct Candidate {
   LinearOp op;
   F32ConstantData weight;
@@ -140,17 +142,19 @@ struct LorcFusePass : lorc::impl::LorcFusePassBase<LorcFusePass> {
     // Linears by (block, input), in program order.
     llvm::MapVector<std::pair<Block *, Value>, SmallVector<LinearOp>> groups;
     getOperation()->walk([&](LinearOp op) {
+      // A weight holding fused LoRA B factors (`--lorc-fuse-lora-gemm`) is described to the
+      // runtime column by column; stacking it would move those columns' rows.
       Operation *weight = op.getWeight().getDefiningOp();
-      bool adapterWeights = op->hasAttr("lorc.adapter_factor") ||
-                            (weight && weight->hasAttr("lorc.fused_lora"));
-      if (op.getAdapters().empty() && !adapterWeights && !op.getResidual())
+      bool fusedLora = weight && weight->hasAttr("lorc.fused_lora");
+      if (op.getAdapters().empty() && !fusedLora && !op.getResidual())
         groups[{op->getBlock(), op.getInput()}].push_back(op);
     });
     for (auto &[key, ops] : groups) {
       if (ops.size() < 2)
         continue;
-      // Split by (K, bias presence, element type, activation): each class fuses on its own.
-      llvm::MapVector<std::tuple<int64_t, int, Type, StringRef>, SmallVector<Candidate>>
+      // Split by (K, bias presence, element type, activation, adapter A factor or not): each
+      // class fuses on its own, so adapters' A matrices stack only with each other.
+      llvm::MapVector<std::tuple<int64_t, int, Type, StringRef, int>, SmallVector<Candidate>>
           classes;
       for (LinearOp op : ops) {
         std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
@@ -163,7 +167,7 @@ struct LorcFusePass : lorc::impl::LorcFusePassBase<LorcFusePass> {
             continue;
         }
         classes[{w->shape[1], op.getBias() ? 1 : 0, op.getType().getElementType(),
-                 op.getActivation().value_or("")}]
+                 op.getActivation().value_or(""), op->hasAttr(kAdapterFactor) ? 1 : 0}]
             .push_back({op, std::move(*w), std::move(b)});
       }
       for (auto &[cls, members] : classes)
@@ -211,6 +215,18 @@ struct LorcFusePass : lorc::impl::LorcFusePassBase<LorcFusePass> {
     // The parts' weight names, for reports that list layers by their original names.
     fused->setAttr("lorc.fused_from",
                    b.getStrArrayAttr(llvm::to_vector_of<StringRef>(names)));
+    // Adapters' A matrices stay swappable: each part's first row in the stacked weight, which
+    // lorc-compile writes into the manifest's adapter slots.
+    if (first->hasAttr(kAdapterFactor)) {
+      SmallVector<int64_t> rows;
+      int64_t row = 0;
+      for (const Candidate &c : members) {
+        rows.push_back(row);
+        row += c.weight.shape[0];
+      }
+      fused->setAttr(kAdapterFactor, b.getUnitAttr());
+      fused->setAttr("lorc.fused_rows", b.getDenseI64ArrayAttr(rows));
+    }
 
     // Each old result: a slice of the fused one along the last dimension.
     int64_t rank = xType.getRank(), column = 0;

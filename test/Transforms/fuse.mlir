@@ -51,7 +51,7 @@ func.func @qkv(%x: tensor<?x?x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x?x4xf32>, 
 
 // Must not fuse: a linear alone on its input; linears on different inputs; a weight that is not
 // a constant; a linear with an adapter; the A projection of a fused LoRA
-// (lorc.adapter_factor). Mixed bias presence splits the group: the two with a bias fuse, the
+// (lorc.adapter_factor) with a plain linear. Mixed bias presence splits the group: the two with a bias fuse, the
 // one without stays.
 // CHECK-LABEL: func.func @negative
 //  CHECK-SAME:   (%[[X:.*]]: tensor<?x4xf32>, %[[Z:.*]]: tensor<?x4xf32>, %[[WD:.*]]: tensor<3x4xf32>
@@ -78,6 +78,42 @@ func.func @negative(%x: tensor<?x4xf32>, %z: tensor<?x4xf32>, %wd: tensor<3x4xf3
   %nobias = lorc.linear %x, %w2 : tensor<?x4xf32>, tensor<2x4xf32> -> tensor<?x2xf32>
   return %lonely, %dyn, %adapted, %xa, %p, %r, %nobias : tensor<?x2xf32>, tensor<?x3xf32>, tensor<?x2xf32>, tensor<?x1xf32>, tensor<?x2xf32>, tensor<?x2xf32>, tensor<?x2xf32>
 }
+
+// -----
+
+// Adapters' A matrices on a shared input (the A projections --lorc-fuse-lora-gemm makes, marked
+// lorc.adapter_factor) stack with each other, keep the mark and list each part's first row
+// (lorc-compile tells the runtime where each A lives); a plain linear of the same K and bias
+// presence on the same input does not join them.
+// CHECK-LABEL: func.func @adapter_factors
+//  CHECK-SAME:   (%[[X:.*]]: tensor<?x4xf32>)
+//       CHECK:   %[[A:.*]] = arith.constant dense_resource<"adapter0.layer.{query,value}.down"> : tensor<3x4xf32>
+//       CHECK:   %[[XA:.*]] = lorc.linear %[[X]], %[[A]] {lorc.adapter_factor, lorc.fused_from = ["adapter0.layer.query.down", "adapter0.layer.value.down"], lorc.fused_rows = array<i64: 0, 1>} : tensor<?x4xf32>, tensor<3x4xf32> -> tensor<?x3xf32>
+//       CHECK:   tensor.extract_slice %[[XA]][0, 0] [%{{.*}}, 1] [1, 1]
+//       CHECK:   tensor.extract_slice %[[XA]][0, 1] [%{{.*}}, 2] [1, 1]
+//       CHECK:   lorc.linear %[[X]], %{{.*}} : tensor<?x4xf32>, tensor<2x4xf32> -> tensor<?x2xf32>
+// The stacked rows: A_query (1, 2, 3, 4) then A_value (5 … 12).
+//       CHECK:   "adapter0.layer.{query,value}.down": "0x040000000000803F0000004000004040000080400000A0400000C0400000E0400000004100001041000020410000304100004041"
+//  OFF-LABEL: func.func @adapter_factors
+//    OFF-NOT:   lorc.fused_rows
+func.func @adapter_factors(%x: tensor<?x4xf32>) -> (tensor<?x1xf32>, tensor<?x2xf32>, tensor<?x2xf32>) {
+  %aq = arith.constant dense_resource<"adapter0.layer.query.down"> : tensor<1x4xf32>
+  %av = arith.constant dense_resource<"adapter0.layer.value.down"> : tensor<2x4xf32>
+  %w = arith.constant dense<1.0> : tensor<2x4xf32>
+  %q = lorc.linear %x, %aq {lorc.adapter_factor} : tensor<?x4xf32>, tensor<1x4xf32> -> tensor<?x1xf32>
+  %v = lorc.linear %x, %av {lorc.adapter_factor} : tensor<?x4xf32>, tensor<2x4xf32> -> tensor<?x2xf32>
+  %p = lorc.linear %x, %w : tensor<?x4xf32>, tensor<2x4xf32> -> tensor<?x2xf32>
+  return %q, %v, %p : tensor<?x1xf32>, tensor<?x2xf32>, tensor<?x2xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      "adapter0.layer.query.down": "0x040000000000803F000000400000404000008040",
+      "adapter0.layer.value.down": "0x040000000000A0400000C0400000E0400000004100001041000020410000304100004041"
+    }
+  }
+#-}
 
 // -----
 

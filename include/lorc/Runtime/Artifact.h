@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,11 +70,16 @@ struct AdapterSlot {
     struct Factor {
       std::string tensor;
       std::vector<int64_t> shape;
-      /// For a LoRA `up` fused into a concatenated weight: its first column there, the weight's
-      /// row stride (K + Σ r) and the scale folded into it; column < 0 otherwise.
+      /// For a factor that is a block of a larger fused weight (row-major, `rows` × `rowStride`
+      /// floats): its first row and column there; column < 0 when the factor is a tensor of its
+      /// own. A LoRA `up` fused into [W | m·s·B] (--lorc-fuse-lora-gemm) is a column block
+      /// (row 0) and carries the scale m·s folded into it; adapters' A matrices stacked by
+      /// --lorc-fuse are row blocks (column 0) with no folded scale.
+      int64_t row = 0;
       int64_t column = -1;
+      int64_t rows = 0;
       int64_t rowStride = 0;
-      double foldedScale = 1;
+      std::optional<double> foldedScale;
     };
     std::map<std::string, Factor> factors;
   };

@@ -487,11 +487,15 @@ def LorcFusePass : Pass<"lorc-fuse"> {
     peak: OpenBLAS ~128 GFLOP/s at 1024×384×384 vs ~250 at 1024×384×1536 on the 2-core CPU),
     so the cost model is not consulted for this case.
 
-    Not fused: linears with adapters, and the GEMMs `--lorc-fuse-lora-gemm` made from them
-    (the A projections, marked `lorc.adapter_factor`, and weights carrying `lorc.fused_lora`):
-    unmerged adapters must stay swappable by name, so concatenating adapters' A matrices is not
-    done yet; also non-constant or non-f32 weights, mixed bias presence, different K, or linears
-    in different blocks.
+    Adapters' A matrices: the A projections `--lorc-fuse-lora-gemm` makes on a shared input
+    (marked `lorc.adapter_factor`) stack the same way, with each other only (BERT's unmerged
+    LoRA on query, key and value: three [r, H] GEMMs → one [3·r, H]). The fused linear keeps
+    `lorc.adapter_factor` and lists each part's first row in `lorc.fused_rows`, from which
+    lorc-compile tells the runtime where each A lives, so `lorc-run --adapter` still swaps it.
+
+    Not fused: linears with adapters, and weights carrying `lorc.fused_lora` (their B columns
+    are placed row by row for the runtime); also non-constant or non-f32 weights, mixed bias
+    presence, different K, or linears in different blocks.
   }];
   let options = [
     Option<"projections", "projections", "bool", "true",
