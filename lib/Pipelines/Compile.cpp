@@ -391,6 +391,7 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
         CpuPipelineOptions cpuOptions;
         cpuOptions.gemmPrecision = options.precision;
         cpuOptions.tileAttention = options.fuse;
+        cpuOptions.tileRows = options.fuse;
         buildCpuPipeline(pm, cpuOptions);
       }
       if (failed(pm.run(m)))

@@ -146,6 +146,8 @@ void lorc::buildCudaPipeline(OpPassManager &pm, const CudaPipelineOptions &optio
 }
 
 void lorc::buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
+  if (options.tileRows)
+    pm.addPass(lorc::createLorcTileRowsPass());
   if (options.tileAttention)
     pm.addPass(lorc::createLorcTileAttentionPass());
   buildLorcToLinalgPipeline(pm);

@@ -9,6 +9,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 
 #include "llvm/ADT/MapVector.h"
+#include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "lorc-fuse"
 
@@ -74,6 +75,28 @@ struct LorcFusePass : lorc::impl::LorcFusePassBase<LorcFusePass> {
     }
     if (projections)
       fuseProjections();
+    if (layerNorms)
+      getOperation()->walk([&](LayerNormOp op) { markRowTiles(op); });
+  }
+
+  /// Marks `norm` to run with the linear producing its input, row tile by row tile, when a
+  /// tile of whole rows fits the cache (Passes.td has the formula).
+  void markRowTiles(LayerNormOp norm) {
+    auto linear = norm.getInput().getDefiningOp<LinearOp>();
+    if (!linear || !linear.getResult().hasOneUse() || norm.getType().getRank() < 2)
+      return;
+    int64_t k = linear.getInput().getType().getShape().back();
+    int64_t n = linear.getType().getShape().back();
+    if (ShapedType::isDynamic(k) || ShapedType::isDynamic(n))
+      return;
+    int64_t rowBytes = 4 * (k + n + (linear.getResidual() ? n : 0));
+    int64_t rows = std::min<int64_t>(cacheBytes / 2 / rowBytes / 16 * 16, 256);
+    if (rows < 16) {
+      LLVM_DEBUG(llvm::dbgs() << "row of " << rowBytes << " bytes does not fit\n");
+      return;
+    }
+    norm->setAttr("lorc.row_tile", IntegerAttr::get(IntegerType::get(&getContext(), 64), rows));
+    ++numLayerNorms;
   }
 
   /// The single user of `op`'s result, if it has exactly one use.

@@ -119,10 +119,11 @@ struct LorcOmpParallelIfPass : lorc::impl::LorcOmpParallelIfPassBase<LorcOmpPara
       });
       if (!nest)
         return;
-      // Iterations that call a library GEMM (the tiled attention's) are worth a fork however
-      // few there are.
-      if (par.walk([](func::CallOp) { return WalkResult::interrupt(); }).wasInterrupted())
-        return;
+      // Iterations that call a library GEMM (the tiled attention's, the row tiles of
+      // --lorc-tile-rows) are worth a fork from two on; a single one runs on the calling
+      // thread, outside any parallel region, where the GEMM library uses all the threads.
+      bool calls =
+          par.walk([](func::CallOp) { return WalkResult::interrupt(); }).wasInterrupted();
       OpBuilder b(par);
       Location loc = par.getLoc();
       Value total;
@@ -139,7 +140,7 @@ struct LorcOmpParallelIfPass : lorc::impl::LorcOmpParallelIfPassBase<LorcOmpPara
       }
       if (!total)
         return;
-      Value min = arith::ConstantIndexOp::create(b, loc, minIterations);
+      Value min = arith::ConstantIndexOp::create(b, loc, calls ? 2 : minIterations);
       Value cond = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, total, min);
       par.getIfExprMutable().assign(cond);
     });

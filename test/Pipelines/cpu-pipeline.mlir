@@ -5,6 +5,7 @@
 // RUN: lorc-opt %s --lorc-cpu-pipeline | FileCheck %s --check-prefix=THREADS
 // RUN: lorc-opt %s --lorc-cpu-pipeline=parallel-loops=false | FileCheck %s --check-prefix=SERIAL
 // RUN: lorc-opt %s --lorc-cpu-pipeline=tile-attention=false | FileCheck %s --check-prefix=UNTILED
+// RUN: lorc-opt %s --lorc-cpu-pipeline=tile-rows=false | FileCheck %s --check-prefix=NOROWS
 
 // The non-GEMM loops run on the CPU's threads: OpenMP regions (in LLVM-dialect form, translated
 // to __kmpc_* calls that lib/Runtime/CpuParallel.cpp implements on libgomp), each forking only
@@ -20,8 +21,8 @@
 // The result is in the LLVM dialect only. With BLAS (the default) the linear and both attention
 // matmuls call the lorc runtime through its C interface; with blas=false they are loops.
 // Attention is tiled (--lorc-tile-attention): its two products are per-tile GEMM calls inside
-// the OpenMP region over (batch, head), which forks unconditionally since its iterations call
-// the library; tile-attention=false keeps the batched products over materialised scores.
+// the OpenMP region over (batch, head), which forks from two iterations on since they call the
+// library; tile-attention=false keeps the batched products over materialised scores.
 
 // Module-level declarations come first: libm's erff (math.erf through convert-math-to-libm, only
 // with approximate-math=false; by default erf and exp are inline polynomials) and the weights,
@@ -33,18 +34,35 @@
 
 // The linear's bias broadcast and the per-tile S = Q·Kᵀ's zero fill are absorbed by the GEMM
 // call (--lorc-dispatch-blas: bias argument / no accumulation), which P·V's accumulation is not.
+// The last layer norm (marked lorc.row_tile) runs with its linear in one OpenMP region over
+// row tiles (--lorc-tile-rows): per tile, the GEMM call with its residual, then the norm's
+// rsqrt on the rows it just wrote; tile-rows=false gives the linear its own call outside any
+// region and the norm its own regions.
 // COMMON-LABEL: llvm.func @forward(
 //        BLAS:   llvm.call @lorc_cpu_matmul_epilogue_f32(
-//        BLAS:   omp.parallel {
+//        BLAS:   omp.parallel if(
 //        BLAS:     llvm.call @lorc_cpu_matmul_epilogue_f32(
 //        BLAS:     llvm.call @lorc_cpu_matmul_f32(
 //        BLAS:   omp.terminator
+//        BLAS:   llvm.intr.sqrt
+//        BLAS:   omp.terminator
+//        BLAS:   omp.parallel if(
+//        BLAS:     omp.wsloop
+//        BLAS:       llvm.call @lorc_cpu_matmul_epilogue_f32(
+//        BLAS:       llvm.intr.sqrt
+//        BLAS:   omp.terminator
 //    BLAS-NOT:   lorc_cpu_batch_matmul_f32
+//     NOROWS:   llvm.intr.sqrt
+//     NOROWS:   omp.terminator
+//     NOROWS-NOT: omp.parallel
+//     NOROWS:   llvm.call @lorc_cpu_matmul_epilogue_f32(
+//     NOROWS:   omp.parallel if(
+//     NOROWS:   llvm.intr.sqrt
 //     UNTILED:   llvm.call @lorc_cpu_matmul_epilogue_f32(
 //     UNTILED:   llvm.call @lorc_cpu_batch_matmul_f32(
 //     UNTILED:   llvm.call @lorc_cpu_batch_matmul_f32(
 //        LIBM:   llvm.call @erff(
-//      COMMON:   llvm.intr.sqrt
+//        LIBM:   llvm.intr.sqrt
 //      COMMON:   llvm.return
 
 // The runtime entry points are declared with the C interface (memref descriptors by pointer);
@@ -94,5 +112,8 @@ func.func @forward(%x: tensor<?x?x32xf32>, %m: tensor<?x?xi64>) -> tensor<?x?x32
   %o3 = tensor.collapse_shape %ot [[0], [1], [2, 3]] : tensor<?x?x2x16xf32> into tensor<?x?x32xf32>
   %h = math.erf %o3 : tensor<?x?x32xf32>
   %y = lorc.layer_norm %h, %g, %be {epsilon = 1.0e-12 : f32} : tensor<?x?x32xf32>, tensor<32xf32>, tensor<32xf32>
-  return %y : tensor<?x?x32xf32>
+  %w2 = arith.constant dense<0.02> : tensor<32x32xf32>
+  %z = lorc.linear %y, %w2, %be residual(%x : tensor<?x?x32xf32>) : tensor<?x?x32xf32>, tensor<32x32xf32>, tensor<32xf32> -> tensor<?x?x32xf32>
+  %n = lorc.layer_norm %z, %g, %be {epsilon = 1.0e-12 : f32, lorc.row_tile = 64 : i64} : tensor<?x?x32xf32>, tensor<32xf32>, tensor<32xf32>
+  return %n : tensor<?x?x32xf32>
 }

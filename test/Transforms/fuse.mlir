@@ -1,6 +1,8 @@
 // RUN: lorc-opt %s -split-input-file --lorc-fuse | FileCheck %s
 // RUN: lorc-opt %s -split-input-file --lorc-fuse=projections=false | FileCheck %s --check-prefix=OFF
 // RUN: lorc-opt %s -split-input-file --lorc-fuse=epilogues=false | FileCheck %s --check-prefix=NOEPI
+// RUN: lorc-opt %s -split-input-file --lorc-fuse=cache-bytes=65536 | FileCheck %s --check-prefix=SMALL
+// RUN: lorc-opt %s -split-input-file --lorc-fuse=layer-norms=false | FileCheck %s --check-prefix=NOLN
 
 // --lorc-fuse, projections: linears that read the same input become one GEMM over their
 // stacked weights ([Σ Nᵢ, K], biases concatenated), each old result a slice of the new one.
@@ -315,4 +317,59 @@ func.func @shared_input_different_consumers(%x: tensor<?x4xf32>)
     linalg.yield %r : f32
   } -> tensor<?x8xf32>
   return %p1, %p2, %g1, %g2 : tensor<?x4xf32>, tensor<?x4xf32>, tensor<?x8xf32>, tensor<?x8xf32>
+}
+
+// -----
+
+// --lorc-fuse, layer norms: a layer norm on a linear's result (after its residual epilogue)
+// is marked to run with it in row tiles that fit half the cache: a row is K + N + N (input,
+// output, residual) × 4 B = 512 B here, so T = min(⌊cache / 2 / 512 / 16⌋·16, 256): 256 with
+// the default 1 MiB, 64 with cache-bytes=65536.
+// CHECK-LABEL: func.func @layer_norm
+//       CHECK:   %[[Y:.*]] = lorc.linear %{{.*}} residual(
+//       CHECK:   lorc.layer_norm %[[Y]], %{{.*}}, %{{.*}} {epsilon = {{.*}}, lorc.row_tile = 256 : i64}
+// SMALL-LABEL: func.func @layer_norm
+//       SMALL:   lorc.layer_norm {{.*}}lorc.row_tile = 64 : i64
+//  NOLN-LABEL: func.func @layer_norm
+//    NOLN-NOT:   lorc.row_tile
+func.func @layer_norm(%x: tensor<?x?x64xf32>, %h: tensor<?x?x32xf32>) -> tensor<?x?x32xf32> {
+  %w = arith.constant dense<0.5> : tensor<32x64xf32>
+  %b = arith.constant dense<0.1> : tensor<32xf32>
+  %g = arith.constant dense<1.5> : tensor<32xf32>
+  %be = arith.constant dense<0.2> : tensor<32xf32>
+  %y = lorc.linear %x, %w, %b : tensor<?x?x64xf32>, tensor<32x64xf32>, tensor<32xf32> -> tensor<?x?x32xf32>
+  %s = arith.addf %y, %h : tensor<?x?x32xf32>
+  %n = lorc.layer_norm %s, %g, %be {epsilon = 1.0e-12 : f32} : tensor<?x?x32xf32>, tensor<32xf32>, tensor<32xf32>
+  return %n : tensor<?x?x32xf32>
+}
+
+// -----
+
+// Layer norms left alone: rows that do not fit (K = 4096, N = 16384 with a residual: 144 KiB
+// a row, 3 rows in half of 1 MiB; K = 64, N = 8192 with a residual: 64 KiB a row, 7 rows;
+// 16 are needed); a linear whose result has another user; an input that is not a linear's.
+// CHECK-LABEL: func.func @layer_norm_negative
+//   CHECK-NOT:   lorc.row_tile
+//       CHECK:   return
+// SMALL-LABEL: func.func @layer_norm_negative
+//   SMALL-NOT:   lorc.row_tile
+//       SMALL:   return
+func.func @layer_norm_negative(%x: tensor<?x4096xf32>, %h: tensor<?x16384xf32>,
+                               %z: tensor<?x64xf32>, %zh: tensor<?x8192xf32>)
+    -> (tensor<?x16384xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x8192xf32>) {
+  %w = arith.constant dense<0.5> : tensor<16384x4096xf32>
+  %g = arith.constant dense<1.5> : tensor<16384xf32>
+  %be = arith.constant dense<0.2> : tensor<16384xf32>
+  %y = lorc.linear %x, %w residual(%h : tensor<?x16384xf32>) : tensor<?x4096xf32>, tensor<16384x4096xf32> -> tensor<?x16384xf32>
+  %n = lorc.layer_norm %y, %g, %be {epsilon = 1.0e-12 : f32} : tensor<?x16384xf32>, tensor<16384xf32>, tensor<16384xf32>
+  %w2 = arith.constant dense<0.5> : tensor<64x64xf32>
+  %g2 = arith.constant dense<1.5> : tensor<64xf32>
+  %y2 = lorc.linear %z, %w2 : tensor<?x64xf32>, tensor<64x64xf32> -> tensor<?x64xf32>
+  %n2 = lorc.layer_norm %y2, %g2, %g2 {epsilon = 1.0e-12 : f32} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32>
+  %n3 = lorc.layer_norm %z, %g2, %g2 {epsilon = 1.0e-12 : f32} : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32>
+  %w4 = arith.constant dense<0.5> : tensor<8192x64xf32>
+  %g4 = arith.constant dense<1.5> : tensor<8192xf32>
+  %y4 = lorc.linear %z, %w4 residual(%zh : tensor<?x8192xf32>) : tensor<?x64xf32>, tensor<8192x64xf32> -> tensor<?x8192xf32>
+  %n4 = lorc.layer_norm %y4, %g4, %g4 {epsilon = 1.0e-12 : f32} : tensor<?x8192xf32>, tensor<8192xf32>, tensor<8192xf32>
+  return %n, %y2, %n2, %n3, %n4 : tensor<?x16384xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x8192xf32>
 }

@@ -113,11 +113,15 @@ func.func @reduction(%a: memref<?x?xf32>) -> f32 {
 
 // -----
 
-// Iterations that call a function (the tiled attention's per-tile GEMMs) fork whatever the
-// trip count: 12 heads here, under min-iterations.
+// Iterations that call a function (the tiled attention's per-tile GEMMs, the row tiles of
+// --lorc-tile-rows) fork from 2 iterations on, under min-iterations (12 heads here); a single
+// one runs on the calling thread, where the library GEMM uses the threads itself.
 // OMP-LABEL: func.func @calls
-//   OMP-NOT:   arith.cmpi
-//       OMP:   omp.parallel {
+//       OMP:   %[[N:.*]] = memref.dim
+//       OMP:   %[[T:.*]] = arith.ceildivsi
+//       OMP:   %[[MIN:.*]] = arith.constant 2 : index
+//       OMP:   %[[COND:.*]] = arith.cmpi sge, %[[T]], %[[MIN]] : index
+//       OMP:   omp.parallel if(%[[COND]]) {
 //       OMP:     omp.wsloop
 //       OMP:       func.call @gemm
 func.func private @gemm(memref<?x?xf32>)
@@ -125,7 +129,8 @@ func.func @calls(%a: memref<?x?xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c12 = arith.constant 12 : index
-  scf.parallel (%h) = (%c0) to (%c12) step (%c1) {
+  %n = memref.dim %a, %c0 : memref<?x?xf32>
+  scf.parallel (%h) = (%c0) to (%n) step (%c1) {
     func.call @gemm(%a) : (memref<?x?xf32>) -> ()
     scf.for %i = %c0 to %c12 step %c1 {
       %z = arith.constant 0.0 : f32

@@ -185,7 +185,9 @@ def LorcOmpParallelIfPass : Pass<"lorc-omp-parallel-if"> {
     runtime oneDNN's GEMMs already use, so the whole artifact has one thread pool
     (lib/Runtime/CpuParallel.cpp).
     Regions whose body calls a function (a library GEMM per iteration, as in the tiled
-    attention's loop over heads) always fork.
+    attention's loop over heads and `--lorc-tile-rows`' row tiles) fork from two iterations
+    on; with one, the call runs outside any parallel region, where the GEMM library uses all
+    the threads itself.
   }];
   let options = [
     Option<"minIterations", "min-iterations", "int64_t", "256",
@@ -496,19 +498,64 @@ def LorcFusePass : Pass<"lorc-fuse"> {
     Not fused: linears with adapters, and weights carrying `lorc.fused_lora` (their B columns
     are placed row by row for the runtime); also non-constant or non-f32 weights, mixed bias
     presence, different K, or linears in different blocks.
+
+    `layer-norms` (on by default, last): a `lorc.layer_norm` whose input is the result of a
+    `lorc.linear` with no other user (BERT's output projections, after their residual
+    epilogue) is marked to run with that linear row tile by row tile, while the tile is in
+    cache: `lorc.row_tile = T`, the rows per tile. A tile holds T rows of the GEMM's input,
+    output and residual (4 B each: T·(K + N + N_residual)·4 bytes), which must fit half of
+    `cache-bytes` (the per-core cache; the other half streams the weight):
+    T = ⌊cache-bytes / (2·4·(K + N + N_residual)) / 16⌋·16, at most 256. The row does not fit
+    when T < 16 (or K or N is not static): the layer norm is left alone. `--lorc-tile-rows`
+    (the CPU pipeline) does the tiling; other targets ignore the mark.
   }];
   let options = [
     Option<"projections", "projections", "bool", "true",
            "Fuse linears that share an input into one GEMM">,
     Option<"epilogues", "epilogues", "bool", "true",
-           "Fold a following GELU and residual add into the linear that produces their input">
+           "Fold a following GELU and residual add into the linear that produces their input">,
+    Option<"layerNorms", "layer-norms", "bool", "true",
+           "Mark a layer norm to run row tile by row tile with the linear producing its input">,
+    Option<"cacheBytes", "cache-bytes", "int64_t", "1048576",
+           "Per-core cache for the row tiles of fused layer norms (Zen 4: 1 MiB L2)">
   ];
   let dependentDialects = ["mlir::tensor::TensorDialect", "mlir::arith::ArithDialect"];
   let statistics = [
     Statistic<"numGroups", "num-groups", "Number of fused projection groups">,
     Statistic<"numLinears", "num-linears", "Number of linears fused into those groups">,
     Statistic<"numActivations", "num-activations", "Number of activations fused into linears">,
-    Statistic<"numResiduals", "num-residuals", "Number of residual adds fused into linears">
+    Statistic<"numResiduals", "num-residuals", "Number of residual adds fused into linears">,
+    Statistic<"numLayerNorms", "num-layer-norms",
+              "Number of layer norms marked to run with their producing linear">
+  ];
+}
+
+def LorcTileRowsPass : Pass<"lorc-tile-rows"> {
+  let summary = "Run each marked layer norm and the linear producing its input row tile by "
+                "row tile (upstream tile-and-fuse)";
+  let description = [{
+    For every `lorc.layer_norm` carrying `lorc.row_tile = T` (set by `--lorc-fuse`): tiles it
+    over rows with `scf::tileConsumerAndFuseProducersUsingSCF` (mlir/Dialect/SCF/Transforms/
+    TileUsingInterface.h) into an `scf.forall`, tile sizes [1, …, 1, T, 0] (T rows of the
+    second-last dimension, whole rows), and fuses the `lorc.linear` producing its input into
+    the loop through the ops' TilingInterface (lib/Dialect/Lorc/IR/LorcTiling.cpp):
+    ```
+    %y = scf.forall (%b, %s) = (0, 0) to (%B, %S) step (1, T) shared_outs(%o = %init) {
+      %x_t = tensor.extract_slice %x[%b, %s, 0] [1, %t, K] [1, 1, 1]
+      %r_t = tensor.extract_slice %r[%b, %s, 0] [1, %t, N] [1, 1, 1]
+      %h_t = lorc.linear %x_t, %W, %bias residual(%r_t)    // one GEMM call per tile
+      %y_t = lorc.layer_norm %h_t, %gamma, %beta             // on the tile, still in cache
+      scf.forall.in_parallel { tensor.parallel_insert_slice %y_t into %o[%b, %s, 0] … }
+    }
+    ```
+    Only that linear is fused (not the ops producing its operands), and only while it has no
+    other user. On the CPU each thread then runs whole tiles (its GEMM single-threaded, the
+    norm on the tile it just wrote) instead of every op forking the threads over all rows.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::tensor::TensorDialect",
+                           "mlir::affine::AffineDialect", "mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numTiled", "num-tiled", "Number of layer norms tiled with their linear">
   ];
 }
 

@@ -7,7 +7,9 @@ include "lorc/Dialect/Lorc/IR/LorcDialect.td"
 include "lorc/Dialect/Lorc/IR/LorcInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/TilingInterface.td"
 
 /// Ranked tensors of floating-point elements: the activations and weights lorc ops compute on.
 def Lorc_FloatTensor : RankedTensorOf<[AnyFloat]>;
@@ -136,7 +138,9 @@ def Lorc_LokrOp : Lorc_AdapterOp<"lokr"> {
 //===----------------------------------------------------------------------===//
 
 def Lorc_LinearOp : Lorc_Op<"linear", [Pure, AttrSizedOperandSegments,
-                                        DeclareOpInterfaceMethods<LorcCostOpInterface>]> {
+       DeclareOpInterfaceMethods<LorcCostOpInterface>, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
+       DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes", "getIterationDomain",
+           "getTiledImplementation", "getResultTilePosition", "generateResultTileValue"]>]> {
   let summary = "dense affine layer y = x·Wᵀ + b (torch.nn.Linear)";
   let description = [{
     Applies a dense linear layer to the last dimension of `input`, exactly as
@@ -173,6 +177,10 @@ def Lorc_LinearOp : Lorc_Op<"linear", [Pure, AttrSizedOperandSegments,
     the epilogue one element-wise `linalg.generic` written in place on the GEMM's result and
     tagged `lorc.epilogue`; `--lorc-dispatch-blas` hands the three to one oneDNN matmul (bias
     argument, eltwise and binary-add post-ops).
+
+    Tiling (TilingInterface): the iteration domain is the result's dimensions, all parallel
+    (K stays whole inside a tile). A tile slices the input's rows, the weight's and bias's
+    rows [n₀, n₀ + Nₜ), the residual like the result; with adapters only whole-N tiles exist.
 
     Example:
     ```mlir
@@ -329,7 +337,9 @@ def Lorc_LowRankLinearOp : Lorc_Op<"lowrank_linear", [Pure, AttrSizedOperandSegm
 //===----------------------------------------------------------------------===//
 
 def Lorc_LayerNormOp : Lorc_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>,
-                                               DeclareOpInterfaceMethods<LorcCostOpInterface>]> {
+       DeclareOpInterfaceMethods<LorcCostOpInterface>, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>,
+       DeclareOpInterfaceMethods<TilingInterface, ["getLoopIteratorTypes", "getIterationDomain",
+           "getTiledImplementation", "getResultTilePosition", "generateResultTileValue"]>]> {
   let summary = "layer normalisation over the last dimension (torch.nn.LayerNorm)";
   let description = [{
     Normalises each row of the last dimension of `input` (size C), as `torch.nn.LayerNorm` with
@@ -344,6 +354,11 @@ def Lorc_LayerNormOp : Lorc_Op<"layer_norm", [Pure, AllTypesMatch<["input", "res
     * `input`, `result`: `[..., C]` (rank ≥ 1).
     * `gamma` (weight) and `beta` (bias): `[C]`.
     * `epsilon`: ε, a positive f32 (BERT: 1e-12; PyTorch's default 1e-5).
+
+    Tiling (TilingInterface): the iteration domain is the input's dimensions, the leading ones
+    parallel and C a reduction that tiles keep whole (a tile is a set of whole rows).
+    `--lorc-fuse` marks a layer norm whose rows should be computed together with the linear
+    producing its input with `lorc.row_tile` (rows per tile); `--lorc-tile-rows` does it.
 
     Example:
     ```mlir
