@@ -26,7 +26,6 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <memory>
 #include <optional>
 #include <string>
