@@ -7,6 +7,7 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
 
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/Debug.h"
@@ -77,6 +78,82 @@ struct LorcFusePass : lorc::impl::LorcFusePassBase<LorcFusePass> {
       fuseProjections();
     if (layerNorms)
       getOperation()->walk([&](LayerNormOp op) { markRowTiles(op); });
+    if (attention)
+      getOperation()->walk([&](AttentionOp op) { fuseAttention(op); });
+  }
+
+  /// The value of a splat float constant tensor.
+  static std::optional<double> splatValue(Value v) {
+    DenseElementsAttr attr;
+    if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
+        !isa<FloatType>(attr.getElementType()))
+      return std::nullopt;
+    return attr.getSplatValue<APFloat>().convertToDouble();
+  }
+
+  /// `binary`'s operand other than a splat constant, and the constant's value.
+  template <typename BinaryOp>
+  static std::optional<std::pair<Value, double>> withSplat(Value v) {
+    auto op = v.getDefiningOp<BinaryOp>();
+    if (!op)
+      return std::nullopt;
+    if (std::optional<double> c = splatValue(op.getRhs()))
+      return std::make_pair(op.getLhs(), *c);
+    if (std::optional<double> c = splatValue(op.getLhs()))
+      return std::make_pair(op.getRhs(), *c);
+    return std::nullopt;
+  }
+
+  /// The integer [B, Sk] key-padding mask behind an additive float mask [B, 1, 1, Sk] computed
+  /// as c·(1 − float(m)) with c ≤ -1e4 (Hugging Face's extended attention mask,
+  /// modeling_utils.get_extended_attention_mask, with c = the lowest f32): such a c zeroes the
+  /// masked keys' softmax weights as the key-padding form's lowest float does. `chain` gets the
+  /// ops computing the float mask from it, last first.
+  static Value keyPaddingMask(Value mask, SmallVectorImpl<Operation *> &chain) {
+    auto type = dyn_cast_or_null<RankedTensorType>(mask ? mask.getType() : Type());
+    if (!type || !isa<FloatType>(type.getElementType()) || type.getRank() != 4 ||
+        type.getDimSize(1) != 1 || type.getDimSize(2) != 1)
+      return {};
+    auto expand = mask.getDefiningOp<tensor::ExpandShapeOp>();
+    if (!expand || expand.getSrcType().getRank() != 2)
+      return {};
+    auto scaled = withSplat<arith::MulFOp>(expand.getSrc());
+    if (!scaled || scaled->second > -1e4)
+      return {};
+    auto sub = scaled->first.getDefiningOp<arith::SubFOp>();
+    if (!sub || splatValue(sub.getLhs()) != 1.0)
+      return {};
+    Operation *cast = sub.getRhs().getDefiningOp();
+    if (!isa_and_nonnull<arith::SIToFPOp, arith::UIToFPOp>(cast))
+      return {};
+    // sitofp of an i1 mask gives -1 for true: not 1 − m.
+    if (isa<arith::SIToFPOp>(cast) && getElementTypeOrSelf(cast->getOperand(0)).isInteger(1))
+      return {};
+    chain.assign({expand, expand.getSrc().getDefiningOp(), sub, cast});
+    return cast->getOperand(0);
+  }
+
+  /// Folds a scalar multiply of the query into `op`'s scale, and an additive key-padding mask
+  /// in Hugging Face's form into the integer mask it was computed from.
+  void fuseAttention(AttentionOp op) {
+    if (auto scaled = withSplat<arith::MulFOp>(op.getQuery());
+        scaled && op.getQuery().hasOneUse() && scaled->first.getType() == op.getQuery().getType()) {
+      Operation *mul = op.getQuery().getDefiningOp();
+      double scale = op.getEffectiveScale() * scaled->second;
+      op.getQueryMutable().assign(scaled->first);
+      op.setScaleAttr(FloatAttr::get(Float32Type::get(&getContext()), scale));
+      mul->erase();
+      ++numAttentionScales;
+    }
+    SmallVector<Operation *> chain;
+    if (Value m = keyPaddingMask(op.getMask(), chain)) {
+      op.getMaskMutable().assign(m);
+      // The float mask may feed other layers' attention too: it goes with the last one.
+      for (Operation *dead : chain)
+        if (dead->use_empty())
+          dead->erase();
+      ++numAttentionMasks;
+    }
   }
 
   /// Marks `norm` to run with the linear producing its input, row tile by row tile, when a

@@ -3,6 +3,7 @@
 // RUN: lorc-opt %s -split-input-file --lorc-fuse=epilogues=false | FileCheck %s --check-prefix=NOEPI
 // RUN: lorc-opt %s -split-input-file --lorc-fuse=cache-bytes=65536 | FileCheck %s --check-prefix=SMALL
 // RUN: lorc-opt %s -split-input-file --lorc-fuse=layer-norms=false | FileCheck %s --check-prefix=NOLN
+// RUN: lorc-opt %s -split-input-file --lorc-fuse=attention=false | FileCheck %s --check-prefix=NOATT
 
 // --lorc-fuse, projections: linears that read the same input become one GEMM over their
 // stacked weights ([Σ Nᵢ, K], biases concatenated), each old result a slice of the new one.
@@ -372,4 +373,79 @@ func.func @layer_norm_negative(%x: tensor<?x4096xf32>, %h: tensor<?x16384xf32>,
   %y4 = lorc.linear %z, %w4 residual(%zh : tensor<?x8192xf32>) : tensor<?x64xf32>, tensor<8192x64xf32> -> tensor<?x8192xf32>
   %n4 = lorc.layer_norm %y4, %g4, %g4 {epsilon = 1.0e-12 : f32} : tensor<?x8192xf32>, tensor<8192xf32>, tensor<8192xf32>
   return %n, %y2, %n2, %n3, %n4 : tensor<?x16384xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x8192xf32>
+}
+
+// -----
+
+// --lorc-fuse, attention: a query multiplied by a splat constant becomes part of the op's scale
+// (0.5 · 1/√16 = 0.125), and Hugging Face's additive mask (1 − float(m))·lowest, reshaped to
+// [B, 1, 1, Sk], becomes the integer key-padding mask m it was computed from; the float mask's
+// ops go once neither attention reads them.
+// CHECK-LABEL: func.func @attention
+//  CHECK-SAME:   (%[[Q:.*]]: tensor<2x4x8x16xf32>, %[[K:.*]]: tensor<2x4x8x16xf32>, %[[M:.*]]: tensor<2x8xi64>)
+//   CHECK-NOT:   arith.mulf
+//   CHECK-NOT:   tensor.expand_shape
+//       CHECK:   lorc.attention %[[Q]], %[[K]], %[[K]], mask %[[M]] {scale = 1.250000e-01 : f32} : {{.*}}, tensor<2x8xi64>
+//       CHECK:   lorc.attention %[[K]], %[[K]], %[[K]], mask %[[M]] {scale = 2.500000e-01 : f32} : {{.*}}, tensor<2x8xi64>
+//  NOATT-LABEL: func.func @attention
+//       NOATT:   arith.mulf
+//       NOATT:   lorc.attention {{.*}} tensor<2x1x1x8xf32>
+func.func @attention(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %m: tensor<2x8xi64>)
+    -> (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) {
+  %half = arith.constant dense<0.5> : tensor<2x4x8x16xf32>
+  %qs = arith.mulf %q, %half : tensor<2x4x8x16xf32>
+  %one = arith.constant dense<1.0> : tensor<2x8xf32>
+  %lowest = arith.constant dense<-3.40282347E+38> : tensor<2x8xf32>
+  %mf = arith.sitofp %m : tensor<2x8xi64> to tensor<2x8xf32>
+  %inv = arith.subf %one, %mf : tensor<2x8xf32>
+  %add = arith.mulf %lowest, %inv : tensor<2x8xf32>
+  %mask = tensor.expand_shape %add [[0, 1, 2], [3]] output_shape [2, 1, 1, 8] : tensor<2x8xf32> into tensor<2x1x1x8xf32>
+  %o1 = lorc.attention %qs, %k, %k, mask %mask : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x1x1x8xf32> -> tensor<2x4x8x16xf32>
+  %o2 = lorc.attention %k, %k, %k, mask %mask {scale = 0.25 : f32} : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x1x1x8xf32> -> tensor<2x4x8x16xf32>
+  return %o1, %o2 : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>
+}
+
+// -----
+
+// Masks that stay additive: one of the wrong shape for key padding ([B, 1, Sq, Sk], from a
+// [B, Sq, Sk] mask), a soft bias (c = -1 > -1e4), a mask that is not 1 − m, and one from an
+// i1 mask through sitofp (true → -1, so not 1 − m either). A query scale with another user
+// stays too.
+// CHECK-LABEL: func.func @attention_negative
+//       CHECK:   arith.mulf
+//       CHECK:   lorc.attention {{.*}}, mask %{{.*}} : {{.*}}, tensor<2x1x8x8xf32> -> tensor<2x4x8x16xf32>
+//       CHECK:   lorc.attention {{.*}}, mask %{{.*}} : {{.*}}, tensor<2x1x1x8xf32> -> tensor<2x4x8x16xf32>
+//       CHECK:   lorc.attention {{.*}}, mask %{{.*}} : {{.*}}, tensor<2x1x1x8xf32> -> tensor<2x4x8x16xf32>
+//       CHECK:   lorc.attention {{.*}}, mask %{{.*}} : {{.*}}, tensor<2x1x1x8xf32> -> tensor<2x4x8x16xf32>
+//   CHECK-NOT:   xi64> -> tensor<2x4x8x16xf32>
+//   CHECK-NOT:   xi1> -> tensor<2x4x8x16xf32>
+func.func @attention_negative(%q: tensor<2x4x8x16xf32>, %m3: tensor<2x8x8xi64>, %m: tensor<2x8xi64>)
+    -> (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) {
+  %half = arith.constant dense<0.5> : tensor<2x4x8x16xf32>
+  %qs = arith.mulf %q, %half : tensor<2x4x8x16xf32>
+  %lowest3 = arith.constant dense<-3.40282347E+38> : tensor<2x8x8xf32>
+  %one3 = arith.constant dense<1.0> : tensor<2x8x8xf32>
+  %mf3 = arith.sitofp %m3 : tensor<2x8x8xi64> to tensor<2x8x8xf32>
+  %inv3 = arith.subf %one3, %mf3 : tensor<2x8x8xf32>
+  %add3 = arith.mulf %lowest3, %inv3 : tensor<2x8x8xf32>
+  %mask3 = tensor.expand_shape %add3 [[0, 1], [2], [3]] output_shape [2, 1, 8, 8] : tensor<2x8x8xf32> into tensor<2x1x8x8xf32>
+  %o1 = lorc.attention %qs, %q, %q, mask %mask3 : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x1x8x8xf32> -> tensor<2x4x8x16xf32>
+  %one = arith.constant dense<1.0> : tensor<2x8xf32>
+  %soft = arith.constant dense<-1.0> : tensor<2x8xf32>
+  %mf = arith.sitofp %m : tensor<2x8xi64> to tensor<2x8xf32>
+  %inv = arith.subf %one, %mf : tensor<2x8xf32>
+  %bias = arith.mulf %soft, %inv : tensor<2x8xf32>
+  %mask = tensor.expand_shape %bias [[0, 1, 2], [3]] output_shape [2, 1, 1, 8] : tensor<2x8xf32> into tensor<2x1x1x8xf32>
+  %o2 = lorc.attention %q, %q, %q, mask %mask : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x1x1x8xf32> -> tensor<2x4x8x16xf32>
+  %lowest = arith.constant dense<-3.40282347E+38> : tensor<2x8xf32>
+  %plain = arith.mulf %lowest, %mf : tensor<2x8xf32>
+  %maskp = tensor.expand_shape %plain [[0, 1, 2], [3]] output_shape [2, 1, 1, 8] : tensor<2x8xf32> into tensor<2x1x1x8xf32>
+  %o3 = lorc.attention %q, %q, %q, mask %maskp : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x1x1x8xf32> -> tensor<2x4x8x16xf32>
+  %b1 = arith.constant dense<true> : tensor<2x8xi1>
+  %bf = arith.sitofp %b1 : tensor<2x8xi1> to tensor<2x8xf32>
+  %binv = arith.subf %one, %bf : tensor<2x8xf32>
+  %badd = arith.mulf %lowest, %binv : tensor<2x8xf32>
+  %maskb = tensor.expand_shape %badd [[0, 1, 2], [3]] output_shape [2, 1, 1, 8] : tensor<2x8xf32> into tensor<2x1x1x8xf32>
+  %o4 = lorc.attention %q, %q, %q, mask %maskb : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x1x1x8xf32> -> tensor<2x4x8x16xf32>
+  return %o1, %o2, %o3, %o4, %qs : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>
 }

@@ -454,8 +454,9 @@ def LorcFuseLoraGemmPass : Pass<"lorc-fuse-lora-gemm"> {
 }
 
 def LorcFusePass : Pass<"lorc-fuse"> {
-  let summary = "Graph-level fusion of lorc ops: GEMM epilogues, and projections that share an "
-                "input become one GEMM";
+  let summary = "Graph-level fusion of lorc ops: GEMM epilogues, projections that share an "
+                "input become one GEMM, layer norms in GEMM row tiles, scale and mask into "
+                "attention";
   let description = [{
     `epilogues` (on by default, first): the element-wise ops that follow a `lorc.linear` become
     its epilogue (`activation`, `residual`; LorcOps.td), in this order:
@@ -508,6 +509,17 @@ def LorcFusePass : Pass<"lorc-fuse"> {
     T = ⌊cache-bytes / (2·4·(K + N + N_residual)) / 16⌋·16, at most 256. The row does not fit
     when T < 16 (or K or N is not static): the layer norm is left alone. `--lorc-tile-rows`
     (the CPU pipeline) does the tiling; other targets ignore the mark.
+
+    `attention` (on by default): scale and mask computed outside a `lorc.attention` move into
+    it (lorc's importer already builds it so; this is for IR from other front ends):
+    * a query multiplied by a splat constant c (`arith.mulf` on tensors, its only use) → the
+      op's `scale` becomes c times its effective scale;
+    * an additive float mask [B, 1, 1, Sk] that is a `tensor.expand_shape` of c·(1 − float(m))
+      for an integer [B, Sk] mask m and c ≤ -1e4 (Hugging Face's extended attention mask,
+      c = the lowest f32) → the integer key-padding mask m, which the tiled attention applies
+      per key tile without reading a float tensor (for c = the lowest f32 the result is
+      identical; for any c ≤ -1e4 the masked keys' weights are 0 in f32 either way). Other
+      masks, e.g. one of shape [B, 1, Sq, Sk] or a soft bias (c > -1e4), stay additive.
   }];
   let options = [
     Option<"projections", "projections", "bool", "true",
@@ -517,7 +529,9 @@ def LorcFusePass : Pass<"lorc-fuse"> {
     Option<"layerNorms", "layer-norms", "bool", "true",
            "Mark a layer norm to run row tile by row tile with the linear producing its input">,
     Option<"cacheBytes", "cache-bytes", "int64_t", "1048576",
-           "Per-core cache for the row tiles of fused layer norms (Zen 4: 1 MiB L2)">
+           "Per-core cache for the row tiles of fused layer norms (Zen 4: 1 MiB L2)">,
+    Option<"attention", "attention", "bool", "true",
+           "Fold a query scale and a key-padding additive mask into lorc.attention">
   ];
   let dependentDialects = ["mlir::tensor::TensorDialect", "mlir::arith::ArithDialect"];
   let statistics = [
@@ -526,7 +540,11 @@ def LorcFusePass : Pass<"lorc-fuse"> {
     Statistic<"numActivations", "num-activations", "Number of activations fused into linears">,
     Statistic<"numResiduals", "num-residuals", "Number of residual adds fused into linears">,
     Statistic<"numLayerNorms", "num-layer-norms",
-              "Number of layer norms marked to run with their producing linear">
+              "Number of layer norms marked to run with their producing linear">,
+    Statistic<"numAttentionScales", "num-attention-scales",
+              "Number of query scales folded into attention">,
+    Statistic<"numAttentionMasks", "num-attention-masks",
+              "Number of additive masks replaced by key-padding masks">
   ];
 }
 
