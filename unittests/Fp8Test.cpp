@@ -16,6 +16,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <immintrin.h>
+#include <random>
 
 using namespace lorc;
 
@@ -77,6 +79,59 @@ TEST(Fp8, SaturatesAndKeepsSign) {
   EXPECT_EQ(fp8Encode(-0.0f, Fp8Kind::E4M3FN), 0x80);
   EXPECT_FLOAT_EQ(fp8FakeQuant(0.3f, 1.0f, Fp8Kind::E4M3FN), 0.3125f);
   EXPECT_FLOAT_EQ(fp8FakeQuant(1000.0f, 0.25f, Fp8Kind::E4M3FN), 1024.0f); // 250 -> 256
+}
+
+/// The CPU's own f32 → bf16 conversion (AVX512_BF16 VCVTNEPS2BF16: round to nearest even; it
+/// flushes subnormal inputs and outputs to zero and quiets NaN, keeping sign and payload).
+__attribute__((target("avx512bf16,avx512vl"))) uint16_t hardwareBf16(float x) {
+  __m128bh h = _mm_cvtneps_pbh(_mm_set1_ps(x));
+  uint16_t out;
+  std::memcpy(&out, &h, 2);
+  return out;
+}
+
+uint16_t bf16Bits(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, 4);
+  return static_cast<uint16_t>(b >> 16);
+}
+
+float fromBits(uint32_t b) {
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+}
+
+// lorc::bf16Round (the compile-time rounding of bf16 weights) against the CPU's conversion
+// instruction on ties, carries into the exponent, overflow to inf and a million random finite
+// normal values; NaN and subnormals (which the instruction quiets or flushes) by their rules.
+TEST(Bf16, RoundMatchesTheCpuInstruction) {
+  if (!__builtin_cpu_supports("avx512bf16"))
+    GTEST_SKIP() << "this CPU has no AVX512_BF16 to compare with";
+  std::vector<uint32_t> bits = {0x3F808000, 0x3F818000, 0x3F80FFFF, 0x3F807FFF, 0x3E99999A,
+                                0x3A83126F, 0x7F7FFFFF, 0xFF7F8000, 0x7F7F7FFF, 0x00800000,
+                                0x80000000, 0x7F800000, 0xFF800000, 0x3FFFFFFF, 0x4B7FFFFF};
+  std::mt19937 rng(7);
+  for (int i = 0; i < 1000000; ++i) {
+    uint32_t b = rng();
+    uint32_t exponent = (b >> 23) & 0xFF;
+    if (exponent != 0 && exponent != 0xFF)
+      bits.push_back(b);
+  }
+  int wrong = 0;
+  for (uint32_t b : bits) {
+    float x = fromBits(b);
+    if (bf16Bits(bf16Round(x)) != hardwareBf16(x) && ++wrong <= 5)
+      ADD_FAILURE() << std::hex << "0x" << b << " -> 0x" << bf16Bits(bf16Round(x))
+                    << ", the CPU 0x" << hardwareBf16(x);
+  }
+  EXPECT_EQ(wrong, 0);
+  // Its own rules where the instruction differs: NaN → MLIR's canonical 0x7FC0, subnormals
+  // rounded (not flushed), and an exact low half kept.
+  EXPECT_EQ(bf16Bits(bf16Round(fromBits(0xFF812345))), 0x7FC0);
+  EXPECT_EQ(bf16Bits(bf16Round(fromBits(0x00018000))), 0x0002); // tie to even, up
+  EXPECT_EQ(bf16Bits(bf16Round(fromBits(0x00008000))), 0x0000); // tie to even, down
+  EXPECT_EQ(bf16Round(1.0f), 1.0f);
 }
 
 } // namespace

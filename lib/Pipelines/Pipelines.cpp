@@ -53,6 +53,8 @@ static void addApproximateMath(OpPassManager &pm) {
 
 /// What is left of host code (loops, memref, math, func, omp) to the LLVM dialect.
 static void addHostToLLVM(OpPassManager &pm) {
+  // bf16 casts (bf16 layers of --lorc-assign-precision) as integer code: no AVX512_BF16 needed.
+  pm.addPass(lorc::createLorcExpandBf16CastsPass());
   addUpstream(pm, "func.func(convert-linalg-to-loops),expand-strided-metadata,lower-affine,"
                   "convert-scf-to-cf,convert-openmp-to-llvm,convert-math-to-llvm,"
                   "convert-math-to-libm,"

@@ -2,6 +2,7 @@
 
 #include "lorc/Support/Fp8.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -65,4 +66,35 @@ float lorc::fp8Decode(uint8_t c, Fp8Kind kind) {
   float v;
   std::memcpy(&v, &bits, 4);
   return v;
+}
+
+std::vector<float> lorc::fp8FakeQuantRows(const float *w, int64_t n, int64_t k, Fp8Kind kind,
+                                          int64_t marginBits) {
+  std::vector<float> q(w, w + n * k);
+  double fmax = fp8Max(kind), margin = std::ldexp(1.0, static_cast<int>(marginBits));
+  for (int64_t r = 0; r < n; ++r) {
+    float rowMax = 0;
+    for (int64_t c = 0; c < k; ++c)
+      rowMax = std::max(rowMax, std::fabs(q[r * k + c]));
+    if (rowMax == 0)
+      continue;
+    float scale = static_cast<float>(fmax / rowMax / margin);
+    for (int64_t c = 0; c < k; ++c)
+      q[r * k + c] = fp8FakeQuant(q[r * k + c], scale, kind);
+  }
+  return q;
+}
+
+float lorc::bf16Round(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  if (std::isnan(x)) {
+    bits = 0x7FC00000u; // MLIR's expansion: the canonical quiet NaN
+  } else {
+    bits += 0x7FFFu + ((bits >> 16) & 1u); // ties to even; overflow rounds to ±inf
+    bits &= 0xFFFF0000u;
+  }
+  float r;
+  std::memcpy(&r, &bits, 4);
+  return r;
 }

@@ -1,12 +1,13 @@
-//===- AssignPrecision.cpp - FP8 for chosen linear layers -----------------===//
+//===- AssignPrecision.cpp - FP8 or bf16 for chosen linear layers ---------===//
 //
-// For each chosen adapter-free `lorc.linear` with a constant f32 weight:
-//   * the weight is quantised per output channel at compile time (scale = fp8_max / row amax /
-//     2^margin) and stored dequantised, so the f32 GEMM computes exactly what an FP8 GEMM with
-//     f32 accumulation computes (the CPU emulation; lib/Support/Fp8.h casts);
-//   * the input goes through lorc.quantize / lorc.dequantize with a per-tensor scale from the
-//     calibration amax (Transformer Engine's delayed scaling: scale = fp8_max / amax / 2^margin,
-//     amax from the history the driver recorded).
+// For each chosen adapter-free `lorc.linear` with a constant f32 weight, its operands are
+// replaced by ones through which the f32 GEMM computes the chosen precision's GEMM with f32
+// accumulation (the CPU emulation; emulateLinearPrecision below):
+//   * FP8: the weight quantised per output channel at compile time (scale = fp8_max / row amax
+//     / 2^margin) and stored dequantised; the input through lorc.quantize / lorc.dequantize with
+//     a per-tensor scale from the calibration amax (Transformer Engine's delayed scaling:
+//     scale = fp8_max / amax / 2^margin, amax from the history the driver recorded);
+//   * bf16: the weight rounded to bf16 and the input through arith.truncf / arith.extf.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,21 +15,89 @@
 #include "lorc/Support/Fp8.h"
 #include "lorc/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
-#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <cmath>
 
 namespace lorc {
 #define GEN_PASS_DEF_LORCASSIGNPRECISIONPASS
+#define GEN_PASS_DEF_LORCEXPANDBF16CASTSPASS
 #include "lorc/Transforms/Passes.h.inc"
 } // namespace lorc
 
 using namespace mlir;
 using namespace lorc;
+
+llvm::StringRef lorc::layerPrecisionName(LayerPrecision p) {
+  switch (p) {
+  case LayerPrecision::F32:
+    return "f32";
+  case LayerPrecision::BF16:
+    return "bf16";
+  case LayerPrecision::FP8E4M3:
+    return "fp8-e4m3";
+  case LayerPrecision::FP8E5M2:
+    return "fp8-e5m2";
+  }
+  llvm_unreachable("unknown precision");
+}
+
+std::optional<LayerPrecision> lorc::parseLayerPrecision(llvm::StringRef name) {
+  for (LayerPrecision p : {LayerPrecision::F32, LayerPrecision::BF16, LayerPrecision::FP8E4M3,
+                           LayerPrecision::FP8E5M2})
+    if (name == layerPrecisionName(p))
+      return p;
+  return std::nullopt;
+}
+
+EmulatedLinearOperands lorc::emulateLinearPrecision(OpBuilder &b, Location loc, Value input,
+                                                    const F32ConstantData &w, LayerPrecision p,
+                                                    float activationAmax, int64_t marginBits) {
+  assert(p != LayerPrecision::F32 && w.shape.size() == 2);
+  MLIRContext *ctx = b.getContext();
+  int64_t n = w.shape[0], k = w.shape[1];
+  auto xType = cast<RankedTensorType>(input.getType());
+  auto wType = RankedTensorType::get(w.shape, Float32Type::get(ctx));
+  auto weightConstant = [&](ArrayRef<float> values, StringRef suffix) -> Value {
+    return arith::ConstantOp::create(
+        b, loc, wType,
+        DenseResourceElementsAttr::get(wType, w.name + suffix.str(),
+                                       HeapAsmResourceBlob::allocateAndCopyInferAlign(values)));
+  };
+  EmulatedLinearOperands out;
+  if (p == LayerPrecision::BF16) {
+    std::vector<float> q(w.values.begin(), w.values.end());
+    for (float &v : q)
+      v = bf16Round(v);
+    out.weight = weightConstant(q, ".bf16");
+    auto bf16Type = RankedTensorType::get(xType.getShape(), BFloat16Type::get(ctx),
+                                          xType.getEncoding());
+    Value t = arith::TruncFOp::create(b, loc, bf16Type, input);
+    out.input = arith::ExtFOp::create(b, loc, xType, t);
+    return out;
+  }
+  Fp8Kind kind = p == LayerPrecision::FP8E4M3 ? Fp8Kind::E4M3FN : Fp8Kind::E5M2;
+  Type f8 = kind == Fp8Kind::E4M3FN ? Type(Float8E4M3FNType::get(ctx))
+                                    : Type(Float8E5M2Type::get(ctx));
+  // Weight: per output channel.
+  out.weight = weightConstant(fp8FakeQuantRows(w.values.data(), n, k, kind, marginBits), ".fp8");
+  // Activation: per tensor, delayed scaling from the calibration amax.
+  auto scalar = RankedTensorType::get({}, xType.getElementType());
+  out.activationScale = static_cast<float>(fp8Max(kind) / activationAmax /
+                                           std::ldexp(1.0, static_cast<int>(marginBits)));
+  Value scale = arith::ConstantOp::create(
+      b, loc, scalar, DenseElementsAttr::get(scalar, ArrayRef<float>(out.activationScale)));
+  auto qType = RankedTensorType::get(xType.getShape(), f8);
+  Value xq = QuantizeOp::create(b, loc, qType, input, scale, IntegerAttr());
+  out.input = DequantizeOp::create(b, loc, xType, xq, scale, IntegerAttr());
+  return out;
+}
 
 namespace {
 struct LorcAssignPrecisionPass
@@ -41,96 +110,103 @@ struct LorcAssignPrecisionPass
       module.emitError() << "--lorc-assign-precision: " << msg;
       signalPassFailure();
     };
-    Fp8Kind kind;
-    Type f8;
-    if (precision == "fp8-e4m3") {
-      kind = Fp8Kind::E4M3FN;
-      f8 = Float8E4M3FNType::get(&getContext());
-    } else if (precision == "fp8-e5m2") {
-      kind = Fp8Kind::E5M2;
-      f8 = Float8E5M2Type::get(&getContext());
-    } else {
-      return fail("unknown precision '" + precision + "' (expected fp8-e4m3 or fp8-e5m2)");
-    }
-    if (amaxFile.empty())
-      return fail("amax=<file> is required (activation amax per layer, from calibration)");
-    auto file = SafetensorsFile::open(amaxFile);
-    if (!file)
-      return fail("amax: " + llvm::toString(file.takeError()));
-    llvm::StringSet<> chosen;
+    auto parse = [](StringRef name) -> std::optional<LayerPrecision> {
+      std::optional<LayerPrecision> p = parseLayerPrecision(name);
+      return p && *p != LayerPrecision::F32 ? p : std::nullopt;
+    };
+    std::optional<LayerPrecision> defaultPrecision = parse(precision);
+    if (!defaultPrecision)
+      return fail("unknown precision '" + precision + "' (expected fp8-e4m3, fp8-e5m2 or bf16)");
+    // Chosen layers: name → precision ("all" → every eligible layer at the default).
+    llvm::StringMap<LayerPrecision> chosen;
     bool all = false;
-    for (const std::string &l : layers) {
-      if (l == "all")
+    for (StringRef entry : layers) {
+      if (entry == "all") {
         all = true;
-      else
-        chosen.insert(l);
+        continue;
+      }
+      auto [name, spelled] = entry.rsplit(':');
+      std::optional<LayerPrecision> p = defaultPrecision;
+      if (!spelled.empty() && !(p = parse(spelled)))
+        return fail("layer '" + name + "': unknown precision '" + spelled +
+                    "' (expected fp8-e4m3, fp8-e5m2 or bf16)");
+      chosen[name] = *p;
     }
-    double fmax = fp8Max(kind), margin = std::ldexp(1.0, static_cast<int>(marginBits));
+    auto precisionOf = [&](StringRef name) -> std::optional<LayerPrecision> {
+      auto it = chosen.find(name);
+      if (it != chosen.end())
+        return it->second;
+      return all ? defaultPrecision : std::nullopt;
+    };
 
-    SmallVector<LinearOp> targets;
+    SmallVector<std::pair<LinearOp, LayerPrecision>> targets;
+    bool needsAmax = false;
     module.walk([&](LinearOp op) {
       std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
-      if (op.getAdapters().empty() && w && w->shape.size() == 2 && !w->name.empty() &&
-          (all || chosen.contains(w->name)))
-        targets.push_back(op);
+      if (!op.getAdapters().empty() || !w || w->shape.size() != 2 || w->name.empty())
+        return;
+      if (std::optional<LayerPrecision> p = precisionOf(w->name)) {
+        targets.push_back({op, *p});
+        needsAmax |= *p != LayerPrecision::BF16;
+      }
     });
-    for (LinearOp op : targets) {
+    std::unique_ptr<SafetensorsFile> amax;
+    if (needsAmax) {
+      if (amaxFile.empty())
+        return fail("amax=<file> is required for FP8 layers (activation amax per layer, from "
+                    "calibration)");
+      auto file = SafetensorsFile::open(amaxFile);
+      if (!file)
+        return fail("amax: " + llvm::toString(file.takeError()));
+      amax = std::move(*file);
+    }
+    for (auto [op, p] : targets) {
       std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
-      const TensorInfo *info = (*file)->find(w->name);
-      if (!info || info->dtype != DType::F32 || info->numElements() != 1) {
-        op.emitOpError() << "--lorc-assign-precision: " << amaxFile
-                         << " has no activation amax (f32 scalar) for '" << w->name << "'";
-        return signalPassFailure();
-      }
-      float amax;
-      std::memcpy(&amax, (*file)->data(*info).data(), 4);
-      if (!(amax > 0) || !std::isfinite(amax)) {
-        op.emitOpError() << "--lorc-assign-precision: activation amax of '" << w->name
-                         << "' is " << amax << "; expected a positive finite value";
-        return signalPassFailure();
-      }
-      // Weight: per output channel.
-      int64_t n = w->shape[0], k = w->shape[1];
-      std::vector<float> q(w->values.begin(), w->values.end());
-      for (int64_t r = 0; r < n; ++r) {
-        float rowMax = 0;
-        for (int64_t c = 0; c < k; ++c)
-          rowMax = std::max(rowMax, std::fabs(q[r * k + c]));
-        if (rowMax == 0)
-          continue;
-        float scale = static_cast<float>(fmax / rowMax / margin);
-        for (int64_t c = 0; c < k; ++c)
-          q[r * k + c] = fp8FakeQuant(q[r * k + c], scale, kind);
+      float a = 0;
+      if (p != LayerPrecision::BF16) {
+        const TensorInfo *info = amax->find(w->name);
+        if (!info || info->dtype != DType::F32 || info->numElements() != 1) {
+          op.emitOpError() << "--lorc-assign-precision: " << amaxFile
+                           << " has no activation amax (f32 scalar) for '" << w->name << "'";
+          return signalPassFailure();
+        }
+        std::memcpy(&a, amax->data(*info).data(), 4);
+        if (!(a > 0) || !std::isfinite(a)) {
+          op.emitOpError() << "--lorc-assign-precision: activation amax of '" << w->name
+                           << "' is " << a << "; expected a positive finite value";
+          return signalPassFailure();
+        }
       }
       OpBuilder b(op);
-      Location loc = op.getLoc();
-      auto wType = cast<RankedTensorType>(op.getWeight().getType());
-      Value newWeight = arith::ConstantOp::create(
-          b, loc, wType,
-          DenseResourceElementsAttr::get(wType, w->name + ".fp8",
-                                         HeapAsmResourceBlob::allocateAndCopyInferAlign(
-                                             ArrayRef<float>(q))));
-      // Activation: per tensor, delayed scaling from the calibration amax.
-      auto xType = cast<RankedTensorType>(op.getInput().getType());
-      auto scalar = RankedTensorType::get({}, xType.getElementType());
-      float sx = static_cast<float>(fmax / amax / margin);
-      Value scale = arith::ConstantOp::create(b, loc, scalar,
-                                              DenseElementsAttr::get(scalar, ArrayRef<float>(sx)));
-      auto qType = RankedTensorType::get(xType.getShape(), f8);
-      Value xq = QuantizeOp::create(b, loc, qType, op.getInput(), scale, IntegerAttr());
-      Value xd = DequantizeOp::create(b, loc, xType, xq, scale, IntegerAttr());
+      EmulatedLinearOperands e =
+          emulateLinearPrecision(b, op.getLoc(), op.getInput(), *w, p, a, marginBits);
       Operation *oldWeight = op.getWeight().getDefiningOp();
-      op.getInputMutable().assign(xd);
-      op.getWeightMutable().assign(newWeight);
-      op->setAttr("lorc.precision",
-                  b.getDictionaryAttr({b.getNamedAttr("layer", b.getStringAttr(w->name)),
-                                       b.getNamedAttr("precision", b.getStringAttr(precision)),
-                                       b.getNamedAttr("activation_amax", b.getF32FloatAttr(amax)),
-                                       b.getNamedAttr("activation_scale", b.getF32FloatAttr(sx))}));
+      op.getInputMutable().assign(e.input);
+      op.getWeightMutable().assign(e.weight);
+      SmallVector<NamedAttribute> record{
+          b.getNamedAttr("layer", b.getStringAttr(w->name)),
+          b.getNamedAttr("precision", b.getStringAttr(layerPrecisionName(p)))};
+      if (p != LayerPrecision::BF16) {
+        record.push_back(b.getNamedAttr("activation_amax", b.getF32FloatAttr(a)));
+        record.push_back(b.getNamedAttr("activation_scale", b.getF32FloatAttr(e.activationScale)));
+        ++numAssigned;
+      } else {
+        ++numBf16;
+      }
+      op->setAttr("lorc.precision", b.getDictionaryAttr(record));
       if (oldWeight && oldWeight->use_empty())
         oldWeight->erase();
-      ++numAssigned;
     }
+  }
+};
+
+struct LorcExpandBf16CastsPass
+    : lorc::impl::LorcExpandBf16CastsPassBase<LorcExpandBf16CastsPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    arith::populateExpandBFloat16Patterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
   }
 };
 } // namespace

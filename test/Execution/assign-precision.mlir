@@ -1,6 +1,11 @@
 // RUN: %python %S/../Transforms/Inputs/make_gram.py %t.amax.safetensors w0=scalar:1
 // RUN: lorc-opt %s --lorc-assign-precision="layers=all amax=%t.amax.safetensors" --lorc-cpu-pipeline | %lorc_runner | FileCheck %s
 // RUN: lorc-opt %s --lorc-cpu-pipeline | %lorc_runner | FileCheck %s --check-prefix=F32
+// RUN: lorc-opt %s --lorc-assign-precision="layers=w0:bf16" --lorc-cpu-pipeline | %lorc_runner \
+// RUN:   | FileCheck %s --check-prefix=BF16
+// RUN: lorc-opt %s --lorc-assign-precision="precision=bf16 layers=all" | FileCheck %s --check-prefix=BF16-IR
+// RUN: not lorc-opt %s --lorc-assign-precision="layers=w0:int4" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not lorc-opt %s --lorc-assign-precision="layers=all" 2>&1 | FileCheck %s --check-prefix=NOAMAX
 
 // --lorc-assign-precision (E4M3FN) on y = x·Wᵀ with W = [[0.3, 1], [0.3, 0.001]] and an
 // activation amax of 1 (scale 448):
@@ -13,6 +18,17 @@
 // In f32: [0.09, 0.09] and [1, 0.001].
 // F32: [0.09, 0.09]
 // F32-NEXT: [1, 0.001]
+// bf16 (nearest even; no amax needed): 0.3 = 0x3E99999A → 0x3E9A = 0.30078125, 0.001 =
+// 0x3A83126F → 0x3A83 = 0.000999450684, 1 stays 1; the products are exact in f32:
+// 0.30078125² = 0.0904693604.
+// BF16: [0.0904694, 0.0904694]
+// BF16-NEXT: [1, 0.000999451]
+// BF16-IR: %[[W:.*]] = arith.constant dense_resource<w0.bf16>
+// BF16-IR: %[[T:.*]] = arith.truncf %{{.*}} : tensor<2x2xf32> to tensor<2x2xbf16>
+// BF16-IR: %[[X:.*]] = arith.extf %[[T]] : tensor<2x2xbf16> to tensor<2x2xf32>
+// BF16-IR: lorc.linear %[[X]], %[[W]] {lorc.precision = {layer = "w0", precision = "bf16"}}
+// BAD: error: --lorc-assign-precision: layer 'w0': unknown precision 'int4' (expected fp8-e4m3, fp8-e5m2 or bf16)
+// NOAMAX: error: --lorc-assign-precision: amax=<file> is required for FP8 layers
 func.func @main() {
   %x = arith.constant dense<[[0.3, 0.0], [0.0, 1.0]]> : tensor<2x2xf32>
   %w = arith.constant dense_resource<w0> : tensor<2x2xf32>

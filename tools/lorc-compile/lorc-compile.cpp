@@ -50,9 +50,10 @@ struct Flags {
       cl::value_desc("key=value[,key=value...]"), cl::init("")};
   cl::opt<std::string> assignPrecision{
       "assign-precision",
-      cl::desc("FP8 precision assignment: max-cosine-drop=D | layers=all [,precision=fp8-e4m3|"
-               "fp8-e5m2,amax-history-len=N,amax-compute-algo=max|most_recent,margin=M,batch=B]"
-               " (needs --calibration)"),
+      cl::desc("Per-layer precision (f32, bf16, FP8): max-cosine-drop=D | energy-ratio=R | "
+               "layers=all [,precision=fp8-e4m3|fp8-e5m2|bf16,bf16=true|false,confidence-z=Z,"
+               "profile=P,dynamic-size=N,samples=S,amax-history-len=N,"
+               "amax-compute-algo=max|most_recent,margin=M,batch=B] (needs --calibration)"),
       cl::value_desc("key=value[,key=value...]"), cl::init("")};
   cl::opt<std::string> calibration{
       "calibration",

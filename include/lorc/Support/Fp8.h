@@ -13,6 +13,7 @@
 #define LORC_SUPPORT_FP8_H
 
 #include <cstdint>
+#include <vector>
 
 namespace lorc {
 
@@ -28,6 +29,18 @@ float fp8Decode(uint8_t code, Fp8Kind kind);
 inline float fp8FakeQuant(float x, float scale, Fp8Kind kind) {
   return fp8Decode(fp8Encode(x * scale, kind), kind) / scale;
 }
+
+/// An [n, k] row-major weight through FP8 per output channel, dequantised: row r uses
+/// scale_r = fp8_max / amax(row r) / 2^marginBits (all-zero rows stay zero). What
+/// `--lorc-assign-precision` stores for an FP8 layer.
+std::vector<float> fp8FakeQuantRows(const float *w, int64_t n, int64_t k, Fp8Kind kind,
+                                    int64_t marginBits);
+
+/// `x` rounded to bfloat16 (8 exponent, 7 mantissa bits), round to nearest even, as f32:
+/// what `arith.truncf` to bf16 computes (MLIR's arith-expand bf16 patterns, PyTorch's
+/// `.to(torch.bfloat16)`); ±inf stays ±inf, and NaN becomes the canonical quiet NaN 0x7FC0 as
+/// in MLIR's expansion (PyTorch keeps the sign).
+float bf16Round(float x);
 
 } // namespace lorc
 

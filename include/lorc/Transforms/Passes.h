@@ -59,6 +59,30 @@ std::optional<ModuleAdapter> describeAdapterOp(mlir::Operation *op);
 /// replaced by an FP8-rounded copy), else its weight's resource key; "" for inline weights.
 std::string linearLayerName(mlir::Operation *linear);
 
+/// The precisions `--lorc-assign-precision` gives a linear layer (issue 10), most precise first.
+enum class LayerPrecision { F32, BF16, FP8E4M3, FP8E5M2 };
+/// "f32", "bf16", "fp8-e4m3", "fp8-e5m2" (the report's and the pass options' spelling).
+llvm::StringRef layerPrecisionName(LayerPrecision p);
+std::optional<LayerPrecision> parseLayerPrecision(llvm::StringRef name);
+
+/// The operands through which a `lorc.linear`'s f32 GEMM computes what a GEMM in `p` with f32
+/// accumulation computes (the CPU emulation; `--lorc-assign-precision`):
+///   * bf16: the weight rounded to bf16 (a new constant `<name>.bf16`), the input through
+///     arith.truncf to bf16 and arith.extf back;
+///   * FP8: the weight quantised per output channel (`<name>.fp8`, scale fp8_max / amax(row) /
+///     2^margin) and the input through lorc.quantize / lorc.dequantize with the per-tensor scale
+///     fp8_max / `activationAmax` / 2^margin (Transformer Engine's delayed scaling).
+/// Creates the ops at `b`'s insertion point; the caller swaps them in. `p` must not be F32.
+struct EmulatedLinearOperands {
+  mlir::Value input, weight;
+  /// FP8: the activation's scale; 0 for bf16.
+  float activationScale = 0;
+};
+EmulatedLinearOperands emulateLinearPrecision(mlir::OpBuilder &b, mlir::Location loc,
+                                              mlir::Value input, const F32ConstantData &weight,
+                                              LayerPrecision p, float activationAmax,
+                                              int64_t marginBits);
+
 #define GEN_PASS_REGISTRATION
 #include "lorc/Transforms/Passes.h.inc"
 

@@ -299,35 +299,54 @@ def LorcSelectRankPass : Pass<"lorc-select-rank", "mlir::ModuleOp"> {
 }
 
 def LorcAssignPrecisionPass : Pass<"lorc-assign-precision", "mlir::ModuleOp"> {
-  let summary = "Run chosen linear layers in FP8 (E4M3FN or E5M2), emulated on the CPU";
+  let summary = "Run chosen linear layers in FP8 (E4M3FN or E5M2) or bf16, emulated on the CPU";
   let description = [{
-    For each chosen adapter-free `lorc.linear` (`layers`: weight names, or `all`) with a constant
-    f32 weight:
+    For each chosen adapter-free `lorc.linear` (`layers`: weight names, each optionally with
+    `:precision`, or `all`) with a constant f32 weight, in the chosen precision (`precision`
+    where the entry names none):
 
-    * the weight is quantised per output channel at compile time, scale = fp8_max / amax(row) /
-      2^margin, and stored dequantised (f32), so the f32 GEMM computes what an FP8 GEMM with f32
-      accumulation computes: the CPU emulation (the GPU path would keep the FP8 bytes and use
-      cuBLASLt);
-    * the input goes through `lorc.quantize` / `lorc.dequantize` with a per-tensor scale
-      fp8_max / amax / 2^margin (Transformer Engine's delayed scaling), amax read from `amax`
-      (a safetensors file of f32 scalars named by the layer's weight, recorded on calibration
-      inputs by lorc-compile --assign-precision).
+    * `fp8-e4m3` / `fp8-e5m2`: the weight is quantised per output channel at compile time,
+      scale = fp8_max / amax(row) / 2^margin, and stored dequantised (f32), so the f32 GEMM
+      computes what an FP8 GEMM with f32 accumulation computes: the CPU emulation (the GPU path
+      would keep the FP8 bytes and use cuBLASLt); the input goes through `lorc.quantize` /
+      `lorc.dequantize` with a per-tensor scale fp8_max / amax / 2^margin (Transformer Engine's
+      delayed scaling), amax read from `amax` (a safetensors file of f32 scalars named by the
+      layer's weight, recorded on calibration inputs by lorc-compile --assign-precision);
+    * `bf16`: the weight is rounded to bf16 (nearest even) and stored as f32, the input goes
+      through `arith.truncf` to bf16 and `arith.extf` back: products of bf16 values are exact
+      in f32, so the f32 GEMM computes a bf16 GEMM with f32 accumulation. No amax is needed.
 
     Layers with unmerged adapters stay f32 (the adapter path must not be quantised with the base;
-    issue 10). The choice is recorded as `lorc.precision` on the layer. Which layers to choose
-    (sensitivity, `max-cosine-drop`) is lorc-compile's job, which measures it.
+    issue 10). The choice is recorded as `lorc.precision` on the layer, which the cost model
+    reads (FP8: 1 byte per weight and FP8 FLOPs; bf16: 2 bytes and bf16 FLOPs). Which layers to
+    choose (sensitivity, energy gain, `max-cosine-drop`) is lorc-compile's job, which measures it.
   }];
   let options = [
-    Option<"precision", "precision", "std::string", "\"fp8-e4m3\"", "fp8-e4m3 or fp8-e5m2">,
-    ListOption<"layers", "layers", "std::string", "Layers (weight names) to quantise, or all">,
+    Option<"precision", "precision", "std::string", "\"fp8-e4m3\"",
+           "Precision of layers named without one: fp8-e4m3, fp8-e5m2 or bf16">,
+    ListOption<"layers", "layers", "std::string",
+               "Layers (weight names, optionally name:precision) to lower, or all">,
     Option<"amaxFile", "amax", "std::string", "\"\"",
-           "safetensors file of activation amax (f32 scalars) named by layer weight">,
+           "safetensors file of activation amax (f32 scalars) named by layer weight (FP8 layers)">,
     Option<"marginBits", "margin", "int64_t", "0", "Scaling margin: scale /= 2^margin">
   ];
   let dependentDialects = ["mlir::arith::ArithDialect"];
   let statistics = [
-    Statistic<"numAssigned", "num-assigned", "Number of layers assigned FP8">
+    Statistic<"numAssigned", "num-assigned", "Number of layers assigned FP8">,
+    Statistic<"numBf16", "num-bf16", "Number of layers assigned bf16">
   ];
+}
+
+def LorcExpandBf16CastsPass : Pass<"lorc-expand-bf16-casts"> {
+  let summary = "arith.truncf/extf between f32 and bf16 as integer arithmetic (CPU)";
+  let description = [{
+    Rewrites `arith.truncf` f32 → bf16 (round to nearest even, NaN → 0x7FC0) and `arith.extf`
+    bf16 → f32 into shifts and bitcasts with upstream's `populateExpandBFloat16Patterns` (what
+    `arith-expand{include-bf16}` does, without its other expansions), so the CPU code needs
+    neither AVX512_BF16 nor a `__truncsfbf2` runtime routine. The CPU pipelines run it; NVPTX
+    has native conversions.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
 def LorcChunkMatmulPass : Pass<"lorc-chunk-matmul", "mlir::ModuleOp"> {

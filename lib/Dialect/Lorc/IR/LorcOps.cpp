@@ -515,12 +515,15 @@ OpWork LinearOp::getWork(function_ref<int64_t(Value, unsigned)> dimSize) {
     w.flops += m * n;
     w.bytesRead += bytesOf(getResidual(), dimSize);
   }
-  // Assigned FP8 by --lorc-assign-precision: FP8 arithmetic and one byte per weight (what the
-  // GPU path runs; the CPU emulates it in f32).
+  // Assigned FP8 or bf16 by --lorc-assign-precision: that arithmetic and one or two bytes per
+  // weight (what the GPU path runs; the CPU emulates it in f32).
   if (auto p = (*this)->getAttrOfType<DictionaryAttr>("lorc.precision"))
-    if (auto kind = p.getAs<StringAttr>("precision"); kind && kind.getValue().starts_with("fp8")) {
-      w.dtype = "fp8";
-      w.bytesRead -= bytesOf(getWeight(), dimSize) - n * k;
+    if (auto kind = p.getAs<StringAttr>("precision")) {
+      double bytes = kind.getValue().starts_with("fp8") ? 1 : kind.getValue() == "bf16" ? 2 : 0;
+      if (bytes > 0) {
+        w.dtype = bytes == 1 ? "fp8" : "bf16";
+        w.bytesRead -= bytesOf(getWeight(), dimSize) - bytes * n * k;
+      }
     }
   for (Value a : getAdapters())
     if (Operation *def = a.getDefiningOp())
