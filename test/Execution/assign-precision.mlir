@@ -4,6 +4,10 @@
 // RUN: lorc-opt %s --lorc-assign-precision="layers=w0:bf16" --lorc-cpu-pipeline | %lorc_runner \
 // RUN:   | FileCheck %s --check-prefix=BF16
 // RUN: lorc-opt %s --lorc-assign-precision="precision=bf16 layers=all" | FileCheck %s --check-prefix=BF16-IR
+// RUN: %if ptxas %{ lorc-opt %s --lorc-assign-precision="precision=bf16 layers=all" --lorc-cuda-pipeline="chip=sm_80" > %t.bf16.mlir %}
+// RUN: %if ptxas %{ rm -rf %t.bf16 && %python %S/../Pipelines/Inputs/extract_ptx.py %t.bf16.mlir %t.bf16 %}
+// RUN: %if ptxas %{ cat %t.bf16/*.ptx | FileCheck %s --check-prefix=BF16-PTX %}
+// RUN: %if ptxas %{ for f in %t.bf16/*.ptx; do %ptxas -arch=sm_80 $f -o $f.cubin || exit 1; done %}
 // RUN: not lorc-opt %s --lorc-assign-precision="layers=w0:int4" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not lorc-opt %s --lorc-assign-precision="layers=all" 2>&1 | FileCheck %s --check-prefix=NOAMAX
 
@@ -27,6 +31,9 @@
 // BF16-IR: %[[T:.*]] = arith.truncf %{{.*}} : tensor<2x2xf32> to tensor<2x2xbf16>
 // BF16-IR: %[[X:.*]] = arith.extf %[[T]] : tensor<2x2xbf16> to tensor<2x2xf32>
 // BF16-IR: lorc.linear %[[X]], %[[W]] {lorc.precision = {layer = "w0", precision = "bf16"}}
+// On the CUDA path the bf16 casts are PTX conversions (sm_80 and later):
+// BF16-PTX: cvt.rn.bf16.f32
+// BF16-PTX: cvt.f32.bf16
 // BAD: error: --lorc-assign-precision: layer 'w0': unknown precision 'int4' (expected fp8-e4m3, fp8-e5m2 or bf16)
 // NOAMAX: error: --lorc-assign-precision: amax=<file> is required for FP8 layers
 func.func @main() {
