@@ -194,7 +194,8 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
                           ArrayRef<std::string> inputNames, ArrayRef<Type> resultTypes,
                           ArrayRef<std::string> resultNames, int64_t paramElements,
                           llvm::json::Array libraries, bool hasVocab, bool lowerCase,
-                          llvm::json::Array adapterSlots) {
+                          llvm::json::Array adapterSlots,
+                          std::optional<llvm::json::Object> fp8) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
@@ -245,6 +246,8 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
   manifest["libraries"] = std::move(libraries);
   if (!adapterSlots.empty())
     manifest["adapters"] = std::move(adapterSlots);
+  if (fp8)
+    manifest["fp8"] = std::move(*fp8);
   if (hasVocab)
     manifest["tokenizer"] = llvm::json::Object{{"type", "wordpiece"},
                                                {"vocab", "vocab.txt"},
@@ -342,6 +345,42 @@ struct Backend {
   const ImportedModel &model;
 };
 
+/// The manifest's "fp8" for an entry that returns `fp8_amax` (--lorc-assign-precision{record-
+/// amax}): the output's name, delayed-scaling settings, and per layer, in the output's order, its
+/// format, FP8 max, calibrated amax and activation scale (docs/Artifact.md).
+std::optional<llvm::json::Object> fp8ManifestSection(func::FuncOp entry) {
+  auto names = entry->getAttrOfType<ArrayAttr>("lorc.fp8_amax_layers");
+  auto scaling = entry->getAttrOfType<DictionaryAttr>("lorc.fp8_scaling");
+  if (!names)
+    return std::nullopt;
+  llvm::StringMap<DictionaryAttr> records;
+  entry.walk([&](LinearOp op) {
+    if (auto p = op->getAttrOfType<DictionaryAttr>("lorc.precision"))
+      if (auto layer = p.getAs<StringAttr>("layer"))
+        records[layer.getValue()] = p;
+  });
+  llvm::json::Array layers;
+  for (auto name : names.getAsRange<StringAttr>()) {
+    DictionaryAttr p = records.lookup(name.getValue());
+    if (!p)
+      continue;
+    StringRef format = p.getAs<StringAttr>("precision").getValue();
+    layers.push_back(llvm::json::Object{
+        {"name", name.getValue()},
+        {"format", format},
+        {"fp8_max", fp8Max(format == "fp8-e4m3" ? Fp8Kind::E4M3FN : Fp8Kind::E5M2)},
+        {"calibrated_amax", p.getAs<FloatAttr>("activation_amax").getValueAsDouble()},
+        {"activation_scale", p.getAs<FloatAttr>("activation_scale").getValueAsDouble()}});
+  }
+  llvm::json::Object section{{"amax_output", "fp8_amax"}, {"layers", std::move(layers)}};
+  if (scaling) {
+    section["amax_history_len"] = scaling.getAs<IntegerAttr>("amax_history_len").getInt();
+    section["amax_compute_algo"] = scaling.getAs<StringAttr>("amax_compute_algo").getValue();
+    section["margin"] = scaling.getAs<IntegerAttr>("margin").getInt();
+  }
+  return section;
+}
+
 /// Lowers `module` (lorc level) to host code and writes the artifact directory `output`
 /// atomically (or LLVM IR, for EmitKind::Llvm). `module` is consumed (lowered in place).
 llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsigned optLevel,
@@ -359,6 +398,7 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     inputNames.push_back(entry.getArgAttrOfType<StringAttr>(i, "lorc.name").str());
   for (unsigned i = 0; i < entry.getNumResults(); ++i)
     resultNames.push_back(entry.getResultAttrOfType<StringAttr>(i, "lorc.name").str());
+  std::optional<llvm::json::Object> fp8 = fp8ManifestSection(entry);
 
   stage.emplace(log, "externalize weights");
   SafetensorsWriter weights(/*dataAlignment=*/64);
@@ -512,7 +552,7 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
                                     inputNames, resultTypes, resultNames, paramElements,
                                     std::move(libraries),
                                     hasVocab, readLowerCase(options.modelDir),
-                                    std::move(adapterSlots)))
+                                    std::move(adapterSlots), std::move(fp8)))
     return e;
 
   if (llvm::sys::fs::exists(outPath))
@@ -1067,7 +1107,7 @@ llvm::Error addPrecisionProbe(ModuleOp clone, ArrayRef<std::string> order,
 /// the calibration run) or the shortest reaching `energy-ratio`, or puts every layer in
 /// `precision` (`layers=all`); runs --lorc-assign-precision and fills the report.
 llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
-                            llvm::raw_ostream &log) {
+                            llvm::raw_ostream &log, bool recordAmax) {
   const CompileOptions &options = be.options;
   std::string spec = options.assignPrecision;
   auto bad = [&](const Twine &msg) { return makeError("--assign-precision=" + spec + ": " + msg); };
@@ -1266,13 +1306,14 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
 
   // An assignment: the precision of each lowered layer.
   using Assignment = std::map<std::string, LayerPrecision>;
-  auto runPass = [&](ModuleOp m, const Assignment &a) -> llvm::Error {
+  auto runPass = [&](ModuleOp m, const Assignment &a, bool record = false) -> llvm::Error {
     if (a.empty())
       return llvm::Error::success();
     static bool registered = (registerLorcPasses(), true);
     (void)registered;
     std::string o = "precision=" + precision + " amax=" + amaxPath.str().str() +
-                    " margin=" + std::to_string(margin) + " layers=";
+                    " margin=" + std::to_string(margin) +
+                    " record-amax=" + (record ? "true" : "false") + " layers=";
     bool first = true;
     for (auto &[name, p] : a) {
       o += (first ? "" : ",") + name + ":" + layerPrecisionName(p).str();
@@ -1416,8 +1457,19 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
     chosen = prefix(lo);
     m.finish();
   }
-  if (llvm::Error e = runPass(module, chosen))
+  // The artifact returns each FP8 layer's input amax per run (fp8_amax), and the manifest
+  // carries the delayed-scaling settings the runtime's AmaxHistory applies to it.
+  if (llvm::Error e = runPass(module, chosen, recordAmax))
     return e;
+  if (auto fwd = module.lookupSymbol<func::FuncOp>("forward");
+      fwd && fwd->hasAttr("lorc.fp8_amax_layers")) {
+    Builder b(module.getContext());
+    fwd->setAttr("lorc.fp8_scaling",
+                 b.getDictionaryAttr({b.getNamedAttr("amax_history_len",
+                                                     b.getI64IntegerAttr(historyLen)),
+                                      b.getNamedAttr("amax_compute_algo", b.getStringAttr(algo)),
+                                      b.getNamedAttr("margin", b.getI64IntegerAttr(margin))}));
+  }
   std::map<LayerPrecision, int64_t> count;
   for (auto &[name, p] : chosen)
     ++count[p];
@@ -1659,7 +1711,13 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   }
 
   if (!options.assignPrecision.empty()) {
-    if (llvm::Error e = assignPrecision(module, backend, report ? &*report : nullptr, log))
+    // Run-time amax needs a whole-tensor reduction, which the CUDA pipeline's loop mapping
+    // (and its CPU twin) cannot place yet: recorded on cpu-only artifacts.
+    bool recordAmax = llvm::all_of(*compileTargets, [](const CompileTarget &t) {
+      return t.kind == CompileTarget::Cpu;
+    });
+    if (llvm::Error e = assignPrecision(module, backend, report ? &*report : nullptr, log,
+                                        recordAmax))
       return e;
     if (report) {
       llvm::Expected<HardwareProfile> hw = HardwareProfile::get(report->profile);

@@ -15,6 +15,8 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -46,6 +48,52 @@ std::optional<DType> parseManifestDType(llvm::StringRef s) {
       .Case("i64", DType::I64)
       .Case("i32", DType::I32)
       .Default(std::nullopt);
+}
+
+/// The manifest's "fp8" section; every field is checked, errors name the manifest and field.
+llvm::Expected<Fp8Scaling> parseFp8(const llvm::json::Object &o, llvm::StringRef manifest,
+                                    llvm::ArrayRef<TensorSpec> outputs) {
+  auto bad = [&](const llvm::Twine &what) {
+    return makeError(manifest + ": 'fp8': " + what);
+  };
+  Fp8Scaling s;
+  std::optional<llvm::StringRef> out = o.getString("amax_output");
+  if (!out)
+    return bad("missing 'amax_output'");
+  s.amaxOutput = out->str();
+  if (llvm::none_of(outputs, [&](const TensorSpec &t) { return t.name == s.amaxOutput; }))
+    return bad("'amax_output' names '" + *out + "', which is not an output");
+  if (std::optional<int64_t> n = o.getInteger("amax_history_len"))
+    s.amaxHistoryLen = *n;
+  if (s.amaxHistoryLen < 1)
+    return bad("'amax_history_len' must be positive");
+  if (std::optional<llvm::StringRef> algo = o.getString("amax_compute_algo"))
+    s.amaxComputeAlgo = algo->str();
+  if (s.amaxComputeAlgo != "max" && s.amaxComputeAlgo != "most_recent")
+    return bad("'amax_compute_algo' must be max or most_recent");
+  if (std::optional<int64_t> m = o.getInteger("margin"))
+    s.margin = *m;
+  const llvm::json::Array *layers = o.getArray("layers");
+  if (!layers)
+    return bad("missing 'layers'");
+  for (const llvm::json::Value &v : *layers) {
+    const llvm::json::Object *l = v.getAsObject();
+    Fp8Scaling::Layer layer;
+    std::optional<llvm::StringRef> name = l ? l->getString("name") : std::nullopt;
+    std::optional<llvm::StringRef> format = l ? l->getString("format") : std::nullopt;
+    std::optional<double> fmax = l ? l->getNumber("fp8_max") : std::nullopt;
+    std::optional<double> amax = l ? l->getNumber("calibrated_amax") : std::nullopt;
+    std::optional<double> scale = l ? l->getNumber("activation_scale") : std::nullopt;
+    if (!name || !format || !fmax || !amax || !scale)
+      return bad("each layer needs name, format, fp8_max, calibrated_amax and activation_scale");
+    layer.name = name->str();
+    layer.format = format->str();
+    layer.fp8Max = *fmax;
+    layer.calibratedAmax = *amax;
+    layer.activationScale = *scale;
+    s.layers.push_back(std::move(layer));
+  }
+  return s;
 }
 
 llvm::Expected<TensorSpec> parseSpec(const llvm::json::Value &v, llvm::StringRef where) {
@@ -366,6 +414,13 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
   if (a->onCuda) // the library's constructors loaded its kernel modules
     if (llvm::Error e = cuda::synchronize())
       return makeError(libPath + ": loading the kernels: " + llvm::toString(std::move(e)));
+
+  if (const llvm::json::Object *f = m->getObject("fp8")) {
+    llvm::Expected<Fp8Scaling> parsed = parseFp8(*f, manifestPath, a->outputSpecs);
+    if (!parsed)
+      return parsed.takeError();
+    a->fp8 = std::move(*parsed);
+  }
 
   if (const llvm::json::Array *adapters = m->getArray("adapters")) {
     for (const llvm::json::Value &v : *adapters) {
@@ -697,4 +752,52 @@ llvm::Expected<std::vector<Tensor>> Artifact::runCuda(llvm::ArrayRef<const Tenso
     outs.push_back(gather(spec, view, static_cast<const uint8_t *>(*host)));
   }
   return outs;
+}
+
+llvm::Error AmaxHistory::record(llvm::ArrayRef<Tensor> outputs) {
+  auto it = llvm::find_if(outputs, [&](const Tensor &t) { return t.name == config.amaxOutput; });
+  size_t n = config.layers.size();
+  if (it == outputs.end())
+    return makeError("fp8: the run returned no '" + config.amaxOutput + "'");
+  if (it->dtype != DType::F32 || it->shape.size() != 1 || it->shape[0] != static_cast<int64_t>(n))
+    return makeError("fp8: '" + config.amaxOutput + "' must be f32 [" + llvm::Twine(n) + "]");
+  if (history.empty()) {
+    history.resize(n);
+    maxima.assign(n, 0);
+  }
+  const float *amax = it->data<float>();
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<float> &h = history[i];
+    h.push_back(amax[i]);
+    if (h.size() > static_cast<size_t>(config.amaxHistoryLen))
+      h.erase(h.begin());
+    maxima[i] = std::max<double>(maxima[i], amax[i]);
+  }
+  ++numRuns;
+  return llvm::Error::success();
+}
+
+double AmaxHistory::amax(size_t layer) const {
+  if (history.empty() || history[layer].empty())
+    return 0;
+  const std::vector<float> &h = history[layer];
+  if (config.amaxComputeAlgo == "most_recent")
+    return h.back();
+  return *std::max_element(h.begin(), h.end());
+}
+
+double AmaxHistory::scale(size_t layer) const {
+  double a = amax(layer);
+  return a > 0 ? config.layers[layer].fp8Max / a / std::ldexp(1.0, static_cast<int>(config.margin))
+               : 0;
+}
+
+double AmaxHistory::maxRecorded(size_t layer) const {
+  return maxima.empty() ? 0 : maxima[layer];
+}
+
+bool AmaxHistory::saturated(size_t layer) const {
+  const Fp8Scaling::Layer &l = config.layers[layer];
+  // The compiled scale is an f32 rounding of fp8_max / amax: allow for it at the calibrated amax.
+  return maxRecorded(layer) * l.activationScale > l.fp8Max * (1 + 1e-6);
 }

@@ -16,11 +16,14 @@
 #include "lorc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <cmath>
@@ -178,8 +181,8 @@ struct LorcAssignPrecisionPass
         }
       }
       OpBuilder b(op);
-      EmulatedLinearOperands e =
-          emulateLinearPrecision(b, op.getLoc(), op.getInput(), *w, p, a, marginBits);
+      Value x = op.getInput();
+      EmulatedLinearOperands e = emulateLinearPrecision(b, op.getLoc(), x, *w, p, a, marginBits);
       Operation *oldWeight = op.getWeight().getDefiningOp();
       op.getInputMutable().assign(e.input);
       op.getWeightMutable().assign(e.weight);
@@ -196,7 +199,70 @@ struct LorcAssignPrecisionPass
       op->setAttr("lorc.precision", b.getDictionaryAttr(record));
       if (oldWeight && oldWeight->use_empty())
         oldWeight->erase();
+      if (recordAmax && p != LayerPrecision::BF16)
+        amaxOf[op->getParentOfType<func::FuncOp>()].push_back(
+            {w->name, inputAmax(b, op.getLoc(), x)});
     }
+    for (auto &[func, layers] : amaxOf)
+      if (failed(returnAmax(func, layers)))
+        return signalPassFailure();
+  }
+
+  /// Functions holding FP8 layers, and (layer name, input amax) for each, in rewrite order.
+  llvm::MapVector<func::FuncOp, SmallVector<std::pair<std::string, Value>>> amaxOf;
+
+  /// max |x| over all of `x`, as an f32 scalar (NaN propagates: arith.maximumf).
+  static Value inputAmax(OpBuilder &b, Location loc, Value x) {
+    auto type = cast<RankedTensorType>(x.getType());
+    auto scalarType = RankedTensorType::get({}, b.getF32Type());
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    Value init = linalg::FillOp::create(b, loc, zero,
+                                        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{},
+                                                                b.getF32Type())
+                                            .getResult())
+                     .getResult(0);
+    MLIRContext *ctx = b.getContext();
+    SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(type.getRank(), ctx),
+                                AffineMap::get(type.getRank(), 0, ctx)};
+    SmallVector<utils::IteratorType> iterators(type.getRank(), utils::IteratorType::reduction);
+    // Dynamic sizes come from x itself (linalg reads them from the operand).
+    auto reduce = linalg::GenericOp::create(
+        b, loc, TypeRange{scalarType}, ValueRange{x}, ValueRange{init}, maps, iterators,
+        [](OpBuilder &nb, Location nloc, ValueRange args) {
+          Value a = math::AbsFOp::create(nb, nloc, args[0]);
+          linalg::YieldOp::create(nb, nloc,
+                                  ValueRange{arith::MaximumFOp::create(nb, nloc, args[1], a)});
+        });
+    return tensor::ExtractOp::create(b, loc, reduce.getResult(0), ValueRange{});
+  }
+
+  /// Appends `fp8_amax` (f32 [L]) to `func`'s results and names its layers.
+  LogicalResult returnAmax(func::FuncOp func,
+                           ArrayRef<std::pair<std::string, Value>> layers) {
+    if (!SymbolTable::symbolKnownUseEmpty(func, getOperation()))
+      return func.emitOpError() << "--lorc-assign-precision{record-amax}: @" << func.getSymName()
+                                << " has callers, so it cannot return fp8_amax";
+    if (!func.getBody().hasOneBlock())
+      return func.emitOpError() << "--lorc-assign-precision{record-amax}: @" << func.getSymName()
+                                << " must have a single block";
+    auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+    OpBuilder b(ret);
+    SmallVector<Value> scalars;
+    SmallVector<Attribute> names;
+    for (auto &[name, v] : layers) {
+      scalars.push_back(v);
+      names.push_back(b.getStringAttr(name));
+    }
+    auto type = RankedTensorType::get({static_cast<int64_t>(scalars.size())}, b.getF32Type());
+    Value amax = tensor::FromElementsOp::create(b, ret.getLoc(), type, scalars);
+    unsigned index = func.getNumResults();
+    if (failed(func.insertResult(
+            index, type,
+            b.getDictionaryAttr({b.getNamedAttr("lorc.name", b.getStringAttr("fp8_amax"))}))))
+      return failure();
+    ret.getOperandsMutable().append(amax);
+    func->setAttr("lorc.fp8_amax_layers", b.getArrayAttr(names));
+    return success();
   }
 };
 

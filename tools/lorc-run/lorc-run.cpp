@@ -2,7 +2,7 @@
 //
 // lorc-run <artifact-dir> (--inputs in.safetensors | --text "..." [--text "..."]...)
 //          [-o out.safetensors] [--threads N] [--bench[=N]] [--bench-json=FILE]
-//          [--device=auto|cpu|cuda]
+//          [--device=auto|cpu|cuda] [--fp8-amax]
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <thread>
 
 using namespace llvm;
@@ -46,6 +47,11 @@ struct Flags {
                           cl::init(0)};
   cl::opt<std::string> benchJson{"bench-json", cl::desc("Write the timings as JSON"),
                                  cl::value_desc("file")};
+  cl::opt<bool> fp8Amax{
+      "fp8-amax",
+      cl::desc("Print each FP8 layer's input amax recorded over the runs (the first and the "
+               "--bench ones) against its calibrated amax, the scale delayed scaling would set, "
+               "and whether inputs were saturated")};
   cl::opt<lorc::Device> device{
       "device", cl::desc("Where to run"), cl::init(lorc::Device::Auto),
       cl::values(clEnumValN(lorc::Device::Auto, "auto",
@@ -54,6 +60,22 @@ struct Flags {
                  clEnumValN(lorc::Device::Cpu, "cpu", "the CPU library"),
                  clEnumValN(lorc::Device::Cuda, "cuda", "the CUDA library (error without one)"))};
 };
+
+/// The delayed-scaling table of --fp8-amax.
+void printAmax(const lorc::AmaxHistory &h) {
+  const lorc::Fp8Scaling &s = h.scaling();
+  outs() << format("fp8 amax over %zu runs (history %lld, %s, margin %lld):\n", h.runs(),
+                   static_cast<long long>(s.amaxHistoryLen), s.amaxComputeAlgo.c_str(),
+                   static_cast<long long>(s.margin));
+  outs() << format("  %-56s %-9s %12s %12s %12s %12s  %s\n", "layer", "format", "calibrated",
+                   "recorded", "scale", "delayed", "saturated");
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    const lorc::Fp8Scaling::Layer &l = s.layers[i];
+    outs() << format("  %-56s %-9s %12.6g %12.6g %12.6g %12.6g  %s\n", l.name.c_str(),
+                     l.format.c_str(), l.calibratedAmax, h.maxRecorded(i), l.activationScale,
+                     h.scale(i), h.saturated(i) ? "yes" : "no");
+  }
+}
 
 int fail(const Twine &msg) {
   WithColor::error(errs(), "lorc-run") << msg << "\n";
@@ -178,6 +200,17 @@ int main(int argc, char **argv) {
     inputs.push_back(std::move(mask));
   }
 
+  std::optional<lorc::AmaxHistory> amax;
+  if (flags.fp8Amax) {
+    if (!a.fp8Scaling())
+      return fail("--fp8-amax: " + flags.artifact +
+                  " records no FP8 amax (compile with --assign-precision for --target=cpu)");
+    amax.emplace(*a.fp8Scaling());
+  }
+  auto record = [&](const std::vector<lorc::Tensor> &outs) -> Error {
+    return amax ? amax->record(outs) : Error::success();
+  };
+
   auto start = std::chrono::steady_clock::now();
   auto outs = a.run(inputs);
   double firstMs =
@@ -185,6 +218,8 @@ int main(int argc, char **argv) {
           .count();
   if (!outs)
     return fail(toString(outs.takeError()));
+  if (Error e = record(*outs))
+    return fail(toString(std::move(e)));
 
   if (!flags.output.empty()) {
     lorc::SafetensorsWriter writer;
@@ -216,6 +251,8 @@ int main(int argc, char **argv) {
               .count());
       if (!r)
         return fail(toString(r.takeError()));
+      if (Error e = record(*r))
+        return fail(toString(std::move(e)));
     }
     std::sort(ms.begin(), ms.end());
     double median = iters % 2 ? ms[iters / 2] : 0.5 * (ms[iters / 2 - 1] + ms[iters / 2]);
@@ -237,5 +274,7 @@ int main(int argc, char **argv) {
          << "\n";
     }
   }
+  if (amax)
+    printAmax(*amax);
   return 0;
 }

@@ -87,6 +87,59 @@ struct AdapterSlot {
   std::vector<Module> modules;
 };
 
+/// The FP8 layers of an artifact built by `lorc-compile --assign-precision` for the cpu target
+/// (manifest "fp8"; docs/Artifact.md): every run returns each FP8 layer's input amax (max |x|
+/// over the whole input, padding rows included) as the output `amaxOutput`, f32 [layers].
+struct Fp8Scaling {
+  struct Layer {
+    std::string name;   ///< the layer's weight name
+    std::string format; ///< "fp8-e4m3" or "fp8-e5m2"
+    double fp8Max = 0;  ///< 448 or 57344
+    /// The amax calibrated at compile time and the activation scale compiled into the code,
+    /// fp8_max / calibratedAmax / 2^margin.
+    double calibratedAmax = 0, activationScale = 0;
+  };
+  std::string amaxOutput;
+  /// Transformer Engine's delayed-scaling settings the artifact was calibrated with.
+  int64_t amaxHistoryLen = 1;
+  std::string amaxComputeAlgo = "max"; ///< "max" or "most_recent"
+  int64_t margin = 0;
+  std::vector<Layer> layers;
+};
+
+/// Transformer Engine's delayed scaling, kept over runs (transformer_engine/pytorch/fp8.py and
+/// common/recipe: a rolling history of `amax_history_len` amaxes per tensor; amax = the max or
+/// the most recent entry; scale = fp8_max / amax / 2^margin), fed by each run's amax output.
+/// The compiled scales stay as calibrated: this reports what delayed scaling would set now and
+/// whether a run's inputs went past the compiled range (they were clipped to ±fp8_max).
+/// Not thread-safe; one per stream of runs.
+class AmaxHistory {
+public:
+  explicit AmaxHistory(Fp8Scaling scaling) : config(std::move(scaling)) {}
+  /// Appends one run's amaxes: the output named config.amaxOutput among `outputs`. An error
+  /// (naming the output) when it is missing or not f32 [layers].
+  llvm::Error record(llvm::ArrayRef<Tensor> outputs);
+  const Fp8Scaling &scaling() const { return config; }
+  /// Runs recorded.
+  size_t runs() const { return numRuns; }
+  /// The amax delayed scaling uses now for `layer` (over the window, by the compute algo); 0
+  /// before any run.
+  double amax(size_t layer) const;
+  /// fp8_max / amax(layer) / 2^margin; 0 before any run or for an all-zero input.
+  double scale(size_t layer) const;
+  /// The largest amax recorded for `layer` over all runs.
+  double maxRecorded(size_t layer) const;
+  /// Whether a recorded amax exceeded calibratedAmax · 2^margin, i.e. x · compiled scale went
+  /// past ±fp8_max and was saturated.
+  bool saturated(size_t layer) const;
+
+private:
+  Fp8Scaling config;
+  size_t numRuns = 0;
+  std::vector<std::vector<float>> history; ///< per layer, the last amaxHistoryLen amaxes
+  std::vector<double> maxima;
+};
+
 /// A loaded artifact directory (see docs/Artifact.md for the format).
 /// Where an artifact runs (`lorc-run --device`).
 enum class Device {
@@ -118,6 +171,9 @@ public:
   int64_t maxSequenceLength() const { return maxSeqLen; }
   /// Floating-point operations of one run at the given batch and sequence length.
   double flops(int64_t batch, int64_t seq) const;
+
+  /// The artifact's FP8 layers and the amax output, if it has any (see AmaxHistory).
+  const std::optional<Fp8Scaling> &fp8Scaling() const { return fp8; }
 
   /// Adapters compiled unmerged, in `--adapter` order.
   llvm::ArrayRef<AdapterSlot> adapterSlots() const { return slots; }
@@ -154,6 +210,7 @@ private:
   bool privateWeights = false;
   std::string weightsPath;
   std::vector<AdapterSlot> slots;
+  std::optional<Fp8Scaling> fp8;
   /// The parameter buffer passed to the entry point.
   uint8_t *params() const;
   std::vector<TensorSpec> inputSpecs, outputSpecs;

@@ -316,6 +316,13 @@ def LorcAssignPrecisionPass : Pass<"lorc-assign-precision", "mlir::ModuleOp"> {
       through `arith.truncf` to bf16 and `arith.extf` back: products of bf16 values are exact
       in f32, so the f32 GEMM computes a bf16 GEMM with f32 accumulation. No amax is needed.
 
+    `record-amax` (lorc-compile sets it): the function holding FP8 layers gets one more result,
+    `fp8_amax` (f32 [L], `lorc.name = "fp8_amax"`): max |x| of each FP8 layer's input over the
+    whole tensor (padding rows included, as Transformer Engine's amax), in the order of the
+    function attribute `lorc.fp8_amax_layers` (weight names). The runtime keeps the delayed-
+    scaling history from it (include/lorc/Runtime/Artifact.h, `AmaxHistory`). A function with
+    callers cannot change its results: that is an error.
+
     Layers with unmerged adapters stay f32 (the adapter path must not be quantised with the base;
     issue 10). The choice is recorded as `lorc.precision` on the layer, which the cost model
     reads (FP8: 1 byte per weight and FP8 FLOPs; bf16: 2 bytes and bf16 FLOPs). Which layers to
@@ -328,9 +335,12 @@ def LorcAssignPrecisionPass : Pass<"lorc-assign-precision", "mlir::ModuleOp"> {
                "Layers (weight names, optionally name:precision) to lower, or all">,
     Option<"amaxFile", "amax", "std::string", "\"\"",
            "safetensors file of activation amax (f32 scalars) named by layer weight (FP8 layers)">,
-    Option<"marginBits", "margin", "int64_t", "0", "Scaling margin: scale /= 2^margin">
+    Option<"marginBits", "margin", "int64_t", "0", "Scaling margin: scale /= 2^margin">,
+    Option<"recordAmax", "record-amax", "bool", "false",
+           "Return each FP8 layer's input amax per run as the result fp8_amax">
   ];
-  let dependentDialects = ["mlir::arith::ArithDialect"];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::math::MathDialect", "mlir::tensor::TensorDialect"];
   let statistics = [
     Statistic<"numAssigned", "num-assigned", "Number of layers assigned FP8">,
     Statistic<"numBf16", "num-bf16", "Number of layers assigned bf16">
