@@ -1063,8 +1063,8 @@ llvm::Error addPrecisionProbe(ModuleOp clone, ArrayRef<std::string> order,
   SmallVector<LinearOp> layers;
   clone.walk([&](LinearOp op) { layers.push_back(op); });
   for (LinearOp op : layers) {
-    std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
-    if (!op.getAdapters().empty() || !w || w->shape.size() != 2 || !slot.count(w->name))
+    std::optional<F32ConstantData> w = precisionEligibleWeight(op);
+    if (!w || !slot.count(w->name))
       continue;
     OpBuilder b(op);
     Location loc = op.getLoc();
@@ -1091,7 +1091,10 @@ llvm::Error addPrecisionProbe(ModuleOp clone, ArrayRef<std::string> order,
       return {ifOp.getResult(0), ifOp.getResult(1)};
     };
     auto [xe, we] = choose(0);
-    op.getInputMutable().assign(xe);
+    if (op.getAdapters().empty())
+      op.getInputMutable().assign(xe);
+    else
+      op.getBaseInputMutable().assign(xe);
     op.getWeightMutable().assign(we);
   }
   return llvm::Error::success();
@@ -1202,8 +1205,8 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
     return ShapedType::isDynamic(d) ? dynamicSize : d;
   };
   module.walk([&](LinearOp op) {
-    std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
-    if (!op.getAdapters().empty() || !w || w->name.empty() || w->shape.size() != 2)
+    std::optional<F32ConstantData> w = precisionEligibleWeight(op);
+    if (!w)
       return;
     weights[w->name].assign(w->values.begin(), w->values.end());
     LayerPrecisionStats &st = stats[w->name];

@@ -102,6 +102,19 @@ EmulatedLinearOperands lorc::emulateLinearPrecision(OpBuilder &b, Location loc, 
   return out;
 }
 
+std::optional<F32ConstantData> lorc::precisionEligibleWeight(Operation *linear) {
+  auto op = dyn_cast<LinearOp>(linear);
+  if (!op)
+    return std::nullopt;
+  for (Value a : op.getAdapters())
+    if (auto lora = a.getDefiningOp<LoraOp>(); !a.getDefiningOp() || (lora && lora.getMagnitude()))
+      return std::nullopt;
+  std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
+  if (!w || w->shape.size() != 2 || w->name.empty())
+    return std::nullopt;
+  return w;
+}
+
 namespace {
 struct LorcAssignPrecisionPass
     : lorc::impl::LorcAssignPrecisionPassBase<LorcAssignPrecisionPass> {
@@ -145,8 +158,8 @@ struct LorcAssignPrecisionPass
     SmallVector<std::pair<LinearOp, LayerPrecision>> targets;
     bool needsAmax = false;
     module.walk([&](LinearOp op) {
-      std::optional<F32ConstantData> w = readF32Constant(op.getWeight());
-      if (!op.getAdapters().empty() || !w || w->shape.size() != 2 || w->name.empty())
+      std::optional<F32ConstantData> w = precisionEligibleWeight(op);
+      if (!w)
         return;
       if (std::optional<LayerPrecision> p = precisionOf(w->name)) {
         targets.push_back({op, *p});
@@ -184,7 +197,11 @@ struct LorcAssignPrecisionPass
       Value x = op.getInput();
       EmulatedLinearOperands e = emulateLinearPrecision(b, op.getLoc(), x, *w, p, a, marginBits);
       Operation *oldWeight = op.getWeight().getDefiningOp();
-      op.getInputMutable().assign(e.input);
+      // With adapters only the base product reads the lowered input (LorcOps.td, base_input).
+      if (op.getAdapters().empty())
+        op.getInputMutable().assign(e.input);
+      else
+        op.getBaseInputMutable().assign(e.input);
       op.getWeightMutable().assign(e.weight);
       SmallVector<NamedAttribute> record{
           b.getNamedAttr("layer", b.getStringAttr(w->name)),

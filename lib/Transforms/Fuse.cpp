@@ -187,8 +187,8 @@ struct LorcFusePass : lorc::impl::LorcFusePassBase<LorcFusePass> {
     OpBuilder b(replaced);
     auto fused = LinearOp::create(
         b, b.getFusedLoc({op.getLoc(), replaced->getLoc()}), op.getType(), op.getInput(),
-        op.getWeight(), op.getBias(), op.getAdapters(), residual, op.getMultipliersAttr(),
-        activation);
+        op.getWeight(), op.getBias(), op.getAdapters(), residual, op.getBaseInput(),
+        op.getMultipliersAttr(), activation);
     fused->setDiscardableAttrs(op->getDiscardableAttrDictionary());
     replaced->getResult(0).replaceAllUsesWith(fused.getResult());
     replaced->erase();
@@ -310,7 +310,7 @@ struct LorcFusePass : lorc::impl::LorcFusePassBase<LorcFusePass> {
     SmallVector<int64_t> shape(first.getType().getShape());
     shape.back() = total;
     auto fused = LinearOp::create(b, loc, RankedTensorType::get(shape, b.getF32Type()),
-                                  first.getInput(), w, bv, ValueRange{}, Value(),
+                                  first.getInput(), w, bv, ValueRange{}, Value(), Value(),
                                   DenseF64ArrayAttr(), first.getActivationAttr());
     // The parts' weight names, for reports that list layers by their original names.
     fused->setAttr("lorc.fused_from",

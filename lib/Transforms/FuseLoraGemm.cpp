@@ -82,7 +82,9 @@ struct LorcFuseLoraGemmPass : lorc::impl::LorcFuseLoraGemmPassBase<LorcFuseLoraG
 
     Location loc = op.getLoc();
     auto xType = op.getInput().getType();
-    SmallVector<Value> pieces{op.getInput()};
+    // A lower-precision base (--lorc-assign-precision) reads its own input; the A factors read
+    // the layer's input, so the adapter path keeps its precision.
+    SmallVector<Value> pieces{op.getBaseInput() ? op.getBaseInput() : op.getInput()};
     for (LoraOp l : loras) {
       SmallVector<int64_t> shape(xType.getShape());
       shape.back() = l.getDown().getType().getDimSize(0);
@@ -100,7 +102,10 @@ struct LorcFuseLoraGemmPass : lorc::impl::LorcFuseLoraGemmPassBase<LorcFuseLoraG
     auto wcatOp = arith::ConstantOp::create(b, loc, wcatType, attr);
     wcatOp->setAttr("lorc.fused_lora", b.getArrayAttr(placements));
     auto fused = LinearOp::create(b, loc, op.getType(), xcat, wcatOp, op.getBias(), ValueRange{},
-                                  op.getResidual(), DenseF64ArrayAttr(), op.getActivationAttr());
+                                  op.getResidual(), Value(), DenseF64ArrayAttr(),
+                                  op.getActivationAttr());
+    // Records such as lorc.precision (the base's precision) stay with the layer.
+    fused->setDiscardableAttrs(op->getDiscardableAttrDictionary());
     op.replaceAllUsesWith(fused.getResult());
     Operation *oldWeight = op.getWeight().getDefiningOp();
     op.erase();

@@ -33,6 +33,11 @@ struct LorcMergeAdaptersPass : lorc::impl::LorcMergeAdaptersPassBase<LorcMergeAd
   }
 
   LogicalResult merge(LinearOp op) {
+    if (op.getBaseInput()) {
+      // Merging would run the adapters in the base's precision.
+      op.emitRemark("the base runs in a lower precision than the adapters; left unmerged");
+      return success();
+    }
     std::optional<AdapterTensor> w = constantAdapterTensor(op.getWeight());
     if (!w) {
       op.emitRemark("weight is not an f32 constant; adapters left unmerged");
@@ -80,7 +85,7 @@ struct LorcMergeAdaptersPass : lorc::impl::LorcMergeAdaptersPassBase<LorcMergeAd
             HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(merged)));
     Value newWeight = arith::ConstantOp::create(b, op.getLoc(), type, attr);
     auto plain = LinearOp::create(b, op.getLoc(), op.getType(), op.getInput(), newWeight,
-                                  op.getBias(), ValueRange{}, op.getResidual(),
+                                  op.getBias(), ValueRange{}, op.getResidual(), Value(),
                                   DenseF64ArrayAttr(), op.getActivationAttr());
     SmallVector<Operation *> defs;
     for (Value a : op.getAdapters())

@@ -65,6 +65,11 @@ enum class LayerPrecision { F32, BF16, FP8E4M3, FP8E5M2 };
 llvm::StringRef layerPrecisionName(LayerPrecision p);
 std::optional<LayerPrecision> parseLayerPrecision(llvm::StringRef name);
 
+/// The weight of a `lorc.linear` that `--lorc-assign-precision` may lower (a named, constant,
+/// 2-D f32 weight; adapters allowed, their path stays f32, but no DoRA adapter, which rescales
+/// the weight itself); nullopt otherwise.
+std::optional<F32ConstantData> precisionEligibleWeight(mlir::Operation *linear);
+
 /// The operands through which a `lorc.linear`'s f32 GEMM computes what a GEMM in `p` with f32
 /// accumulation computes (the CPU emulation; `--lorc-assign-precision`):
 ///   * bf16: the weight rounded to bf16 (a new constant `<name>.bf16`), the input through

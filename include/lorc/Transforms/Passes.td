@@ -323,8 +323,11 @@ def LorcAssignPrecisionPass : Pass<"lorc-assign-precision", "mlir::ModuleOp"> {
     scaling history from it (include/lorc/Runtime/Artifact.h, `AmaxHistory`). A function with
     callers cannot change its results: that is an error.
 
-    Layers with unmerged adapters stay f32 (the adapter path must not be quantised with the base;
-    issue 10). The choice is recorded as `lorc.precision` on the layer, which the cost model
+    On a layer with unmerged adapters only the base product is lowered: the lowered input
+    becomes the op's `base_input` and the adapters' side paths keep reading the f32 input
+    (issue 10: LoRA on an FP8 base, the adapter path stays f32); --lorc-fuse-lora-gemm then
+    concatenates [base input, x·Aᵀ]. Layers with a DoRA adapter (it rescales the weight itself)
+    stay f32. The choice is recorded as `lorc.precision` on the layer, which the cost model
     reads (FP8: 1 byte per weight and FP8 FLOPs; bf16: 2 bytes and bf16 FLOPs). Which layers to
     choose (sensitivity, energy gain, `max-cosine-drop`) is lorc-compile's job, which measures it.
   }];

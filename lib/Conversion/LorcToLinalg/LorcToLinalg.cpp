@@ -399,7 +399,9 @@ struct LinearOpLowering : OpRewritePattern<LinearOp> {
     SmallVector<OpFoldResult> sizes{tensor::getMixedSize(b, loc, x, 0),
                                     tensor::getMixedSize(b, loc, w, 0)};
     Value init = accumulatorInit(b, loc, op.getBias(), sizes, elt);
-    Value acc = matmulTransposedB(b, loc, x, w, init);
+    // A lower-precision base reads its own input; the side paths read the layer's.
+    Value xBase = op.getBaseInput() ? collapseToMatrix(b, loc, op.getBaseInput()) : x;
+    Value acc = matmulTransposedB(b, loc, xBase, w, init);
     for (auto [i, a] : llvm::enumerate(op.getAdapters())) {
       if (doraIndex && *doraIndex == i)
         continue;

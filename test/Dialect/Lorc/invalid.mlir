@@ -23,6 +23,32 @@ func.func @linear_activation(%x: tensor<4x16xf32>, %w: tensor<8x16xf32>) -> tens
 
 // -----
 
+func.func @linear_base_without_adapters(%x: tensor<4x16xf32>, %w: tensor<8x16xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{a base input needs adapters (without them the input is the base input)}}
+  %y = lorc.linear %x, %w base(%x : tensor<4x16xf32>) : tensor<4x16xf32>, tensor<8x16xf32> -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @linear_base_type(%x: tensor<4x16xf32>, %xb: tensor<?x16xf32>, %w: tensor<8x16xf32>, %a: tensor<2x16xf32>, %b: tensor<8x2xf32>) -> tensor<4x8xf32> {
+  %d = lorc.lora %a, %b {scale = 1.0 : f64} : tensor<2x16xf32>, tensor<8x2xf32> -> !lorc.adapter<8, 16>
+  // expected-error @+1 {{expected base input of the input type 'tensor<4x16xf32>', but got 'tensor<?x16xf32>'}}
+  %y = lorc.linear %x, %w adapters(%d : !lorc.adapter<8, 16>) base(%xb : tensor<?x16xf32>) : tensor<4x16xf32>, tensor<8x16xf32> -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @linear_base_dora(%x: tensor<4x16xf32>, %w: tensor<8x16xf32>, %a: tensor<2x16xf32>, %b: tensor<8x2xf32>, %m: tensor<8xf32>) -> tensor<4x8xf32> {
+  %d = lorc.lora %a, %b magnitude %m {scale = 1.0 : f64} : tensor<2x16xf32>, tensor<8x2xf32> magnitude tensor<8xf32> -> !lorc.adapter<8, 16>
+  // expected-error @+1 {{a DoRA adapter rescales the weight itself: it takes no separate base input}}
+  %y = lorc.linear %x, %w adapters(%d : !lorc.adapter<8, 16>) base(%x : tensor<4x16xf32>) : tensor<4x16xf32>, tensor<8x16xf32> -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
 func.func @linear_residual_type(%x: tensor<4x16xf32>, %w: tensor<8x16xf32>, %r: tensor<4x1xf32>) -> tensor<4x8xf32> {
   // expected-error @+1 {{expected residual of the result type 'tensor<4x8xf32>', but got 'tensor<4x1xf32>'}}
   %y = lorc.linear %x, %w residual(%r : tensor<4x1xf32>) : tensor<4x16xf32>, tensor<8x16xf32> -> tensor<4x8xf32>

@@ -148,7 +148,7 @@ func.func @attention_dynamic_head_dim(%q: tensor<?x?x?x?xf32>) -> tensor<?x?x?x?
 //       CHECK:   %[[O:.*]] = lorc.attention %[[Q]], %[[Q]], %[[Q]] {causal, scale = 5.000000e-01 : f32} : tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32> -> tensor<1x1x4x8xf32>
 //       CHECK:   return %[[N]], %[[O]]
 func.func @generic_form(%x: tensor<4x16xf32>, %w: tensor<8x16xf32>, %b: tensor<8xf32>, %q: tensor<1x1x4x8xf32>) -> (tensor<4x8xf32>, tensor<1x1x4x8xf32>) {
-  %y = "lorc.linear"(%x, %w, %b) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>}> : (tensor<4x16xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %y = "lorc.linear"(%x, %w, %b) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>}> : (tensor<4x16xf32>, tensor<8x16xf32>, tensor<8xf32>) -> tensor<4x8xf32>
   %n = "lorc.layer_norm"(%y, %b, %b) <{epsilon = 1.0e-3 : f32}> : (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
   %o = "lorc.attention"(%q, %q, %q) <{causal, scale = 0.5 : f32}> : (tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>) -> tensor<1x1x4x8xf32>
   return %n, %o : tensor<4x8xf32>, tensor<1x1x4x8xf32>
@@ -215,6 +215,6 @@ func.func @lowrank(%x: tensor<?x16xf32>, %v: tensor<16x8xf32>, %s: tensor<8xf32>
 //       CHECK:   return %[[Z]]
 func.func @linear_epilogue(%x: tensor<4x16xf32>, %w: tensor<8x16xf32>, %b: tensor<8xf32>, %h: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %y = lorc.linear %x, %w, %b residual(%h : tensor<4x8xf32>) {activation = "gelu_tanh"} : tensor<4x16xf32>, tensor<8x16xf32>, tensor<8xf32> -> tensor<4x8xf32>
-  %z = "lorc.linear"(%x, %w, %y) <{operandSegmentSizes = array<i32: 1, 1, 0, 0, 1>}> : (tensor<4x16xf32>, tensor<8x16xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %z = "lorc.linear"(%x, %w, %y) <{operandSegmentSizes = array<i32: 1, 1, 0, 0, 1, 0>}> : (tensor<4x16xf32>, tensor<8x16xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %z : tensor<4x8xf32>
 }

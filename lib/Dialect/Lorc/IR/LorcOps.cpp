@@ -292,6 +292,17 @@ LogicalResult LinearOp::verify() {
   if (Value r = getResidual(); r && r.getType() != getType())
     return emitOpError() << "expected residual of the result type " << getType() << ", but got "
                          << r.getType();
+  if (Value base = getBaseInput()) {
+    if (getAdapters().empty())
+      return emitOpError() << "a base input needs adapters (without them the input is the base "
+                              "input)";
+    if (base.getType() != getInput().getType())
+      return emitOpError() << "expected base input of the input type " << getInput().getType()
+                           << ", but got " << base.getType();
+    if (dora > 0)
+      return emitOpError() << "a DoRA adapter rescales the weight itself: it takes no separate "
+                              "base input";
+  }
   // Element types of tensors only (adapters are not shaped).
   Type elt = getType().getElementType();
   SmallVector<Value, 3> tensors{getInput(), getWeight(), getBias()};

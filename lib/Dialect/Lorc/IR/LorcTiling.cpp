@@ -108,6 +108,8 @@ FailureOr<TilingResult> LinearOp::getTiledImplementation(OpBuilder &b,
   inOffsets.back() = b.getIndexAttr(0);
   inSizes.back() = tensor::getMixedSize(b, loc, getInput(), last);
   Value input = slice(b, loc, getInput(), inOffsets, inSizes, generated);
+  Value baseInput = getBaseInput() ? slice(b, loc, getBaseInput(), inOffsets, inSizes, generated)
+                                   : Value();
   Value weight = getWeight(), bias = getBias(), residual = getResidual();
   if (!wholeN) {
     weight = slice(b, loc, weight, {offsets.back(), b.getIndexAttr(0)},
@@ -118,7 +120,7 @@ FailureOr<TilingResult> LinearOp::getTiledImplementation(OpBuilder &b,
   if (residual)
     residual = slice(b, loc, residual, offsets, sizes, generated);
   auto tiled = LinearOp::create(b, loc, sliceType(getResult(), sizes), input, weight, bias,
-                                getAdapters(), residual, getMultipliersAttr(),
+                                getAdapters(), residual, baseInput, getMultipliersAttr(),
                                 getActivationAttr());
   tiled->setDiscardableAttrs(getOperation()->getDiscardableAttrDictionary());
   return TilingResult{{tiled}, {tiled.getResult()}, generated};

@@ -172,6 +172,19 @@ def Lorc_LinearOp : Lorc_Op<"linear", [Pure, AttrSizedOperandSegments,
       "gelu_new"/"gelu_pytorch_tanh").
     * `residual`: optional, the shape of `result`.
 
+    Lower-precision base (set by `--lorc-assign-precision` on layers with adapters): with
+    `base_input`, the base product reads it instead of `input`, while the adapters' side paths
+    keep reading `input`:
+
+    ```
+    y = act(base_input·Wᵀ + b + Σ mᵢ·input·ΔWᵢᵀ) + residual
+    ```
+
+    So an FP8 or bf16 base (base_input = dequantize(quantize(input)), W rounded) keeps an f32
+    adapter path (issue 10: "LoRA on an FP8 base: the adapter path stays bf16/f32").
+    `base_input` has the type of `input`; a DoRA adapter, which rescales W itself, does not go
+    with it.
+
     Cost: 2·M·N·K FLOPs for M = ∏ leading dimensions. On the CPU the lowering is a
     `linalg.matmul` with a transposed right-hand side accumulating into the broadcast bias, and
     the epilogue one element-wise `linalg.generic` written in place on the GEMM's result and
@@ -191,25 +204,27 @@ def Lorc_LinearOp : Lorc_Op<"linear", [Pure, AttrSizedOperandSegments,
   let arguments = (ins Lorc_FloatTensor:$input, Lorc_FloatTensor:$weight,
                        Optional<Lorc_FloatTensor>:$bias, Variadic<Lorc_AdapterType>:$adapters,
                        Optional<Lorc_FloatTensor>:$residual,
+                       Optional<Lorc_FloatTensor>:$base_input,
                        OptionalAttr<DenseF64ArrayAttr>:$multipliers,
                        OptionalAttr<StrAttr>:$activation);
   let results = (outs Lorc_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? (`adapters` `(` $adapters^ `:` type($adapters) `)`)?
     (`residual` `(` $residual^ `:` type($residual) `)`)?
+    (`base` `(` $base_input^ `:` type($base_input) `)`)?
     attr-dict `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)
   }];
   let builders = [
     OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input, "::mlir::Value":$weight,
                    "::mlir::Value":$bias), [{
       build($_builder, $_state, result, input, weight, bias, ::mlir::ValueRange{},
-            ::mlir::Value(), ::mlir::DenseF64ArrayAttr(), ::mlir::StringAttr());
+            ::mlir::Value(), ::mlir::Value(), ::mlir::DenseF64ArrayAttr(), ::mlir::StringAttr());
     }]>,
     OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input, "::mlir::Value":$weight,
                    "::mlir::Value":$bias, "::mlir::ValueRange":$adapters,
                    "::mlir::DenseF64ArrayAttr":$multipliers), [{
       build($_builder, $_state, result, input, weight, bias, adapters, ::mlir::Value(),
-            multipliers, ::mlir::StringAttr());
+            ::mlir::Value(), multipliers, ::mlir::StringAttr());
     }]>
   ];
   let extraClassDeclaration = [{
