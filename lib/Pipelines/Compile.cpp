@@ -1116,7 +1116,7 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
   auto bad = [&](const Twine &msg) { return makeError("--assign-precision=" + spec + ": " + msg); };
   std::string precision = "fp8-e4m3", algo = "max", profileName = "h100-sxm";
   double maxDrop = -1, energyRatio = -1, confidenceZ = 2;
-  bool all = false, useBf16 = true;
+  bool all = false, useBf16 = true, recalibrate = true;
   int64_t historyLen = 1024, margin = 0, batch = 16, samples = 32,
           dynamicSize = report ? report->dynamicSize : 128;
   SmallVector<StringRef> items;
@@ -1141,10 +1141,10 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
         return bad("layers takes 'all' (per-layer choice is max-cosine-drop's or "
                    "energy-ratio's job)");
       all = true;
-    } else if (key == "bf16") {
+    } else if (key == "bf16" || key == "recalibrate") {
       if (value != "true" && value != "false")
-        return bad("bf16 must be true or false, got '" + value + "'");
-      useBf16 = value == "true";
+        return bad(key + " must be true or false, got '" + value + "'");
+      (key == "bf16" ? useBf16 : recalibrate) = value == "true";
     } else if (key == "profile") {
       profileName = value.str();
     } else if (key == "amax-compute-algo") {
@@ -1164,8 +1164,8 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
     } else {
       return bad("unknown key '" + key +
                  "' (expected precision, max-cosine-drop, confidence-z, energy-ratio, layers, bf16, "
-                 "profile, dynamic-size, samples, amax-history-len, amax-compute-algo, margin, "
-                 "batch)");
+                 "recalibrate, profile, dynamic-size, samples, amax-history-len, "
+                 "amax-compute-algo, margin, batch)");
     }
   }
   std::optional<LayerPrecision> lowest = parseLayerPrecision(precision);
@@ -1306,6 +1306,7 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
   if (llvm::Error e = amaxWriter.write(amaxPath))
     return e;
   s.finish();
+  std::string amaxFile = amaxPath.str().str(); // the amax the pass reads
 
   // An assignment: the precision of each lowered layer.
   using Assignment = std::map<std::string, LayerPrecision>;
@@ -1314,7 +1315,7 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
       return llvm::Error::success();
     static bool registered = (registerLorcPasses(), true);
     (void)registered;
-    std::string o = "precision=" + precision + " amax=" + amaxPath.str().str() +
+    std::string o = "precision=" + precision + " amax=" + amaxFile +
                     " margin=" + std::to_string(margin) +
                     " record-amax=" + (record ? "true" : "false") + " layers=";
     bool first = true;
@@ -1460,6 +1461,77 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
     chosen = prefix(lo);
     m.finish();
   }
+  // Transformer Engine records amax in the FP8 forward pass, where a layer's input comes from
+  // lowered layers before it; the calibration above saw the f32 model's activations. Record it
+  // again on the chosen assignment (its fp8_amax output) and keep those scales when the
+  // calibration cosine does not fall.
+  std::map<std::string, float> f32ModelAmax;
+  if (recalibrate &&
+      llvm::any_of(chosen, [](auto &kv) { return kv.second != LayerPrecision::BF16; })) {
+    Stage r(log, "precision: recalibrate");
+    OwningOpRef<ModuleOp> variant = module.clone();
+    if (llvm::Error e = runPass(*variant, chosen, /*record=*/true))
+      return e;
+    auto fwd = variant->lookupSymbol<func::FuncOp>("forward");
+    auto names = fwd ? fwd->getAttrOfType<ArrayAttr>("lorc.fp8_amax_layers") : ArrayAttr();
+    if (!names)
+      return makeError("precision: the recalibration build records no amax");
+    std::vector<std::string> order;
+    for (auto n : names.getAsRange<StringAttr>())
+      order.push_back(n.str());
+    llvm::Expected<std::unique_ptr<VariantArtifact>> v = buildVariant(*variant, be);
+    if (!v)
+      return makeError("precision: recalibration: " + llvm::toString(v.takeError()));
+    std::map<std::string, std::vector<float>> history;
+    for (int64_t b0 = 0; b0 < calib->batch; b0 += batch) {
+      llvm::Expected<std::vector<Tensor>> outs =
+          (*v)->artifact->run(sliceBatch(calib->inputs, b0, std::min(calib->batch, b0 + batch)));
+      if (!outs)
+        return makeError("precision: recalibration: " + llvm::toString(outs.takeError()));
+      const Tensor *a = findTensor(*outs, "fp8_amax");
+      for (auto [i, name] : llvm::enumerate(order))
+        history[name].push_back(a->data<float>()[i]);
+    }
+    v->reset();
+    SafetensorsWriter writer;
+    std::map<std::string, float> recalibrated;
+    for (auto &[name, st] : stats) {
+      float amax = st.amax;
+      if (auto it = history.find(name); it != history.end()) {
+        const std::vector<float> &h = it->second;
+        size_t from = h.size() > size_t(historyLen) ? h.size() - historyLen : 0;
+        amax = algo == "most_recent" ? h.back() : *std::max_element(h.begin() + from, h.end());
+      }
+      recalibrated[name] = amax;
+      std::vector<uint8_t> bytes(4);
+      std::memcpy(bytes.data(), &amax, 4);
+      writer.addOwned(name, DType::F32, {}, std::move(bytes));
+    }
+    llvm::SmallString<256> path(amaxDir);
+    llvm::sys::path::append(path, "amax-fp8-model.safetensors");
+    if (llvm::Error e = writer.write(path))
+      return e;
+    std::string before = amaxFile;
+    amaxFile = path.str().str();
+    TradeoffPoint pt;
+    if (llvm::Error e = measure(chosen, pt))
+      return e;
+    bool keep = pt.cosineMean >= finalPoint.cosineMean;
+    log << llvm::format("    amax from the FP8 model: cosine mean %.6f min %.6f (%s)\n",
+                        pt.cosineMean, pt.cosineMin,
+                        keep ? "kept" : "the f32 model's amax kept instead");
+    if (keep) {
+      finalPoint = pt;
+      for (auto &[name, amax] : recalibrated) {
+        f32ModelAmax[name] = stats[name].amax;
+        stats[name].amax = amax;
+      }
+    } else {
+      amaxFile = before;
+    }
+    r.finish();
+  }
+
   // The artifact returns each FP8 layer's input amax per run (fp8_amax), and the manifest
   // carries the delayed-scaling settings the runtime's AmaxHistory applies to it.
   if (llvm::Error e = runPass(module, chosen, recordAmax))
@@ -1524,6 +1596,8 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
         {"sensitivity", std::move(sensitivity)},
         {"estimated_energy_mj", std::move(energy)},
         {"activation_amax", st.amax},
+        {"activation_amax_f32_model",
+         f32ModelAmax.count(name) ? llvm::json::Value(f32ModelAmax[name]) : llvm::json::Value(nullptr)},
         {"reason", reason}};
   }
   llvm::json::Object layerCounts{{"f32", numF32}};
