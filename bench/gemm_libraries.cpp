@@ -79,6 +79,13 @@ int main(int argc, char **argv) {
           reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "omp_set_num_threads")))
     ompSetNumThreads(threads);
 
+  // lorc's generated micro-kernels (bench/gemm_generated.sh), when built: C += A·B, B [K, N].
+  const char *generatedPath = std::getenv("LORC_GENERATED_GEMM");
+  void *generated = generatedPath ? dlopen(generatedPath, RTLD_NOW | RTLD_LOCAL) : nullptr;
+  if (generatedPath && !generated)
+    std::fprintf(stderr, "lorc-bench-gemm-libraries: %s: %s\n", generatedPath, dlerror());
+  using GeneratedGemm = void *(*)(const float *, const float *, float *);
+
   void *blis = dlopen("libblis.so.4", RTLD_NOW | RTLD_LOCAL);
   auto bliSgemm = blis ? reinterpret_cast<BliSgemm>(dlsym(blis, "bli_sgemm")) : nullptr;
   if (auto setThreads = blis ? reinterpret_cast<void (*)(int64_t)>(
@@ -104,8 +111,8 @@ int main(int argc, char **argv) {
   using tag = dnnl::memory::format_tag;
 
   std::printf("threads %d, iterations %d, GFLOP/s (max rel. error vs openblas)\n", threads, iters);
-  std::printf("%-22s%16s%16s%16s%16s   best\n", "shape", "openblas", "blis", "onednn",
-              "onednn-bf16");
+  std::printf("%-22s%16s%16s%16s%16s%16s   best\n", "shape", "openblas", "blis", "onednn",
+              "onednn-bf16", "lorc-gen");
   std::mt19937 rng(0);
   std::uniform_real_distribution<float> dist(-1, 1);
   for (const Shape &s : shapes) {
@@ -127,7 +134,7 @@ int main(int argc, char **argv) {
     struct Result {
       double gflops = 0, err = 0;
       bool ok = false;
-    } res[4];
+    } res[5];
     res[0] = {gflop / medianMs([&] { runOpenblas(ref); }, iters) * 1e3, 0, true};
 
     if (bliSgemm) {
@@ -171,15 +178,36 @@ int main(int argc, char **argv) {
       res[2 + bf16] = {gflop / ms * 1e3, maxRelErr(c, ref), true};
     }
 
-    const char *names[] = {"openblas", "blis", "onednn", "onednn-bf16"};
+    // lorc-gen: one call per batch entry (single-threaded), C zeroed first (the kernel
+    // accumulates), B transposed once beforehand when it is a weight [N, K].
+    char symbol[64];
+    std::snprintf(symbol, sizeof symbol, "gemm_%lldx%lldx%lld", (long long)m, (long long)n,
+                  (long long)k);
+    if (auto gen = generated ? reinterpret_cast<GeneratedGemm>(dlsym(generated, symbol)) : nullptr) {
+      std::vector<float> bkn(b * k * n);
+      for (int64_t i = 0; i < b; ++i)
+        for (int64_t r = 0; r < k; ++r)
+          for (int64_t j = 0; j < n; ++j)
+            bkn[i * k * n + r * n + j] =
+                s.transB ? w[i * n * k + j * k + r] : w[i * k * n + r * n + j];
+      auto run = [&] {
+        std::fill(c.begin(), c.end(), 0.0f);
+        for (int64_t i = 0; i < b; ++i)
+          gen(a.data() + i * m * k, bkn.data() + i * k * n, c.data() + i * m * n);
+      };
+      double ms = medianMs(run, iters);
+      res[4] = {gflop / ms * 1e3, maxRelErr(c, ref), true};
+    }
+
+    const char *names[] = {"openblas", "blis", "onednn", "onednn-bf16", "lorc-gen"};
     int best = 0;
     std::printf("%-22s", s.name);
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 5; ++i) {
       char cell[32] = "n/a";
       if (res[i].ok)
         std::snprintf(cell, sizeof cell, "%6.0f (%.0e)", res[i].gflops, res[i].err);
       std::printf("%16s", cell);
-      if (i < 3 && res[i].ok && res[i].gflops > res[best].gflops)
+      if (i != 3 && res[i].ok && res[i].gflops > res[best].gflops)
         best = i;
     }
     std::printf("   %s (f32)\n", names[best]);
