@@ -172,6 +172,16 @@ func::FuncOp getOrDeclareEpilogue(ModuleOp module, StringRef name) {
 
 struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchBlasPass> {
   using LorcDispatchBlasPassBase::LorcDispatchBlasPassBase;
+  /// The GEMM's input precision: bf16 for a matmul tagged `lorc.gemm_precision = "bf16"` (a
+  /// bf16 layer of --lorc-assign-precision, whose operands are bf16 values) on the cpu library,
+  /// else the pass option.
+  std::string precisionOf(Operation *op) {
+    if (auto tag = op->getAttrOfType<StringAttr>("lorc.gemm_precision");
+        tag && tag.getValue() == "bf16" && library == "cpu")
+      return "bf16";
+    return precision;
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (library != "cpu" && library != "cuda") {
@@ -210,7 +220,7 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
         }
       }
       std::string callee =
-          "lorc_" + library + (batched ? "_batch_matmul_" : "_matmul_") + precision;
+          "lorc_" + library + (batched ? "_batch_matmul_" : "_matmul_") + precisionOf(op);
       func::FuncOp decl = getOrDeclare(module, callee, rank, cpu ? 3 : 2);
       OpBuilder b(op);
       Location loc = op.getLoc();
@@ -233,7 +243,7 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
   /// One call of lorc_cpu_matmul_epilogue_* for the matmul and what it absorbs.
   void callWithEpilogue(ModuleOp module, linalg::LinalgOp op, std::pair<bool, bool> trans,
                         const Folded &folded) {
-    func::FuncOp decl = getOrDeclareEpilogue(module, "lorc_cpu_matmul_epilogue_" + precision);
+    func::FuncOp decl = getOrDeclareEpilogue(module, "lorc_cpu_matmul_epilogue_" + precisionOf(op));
     // At the epilogue when there is one: the residual may be defined (a view) after the matmul;
     // nothing in between touches memory, and A, B and C are defined before the matmul.
     OpBuilder b(folded.epilogue ? folded.epilogue : op.getOperation());

@@ -4,6 +4,7 @@
 // RUN: lorc-opt %s --lorc-assign-precision="layers=w0:bf16" --lorc-cpu-pipeline | %lorc_runner \
 // RUN:   | FileCheck %s --check-prefix=BF16
 // RUN: lorc-opt %s --lorc-assign-precision="precision=bf16 layers=all" | FileCheck %s --check-prefix=BF16-IR
+// RUN: lorc-opt %s --lorc-assign-precision="layers=w0:bf16" --lorc-cpu-pipeline | FileCheck %s --check-prefix=BF16-GEMM
 // RUN: %if ptxas %{ lorc-opt %s --lorc-assign-precision="precision=bf16 layers=all" --lorc-cuda-pipeline="chip=sm_80" > %t.bf16.mlir %}
 // RUN: %if ptxas %{ rm -rf %t.bf16 && %python %S/../Pipelines/Inputs/extract_ptx.py %t.bf16.mlir %t.bf16 %}
 // RUN: %if ptxas %{ cat %t.bf16/*.ptx | FileCheck %s --check-prefix=BF16-PTX %}
@@ -31,6 +32,9 @@
 // BF16-IR: %[[T:.*]] = arith.truncf %{{.*}} : tensor<2x2xf32> to tensor<2x2xbf16>
 // BF16-IR: %[[X:.*]] = arith.extf %[[T]] : tensor<2x2xbf16> to tensor<2x2xf32>
 // BF16-IR: lorc.linear %[[X]], %[[W]] {lorc.precision = {layer = "w0", precision = "bf16"}}
+// On the CPU a bf16 layer's GEMM is oneDNN's bf16 matmul: its operands are bf16 values already.
+// BF16-GEMM: llvm.call @_mlir_ciface_lorc_cpu_matmul{{(_epilogue)?}}_bf16
+// BF16-GEMM-NOT: lorc_cpu_matmul{{(_epilogue)?}}_f32
 // On the CUDA path the bf16 casts are PTX conversions (sm_80 and later):
 // BF16-PTX: cvt.rn.bf16.f32
 // BF16-PTX: cvt.f32.bf16

@@ -357,3 +357,19 @@ func.func @not_adjacent(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %bias: memref
   linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%d : memref<4x16xf32>)
   return
 }
+
+// -----
+
+// A matmul tagged lorc.gemm_precision = "bf16" (a bf16 layer of --lorc-assign-precision) takes
+// the bf16 entry point even when the pass's precision is f32; on cuda the tag is ignored.
+// CHECK-LABEL: func.func @tagged_bf16
+//       CHECK:   call @lorc_cpu_matmul_bf16(
+//       CHECK:   call @lorc_cpu_matmul_f32(
+// CUDA-LABEL: func.func @tagged_bf16
+//       CUDA:   call @lorc_cuda_matmul_f32(
+//       CUDA:   call @lorc_cuda_matmul_f32(
+func.func @tagged_bf16(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>) {
+  linalg.matmul {lorc.gemm_precision = "bf16"} ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  return
+}

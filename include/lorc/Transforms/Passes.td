@@ -21,7 +21,10 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     `bIsParameter` is 1 when B is a view of the parameter buffer (argument 0 of a function
     with `lorc.parameters`): the runtime then packs B once into the library's blocked layout
     and reuses it on every call. `precision=bf16` calls the `_bf16` forms: A and B rounded to
-    bf16, f32 accumulation and output (AVX512_BF16; f32 with a note on CPUs without it).
+    bf16, f32 accumulation and output (AVX512_BF16; f32 with a note on CPUs without it). A
+    matmul tagged `lorc.gemm_precision = "bf16"` (the lowering of a layer that
+    --lorc-assign-precision put in bf16, whose operands are bf16 values already) takes the
+    `_bf16` form on the cpu library whatever `precision` says.
 
     Why: on the 2-core CPU this project targets, oneDNN reaches 210–230 GFLOP/s f32 and
     ~380 GFLOP/s bf16 on MiniLM's GEMM shapes, far above generated loops;

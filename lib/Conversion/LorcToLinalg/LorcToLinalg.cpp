@@ -402,6 +402,11 @@ struct LinearOpLowering : OpRewritePattern<LinearOp> {
     // A lower-precision base reads its own input; the side paths read the layer's.
     Value xBase = op.getBaseInput() ? collapseToMatrix(b, loc, op.getBaseInput()) : x;
     Value acc = matmulTransposedB(b, loc, xBase, w, init);
+    // A bf16 layer (--lorc-assign-precision): its operands are bf16 values already, so the
+    // CPU's bf16 GEMM computes exactly the emulation; --lorc-dispatch-blas reads the tag.
+    if (auto p = op->getAttrOfType<DictionaryAttr>("lorc.precision"))
+      if (auto kind = p.getAs<StringAttr>("precision"); kind && kind.getValue() == "bf16")
+        acc.getDefiningOp()->setAttr("lorc.gemm_precision", b.getStringAttr("bf16"));
     for (auto [i, a] : llvm::enumerate(op.getAdapters())) {
       if (doraIndex && *doraIndex == i)
         continue;
