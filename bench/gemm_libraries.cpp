@@ -183,7 +183,11 @@ int main(int argc, char **argv) {
     char symbol[64];
     std::snprintf(symbol, sizeof symbol, "gemm_%lldx%lldx%lld", (long long)m, (long long)n,
                   (long long)k);
-    if (auto gen = generated ? reinterpret_cast<GeneratedGemm>(dlsym(generated, symbol)) : nullptr) {
+    // Single-threaded kernels: timed only in a single-threaded run, so that a row compares
+    // like with like (n/a otherwise).
+    if (auto gen = generated && threads == 1
+                       ? reinterpret_cast<GeneratedGemm>(dlsym(generated, symbol))
+                       : nullptr) {
       std::vector<float> bkn(b * k * n);
       for (int64_t i = 0; i < b; ++i)
         for (int64_t r = 0; r < k; ++r)

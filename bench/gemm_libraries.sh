@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GEMM libraries on all-MiniLM-L6-v2's shapes (issue 9): OpenBLAS, BLIS (when libblis4 is
 # installed), oneDNN f32 with packed weights, oneDNN bf16, and lorc's own generated micro-kernel
-# (bench/gemm_generated.sh; single-threaded); GFLOP/s per shape and library.
+# (bench/gemm_generated.sh; single-threaded, so timed only with LORC_BENCH_THREADS=1); GFLOP/s
+# per shape and library.
 # The table and the choice it led to: docs/GemmLibraries.md.
 # Usage: bench/gemm_libraries.sh [BIN_DIR]   (LORC_BENCH_THREADS, default 2; LORC_BENCH_ITERS, 20)
 set -euo pipefail
