@@ -1355,7 +1355,7 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
 
   // Each layer at each candidate alone: the final embedding's cosine drop (one probe build).
   std::vector<PrecisionMove> moves;
-  if (!all) {
+  if (!all && !eligible.empty()) {
     Stage m(log, "precision: sensitivity");
     OwningOpRef<ModuleOp> probeModule = module.clone();
     if (llvm::Error e = addPrecisionProbe(*probeModule, eligible, candidates, stats, margin))
