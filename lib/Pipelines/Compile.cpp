@@ -50,8 +50,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
-#include <limits>
 #include <map>
 #include <chrono>
 #include <cmath>
@@ -318,7 +316,7 @@ std::optional<llvm::json::Object> fp8ManifestSection(func::FuncOp entry) {
     layers.push_back(llvm::json::Object{
         {"name", name.getValue()},
         {"format", format},
-        {"fp8_max", fp8Max(format == "fp8-e4m3" ? Fp8Kind::E4M3FN : Fp8Kind::E5M2)},
+        {"fp8_max", fp8Max(fp8KindOf(*parseLayerPrecision(format)))},
         {"calibrated_amax", p.getAs<FloatAttr>("activation_amax").getValueAsDouble()},
         {"activation_scale", p.getAs<FloatAttr>("activation_scale").getValueAsDouble()}});
   }

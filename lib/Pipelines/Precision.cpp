@@ -310,18 +310,13 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, n, k, 1.0f, xs.data(), k,
                   wIt->second.data(), k, 0.0f, y.data(), n);
       for (LayerPrecision p : candidates) {
-        std::vector<float> wq, xq = xs;
+        std::vector<float> wq = lowerWeightValues(wIt->second, n, k, p, margin), xq = xs;
         if (p == LayerPrecision::BF16) {
-          wq = wIt->second;
-          for (float &v : wq)
-            v = bf16Round(v);
           for (float &v : xq)
             v = bf16Round(v);
         } else {
-          Fp8Kind kind = p == LayerPrecision::FP8E4M3 ? Fp8Kind::E4M3FN : Fp8Kind::E5M2;
-          wq = fp8FakeQuantRows(wIt->second.data(), n, k, kind, margin);
-          float sx = static_cast<float>(fp8Max(kind) / amax /
-                                        std::ldexp(1.0, static_cast<int>(margin)));
+          Fp8Kind kind = fp8KindOf(p);
+          float sx = static_cast<float>(fp8Scale(fp8Max(kind), amax, margin));
           for (float &v : xq)
             v = fp8FakeQuant(v, sx, kind);
         }
@@ -340,27 +335,34 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
   if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("lorc-amax", amaxDir))
     return makeError("cannot create a temporary directory: " + ec.message());
   TempDirGuard amaxGuard{amaxDir.str().str()};
-  llvm::SmallString<256> amaxPath(amaxDir);
-  llvm::sys::path::append(amaxPath, "amax.safetensors");
-  SafetensorsWriter amaxWriter;
+  // The amax file --lorc-assign-precision reads: one f32 scalar per layer, by weight name.
+  auto writeAmax = [&](StringRef file, const std::map<std::string, float> &amaxOf)
+      -> llvm::Expected<std::string> {
+    llvm::SmallString<256> path(amaxDir);
+    llvm::sys::path::append(path, file);
+    SafetensorsWriter writer;
+    for (auto &[name, amax] : amaxOf) {
+      std::vector<uint8_t> bytes(4);
+      std::memcpy(bytes.data(), &amax, 4);
+      writer.addOwned(name, DType::F32, {}, std::move(bytes));
+    }
+    if (llvm::Error e = writer.write(path))
+      return std::move(e);
+    return path.str().str();
+  };
+  std::map<std::string, float> calibratedAmax;
   std::vector<std::string> eligible; // layers with a positive amax, in name order
   for (auto &[name, st] : stats) {
-    size_t from = st.amaxHistory.size() > size_t(historyLen) ? st.amaxHistory.size() - historyLen : 0;
-    float amax = algo == "most_recent" && !st.amaxHistory.empty() ? st.amaxHistory.back() : 0.0f;
-    if (algo == "max")
-      for (size_t i = from; i < st.amaxHistory.size(); ++i)
-        amax = std::max(amax, st.amaxHistory[i]);
-    st.amax = amax;
-    std::vector<uint8_t> bytes(4);
-    std::memcpy(bytes.data(), &amax, 4);
-    amaxWriter.addOwned(name, DType::F32, {}, std::move(bytes));
-    if (amax > 0)
+    st.amax = delayedScalingAmax(st.amaxHistory, historyLen, algo == "most_recent");
+    calibratedAmax[name] = st.amax;
+    if (st.amax > 0)
       eligible.push_back(name);
   }
-  if (llvm::Error e = amaxWriter.write(amaxPath))
-    return e;
+  llvm::Expected<std::string> amaxPath = writeAmax("amax.safetensors", calibratedAmax);
+  if (!amaxPath)
+    return amaxPath.takeError();
   s.finish();
-  std::string amaxFile = amaxPath.str().str(); // the amax the pass reads
+  std::string amaxFile = *amaxPath; // the amax the pass reads
 
   // An assignment: the precision of each lowered layer.
   using Assignment = std::map<std::string, LayerPrecision>;
@@ -556,26 +558,14 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
         history[name].push_back(a->data<float>()[i]);
     }
     v->reset();
-    SafetensorsWriter writer;
-    std::map<std::string, float> recalibrated;
-    for (auto &[name, st] : stats) {
-      float amax = st.amax;
-      if (auto it = history.find(name); it != history.end()) {
-        const std::vector<float> &h = it->second;
-        size_t from = h.size() > size_t(historyLen) ? h.size() - historyLen : 0;
-        amax = algo == "most_recent" ? h.back() : *std::max_element(h.begin() + from, h.end());
-      }
-      recalibrated[name] = amax;
-      std::vector<uint8_t> bytes(4);
-      std::memcpy(bytes.data(), &amax, 4);
-      writer.addOwned(name, DType::F32, {}, std::move(bytes));
-    }
-    llvm::SmallString<256> path(amaxDir);
-    llvm::sys::path::append(path, "amax-fp8-model.safetensors");
-    if (llvm::Error e = writer.write(path))
-      return e;
+    std::map<std::string, float> recalibrated = calibratedAmax;
+    for (auto &[name, h] : history)
+      recalibrated[name] = delayedScalingAmax(h, historyLen, algo == "most_recent");
+    llvm::Expected<std::string> path = writeAmax("amax-fp8-model.safetensors", recalibrated);
+    if (!path)
+      return path.takeError();
     std::string before = amaxFile;
-    amaxFile = path.str().str();
+    amaxFile = *path;
     TradeoffPoint pt;
     if (llvm::Error e = measure(chosen, pt))
       return e;
@@ -643,17 +633,14 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
     if (all)
       reason = "layers=all";
     else if (p != LayerPrecision::F32)
-      reason = llvm::formatv("move {0} of {1} by energy gained per cosine lost; the first {2} "
-                             "keep the model within the bound",
-                             moveIndex[name] + 1, moves.size(), chosenMoves)
+      reason = llvm::formatv("move {0} of {1} by energy gained per cosine lost; the first {2} {3}",
+                             moveIndex[name] + 1, moves.size(), chosenMoves,
+                             energyRatio > 0
+                                 ? llvm::formatv("reach energy-ratio={0}", energyRatio).str()
+                                 : std::string("keep the model within the bound"))
                    .str();
     else
       reason = "its moves gain less energy per cosine lost than the ones taken";
-    if (!all && energyRatio > 0 && p != LayerPrecision::F32)
-      reason = llvm::formatv("move {0} of {1} by energy gained per cosine lost; the first {2} "
-                             "reach energy-ratio={3}",
-                             moveIndex[name] + 1, moves.size(), chosenMoves, energyRatio)
-                   .str();
     report->layerExtras[name] = llvm::json::Object{
         {"precision", layerPrecisionName(p)},
         {"sensitivity", std::move(sensitivity)},

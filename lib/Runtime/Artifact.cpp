@@ -3,6 +3,7 @@
 #include "lorc/Runtime/Artifact.h"
 #include "CpuGemm.h"
 #include "lorc/Runtime/Cuda.h"
+#include "lorc/Support/Fp8.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -778,18 +779,14 @@ llvm::Error AmaxHistory::record(llvm::ArrayRef<Tensor> outputs) {
 }
 
 double AmaxHistory::amax(size_t layer) const {
-  if (history.empty() || history[layer].empty())
-    return 0;
-  const std::vector<float> &h = history[layer];
-  if (config.amaxComputeAlgo == "most_recent")
-    return h.back();
-  return *std::max_element(h.begin(), h.end());
+  return history.empty() ? 0
+                         : delayedScalingAmax(history[layer], config.amaxHistoryLen,
+                                              config.amaxComputeAlgo == "most_recent");
 }
 
 double AmaxHistory::scale(size_t layer) const {
   double a = amax(layer);
-  return a > 0 ? config.layers[layer].fp8Max / a / std::ldexp(1.0, static_cast<int>(config.margin))
-               : 0;
+  return a > 0 ? fp8Scale(config.layers[layer].fp8Max, a, config.margin) : 0;
 }
 
 double AmaxHistory::maxRecorded(size_t layer) const {

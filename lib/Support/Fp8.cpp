@@ -71,14 +71,13 @@ float lorc::fp8Decode(uint8_t c, Fp8Kind kind) {
 std::vector<float> lorc::fp8FakeQuantRows(const float *w, int64_t n, int64_t k, Fp8Kind kind,
                                           int64_t marginBits) {
   std::vector<float> q(w, w + n * k);
-  double fmax = fp8Max(kind), margin = std::ldexp(1.0, static_cast<int>(marginBits));
   for (int64_t r = 0; r < n; ++r) {
     float rowMax = 0;
     for (int64_t c = 0; c < k; ++c)
       rowMax = std::max(rowMax, std::fabs(q[r * k + c]));
     if (rowMax == 0)
       continue;
-    float scale = static_cast<float>(fmax / rowMax / margin);
+    float scale = static_cast<float>(fp8Scale(fp8Max(kind), rowMax, marginBits));
     for (int64_t c = 0; c < k; ++c)
       q[r * k + c] = fp8FakeQuant(q[r * k + c], scale, kind);
   }
@@ -97,4 +96,14 @@ float lorc::bf16Round(float x) {
   float r;
   std::memcpy(&r, &bits, 4);
   return r;
+}
+
+float lorc::delayedScalingAmax(const std::vector<float> &history, int64_t historyLen,
+                               bool mostRecent) {
+  if (history.empty())
+    return 0;
+  if (mostRecent)
+    return history.back();
+  size_t from = history.size() > static_cast<size_t>(historyLen) ? history.size() - historyLen : 0;
+  return *std::max_element(history.begin() + from, history.end());
 }

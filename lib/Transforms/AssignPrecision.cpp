@@ -59,6 +59,22 @@ std::optional<LayerPrecision> lorc::parseLayerPrecision(llvm::StringRef name) {
   return std::nullopt;
 }
 
+Fp8Kind lorc::fp8KindOf(LayerPrecision p) {
+  assert((p == LayerPrecision::FP8E4M3 || p == LayerPrecision::FP8E5M2) && "not FP8");
+  return p == LayerPrecision::FP8E4M3 ? Fp8Kind::E4M3FN : Fp8Kind::E5M2;
+}
+
+std::vector<float> lorc::lowerWeightValues(ArrayRef<float> w, int64_t n, int64_t k,
+                                           LayerPrecision p, int64_t marginBits) {
+  assert(p != LayerPrecision::F32);
+  if (p != LayerPrecision::BF16)
+    return fp8FakeQuantRows(w.data(), n, k, fp8KindOf(p), marginBits);
+  std::vector<float> q(w.begin(), w.end());
+  for (float &v : q)
+    v = bf16Round(v);
+  return q;
+}
+
 EmulatedLinearOperands lorc::emulateLinearPrecision(OpBuilder &b, Location loc, Value input,
                                                     const F32ConstantData &w, LayerPrecision p,
                                                     float activationAmax, int64_t marginBits) {
@@ -74,26 +90,24 @@ EmulatedLinearOperands lorc::emulateLinearPrecision(OpBuilder &b, Location loc, 
                                        HeapAsmResourceBlob::allocateAndCopyInferAlign(values)));
   };
   EmulatedLinearOperands out;
+  std::vector<float> lowered = lowerWeightValues(w.values, n, k, p, marginBits);
   if (p == LayerPrecision::BF16) {
-    std::vector<float> q(w.values.begin(), w.values.end());
-    for (float &v : q)
-      v = bf16Round(v);
-    out.weight = weightConstant(q, ".bf16");
+    out.weight = weightConstant(lowered, ".bf16");
     auto bf16Type = RankedTensorType::get(xType.getShape(), BFloat16Type::get(ctx),
                                           xType.getEncoding());
     Value t = arith::TruncFOp::create(b, loc, bf16Type, input);
     out.input = arith::ExtFOp::create(b, loc, xType, t);
     return out;
   }
-  Fp8Kind kind = p == LayerPrecision::FP8E4M3 ? Fp8Kind::E4M3FN : Fp8Kind::E5M2;
+  Fp8Kind kind = fp8KindOf(p);
   Type f8 = kind == Fp8Kind::E4M3FN ? Type(Float8E4M3FNType::get(ctx))
                                     : Type(Float8E5M2Type::get(ctx));
   // Weight: per output channel.
-  out.weight = weightConstant(fp8FakeQuantRows(w.values.data(), n, k, kind, marginBits), ".fp8");
+  out.weight = weightConstant(lowered, ".fp8");
   // Activation: per tensor, delayed scaling from the calibration amax.
   auto scalar = RankedTensorType::get({}, xType.getElementType());
-  out.activationScale = static_cast<float>(fp8Max(kind) / activationAmax /
-                                           std::ldexp(1.0, static_cast<int>(marginBits)));
+  out.activationScale =
+      static_cast<float>(fp8Scale(fp8Max(kind), activationAmax, marginBits));
   Value scale = arith::ConstantOp::create(
       b, loc, scalar, DenseElementsAttr::get(scalar, ArrayRef<float>(out.activationScale)));
   auto qType = RankedTensorType::get(xType.getShape(), f8);

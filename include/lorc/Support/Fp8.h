@@ -12,6 +12,7 @@
 #ifndef LORC_SUPPORT_FP8_H
 #define LORC_SUPPORT_FP8_H
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -29,6 +30,16 @@ float fp8Decode(uint8_t code, Fp8Kind kind);
 inline float fp8FakeQuant(float x, float scale, Fp8Kind kind) {
   return fp8Decode(fp8Encode(x * scale, kind), kind) / scale;
 }
+
+/// Transformer Engine's delayed-scaling scale for a tensor of amax `amax`:
+/// fp8_max / amax / 2^marginBits (transformer_engine/common/recipe).
+inline double fp8Scale(double fp8Max, double amax, int64_t marginBits) {
+  return fp8Max / amax / std::ldexp(1.0, static_cast<int>(marginBits));
+}
+
+/// The amax delayed scaling uses from a history (oldest first): the max of its last
+/// `historyLen` entries, or the most recent one; 0 for an empty history.
+float delayedScalingAmax(const std::vector<float> &history, int64_t historyLen, bool mostRecent);
 
 /// An [n, k] row-major weight through FP8 per output channel, dequantised: row r uses
 /// scale_r = fp8_max / amax(row r) / 2^marginBits (all-zero rows stay zero). What

@@ -15,6 +15,7 @@
 #include "mlir/Pass/Pass.h"
 
 #include "lorc/Support/Adapters.h"
+#include "lorc/Support/Fp8.h"
 #include "lorc/Support/Safetensors.h"
 
 #include <optional>
@@ -64,6 +65,12 @@ enum class LayerPrecision { F32, BF16, FP8E4M3, FP8E5M2 };
 /// "f32", "bf16", "fp8-e4m3", "fp8-e5m2" (the report's and the pass options' spelling).
 llvm::StringRef layerPrecisionName(LayerPrecision p);
 std::optional<LayerPrecision> parseLayerPrecision(llvm::StringRef name);
+/// The FP8 format of an FP8 precision (`p` must be FP8E4M3 or FP8E5M2).
+Fp8Kind fp8KindOf(LayerPrecision p);
+/// An [n, k] weight's values rounded as a layer in `p` stores them: to bf16, or to FP8 per
+/// output channel (fp8FakeQuantRows). `p` must not be F32.
+std::vector<float> lowerWeightValues(llvm::ArrayRef<float> w, int64_t n, int64_t k,
+                                     LayerPrecision p, int64_t marginBits);
 
 /// The weight of a `lorc.linear` that `--lorc-assign-precision` may lower (a named, constant,
 /// 2-D f32 weight; adapters allowed, their path stays f32, but no DoRA adapter, which rescales
