@@ -31,6 +31,15 @@ if os.path.exists(os.path.join(model_dir, "model.safetensors")):
     config.available_features.add("minilm")
 config.substitutions.append(("%minilm", model_dir))
 
+# Whether this CPU lacks AMX (lorc-compile --host-cpu=graniterapids then makes host code it
+# cannot run: test/Tools/host-cpu-refused.test).
+try:
+    _flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
+    if "amx_tile" not in _flags:
+        config.available_features.add("cpu-without-amx")
+except OSError:
+    pass
+
 # Execution tests: the CPU pipeline's output run by mlir-runner, with the lorc runtime (BLAS entry
 # points, memrefCopy) and MLIR's printing utilities loaded.
 llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")

@@ -4,7 +4,8 @@
 // processes, since the runtime initialises once per process. The rest loads FakeCuda.cpp's
 // host-memory driver and cuBLAS, and checks the runtime's logic: sticky errors naming the call,
 // out-of-memory messages, copies, and the mapping of row-major strided GEMMs (transposed
-// operands, column-major C, batches) onto column-major cublasSgemm against plain loops.
+// operands, column-major C, batches) onto column-major cublasSgemm and, for the bf16 entry
+// points, cublasGemmEx (CUBLAS_COMPUTE_32F_FAST_16BF) against plain loops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +13,7 @@
 #include "lorc/Support/NvptxTarget.h"
 
 #include "lorc/Runtime/MemRef.h"
+#include "lorc/Support/Fp8.h"
 
 #include <gtest/gtest.h>
 
@@ -26,6 +28,10 @@ extern "C" void _mlir_ciface_lorc_cuda_matmul_f32(MemRef<2> *, MemRef<2> *, MemR
                                                   int32_t);
 extern "C" void _mlir_ciface_lorc_cuda_batch_matmul_f32(MemRef<3> *, MemRef<3> *, MemRef<3> *,
                                                         int32_t, int32_t);
+extern "C" void _mlir_ciface_lorc_cuda_matmul_bf16(MemRef<2> *, MemRef<2> *, MemRef<2> *,
+                                                   int32_t, int32_t);
+extern "C" void _mlir_ciface_lorc_cuda_batch_matmul_bf16(MemRef<3> *, MemRef<3> *, MemRef<3> *,
+                                                         int32_t, int32_t);
 extern "C" void *mgpuModuleLoad(void *, size_t);
 extern "C" void *mgpuMemAlloc(uint64_t, void *, bool);
 extern "C" void *mgpuModuleGetFunction(void *, const char *);
@@ -114,17 +120,19 @@ TEST_F(FakeCuda, LaunchErrorsAreStickyAndNameTheKernel) {
   EXPECT_NE(errorOf(lorc::cuda::synchronize()).find("exceeds 65535 blocks"), std::string::npos);
 }
 
-/// C[m×n] (strides cs0, cs1) += op(A)·op(B), the reference.
+/// C[m×n] (strides cs0, cs1) += op(A)·op(B), the reference; `bf16` rounds A and B to bf16
+/// first (the contract of the _bf16 entry points: f32 accumulation).
 void reference(const std::vector<float> &a, int64_t as0, int64_t as1, bool ta,
                const std::vector<float> &b, int64_t bs0, int64_t bs1, bool tb,
                std::vector<float> &c, int64_t cs0, int64_t cs1, int64_t m, int64_t n,
-               int64_t k) {
+               int64_t k, bool bf16 = false) {
+  auto in = [bf16](float v) { return bf16 ? lorc::bf16Round(v) : v; };
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
       float s = 0;
       for (int64_t l = 0; l < k; ++l)
-        s += (ta ? a[l * as0 + i * as1] : a[i * as0 + l * as1]) *
-             (tb ? b[j * bs0 + l * bs1] : b[l * bs0 + j * bs1]);
+        s += in(ta ? a[l * as0 + i * as1] : a[i * as0 + l * as1]) *
+             in(tb ? b[j * bs0 + l * bs1] : b[l * bs0 + j * bs1]);
       c[i * cs0 + j * cs1] += s;
     }
 }
@@ -136,51 +144,81 @@ std::vector<float> ramp(size_t n, float scale) {
   return v;
 }
 
+/// Values that bf16 cannot hold exactly (8 significant bits), so that a bf16 GEMM that did not
+/// round its inputs, or rounded C too, differs from the reference.
+std::vector<float> fine(size_t n, float scale) {
+  std::vector<float> v = ramp(n, scale);
+  for (size_t i = 0; i < n; ++i)
+    v[i] += 1.0f / 1024 + static_cast<float>(i % 5) / 4096;
+  return v;
+}
+
 TEST_F(FakeCuda, GemmLayoutsMatchLoops) {
   const int64_t m = 5, n = 7, k = 3;
-  for (int ta = 0; ta < 2; ++ta)
-    for (int tb = 0; tb < 2; ++tb)
-      for (int colMajorC = 0; colMajorC < 2; ++colMajorC)
-        for (int colMajorB = 0; colMajorB < 2; ++colMajorB) {
-          // A stored [m, k] (or [k, m] when transposed), row-major with a padded row stride.
-          int64_t ar = ta ? k : m, ac = ta ? m : k, ald = ac + 2;
-          std::vector<float> a = ramp(ar * ald, 0.5f);
-          // B stored [k, n] (or [n, k]), row- or column-major.
-          int64_t br = tb ? n : k, bc = tb ? k : n;
-          int64_t bs0 = colMajorB ? 1 : bc, bs1 = colMajorB ? br : 1;
-          std::vector<float> b = ramp(br * bc, 0.25f);
-          int64_t cs0 = colMajorC ? 1 : n, cs1 = colMajorC ? m : 1;
-          std::vector<float> c = ramp(m * n, 1.0f), want = c;
-          MemRef<2> A{a.data(), a.data(), 0, {ar, ac}, {ald, 1}};
-          MemRef<2> B{b.data(), b.data(), 0, {br, bc}, {bs0, bs1}};
-          MemRef<2> C{c.data(), c.data(), 0, {m, n}, {cs0, cs1}};
-          _mlir_ciface_lorc_cuda_matmul_f32(&A, &B, &C, ta, tb);
-          ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
-          reference(a, ald, 1, ta, b, bs0, bs1, tb, want, cs0, cs1, m, n, k);
-          for (size_t i = 0; i < c.size(); ++i)
-            EXPECT_FLOAT_EQ(c[i], want[i])
-                << "transA " << ta << " transB " << tb << " colMajorC " << colMajorC
-                << " colMajorB " << colMajorB << " at " << i;
-        }
+  for (int bf16 = 0; bf16 < 2; ++bf16)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb)
+        for (int colMajorC = 0; colMajorC < 2; ++colMajorC)
+          for (int colMajorB = 0; colMajorB < 2; ++colMajorB) {
+            // A stored [m, k] (or [k, m] when transposed), row-major with a padded row stride.
+            int64_t ar = ta ? k : m, ac = ta ? m : k, ald = ac + 2;
+            std::vector<float> a = fine(ar * ald, 0.5f);
+            // B stored [k, n] (or [n, k]), row- or column-major.
+            int64_t br = tb ? n : k, bc = tb ? k : n;
+            int64_t bs0 = colMajorB ? 1 : bc, bs1 = colMajorB ? br : 1;
+            std::vector<float> b = fine(br * bc, 0.25f);
+            int64_t cs0 = colMajorC ? 1 : n, cs1 = colMajorC ? m : 1;
+            std::vector<float> c = fine(m * n, 1.0f), want = c;
+            MemRef<2> A{a.data(), a.data(), 0, {ar, ac}, {ald, 1}};
+            MemRef<2> B{b.data(), b.data(), 0, {br, bc}, {bs0, bs1}};
+            MemRef<2> C{c.data(), c.data(), 0, {m, n}, {cs0, cs1}};
+            (bf16 ? _mlir_ciface_lorc_cuda_matmul_bf16
+                  : _mlir_ciface_lorc_cuda_matmul_f32)(&A, &B, &C, ta, tb);
+            ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
+            reference(a, ald, 1, ta, b, bs0, bs1, tb, want, cs0, cs1, m, n, k, bf16);
+            for (size_t i = 0; i < c.size(); ++i)
+              EXPECT_FLOAT_EQ(c[i], want[i])
+                  << (bf16 ? "bf16" : "f32") << " transA " << ta << " transB " << tb
+                  << " colMajorC " << colMajorC << " colMajorB " << colMajorB << " at " << i;
+          }
+}
+
+/// The bf16 entry points round A and B: not the f32 result on inputs bf16 cannot hold.
+TEST_F(FakeCuda, Bf16GemmRoundsInputs) {
+  // 1 + 2^-8 is a tie between bf16 1 and 1 + 2^-7: rounds to even, 1.
+  std::vector<float> a{1.0f + 1.0f / 256}, b{3.0f}, c{0.5f};
+  MemRef<2> A{a.data(), a.data(), 0, {1, 1}, {1, 1}};
+  MemRef<2> B{b.data(), b.data(), 0, {1, 1}, {1, 1}};
+  MemRef<2> C{c.data(), c.data(), 0, {1, 1}, {1, 1}};
+  _mlir_ciface_lorc_cuda_matmul_bf16(&A, &B, &C, 0, 0);
+  ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
+  EXPECT_EQ(c[0], 3.5f);
+  _mlir_ciface_lorc_cuda_matmul_f32(&A, &B, &C, 0, 0);
+  ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
+  EXPECT_EQ(c[0], 3.5f + 3.0f + 3.0f / 256);
 }
 
 TEST_F(FakeCuda, BatchedGemmAndUnsupportedStrides) {
   const int64_t batch = 3, m = 4, n = 2, k = 5;
-  std::vector<float> a = ramp(batch * m * k, 0.5f), b = ramp(batch * n * k, 0.25f);
-  std::vector<float> c(batch * m * n, 1.0f), want = c;
-  MemRef<3> A{a.data(), a.data(), 0, {batch, m, k}, {m * k, k, 1}};
-  MemRef<3> B{b.data(), b.data(), 0, {batch, n, k}, {n * k, k, 1}}; // C += A·Bᵀ (attention)
-  MemRef<3> C{c.data(), c.data(), 0, {batch, m, n}, {m * n, n, 1}};
-  _mlir_ciface_lorc_cuda_batch_matmul_f32(&A, &B, &C, 0, 1);
-  ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
-  for (int64_t i = 0; i < batch; ++i) {
-    std::vector<float> ai(a.begin() + i * m * k, a.begin() + (i + 1) * m * k);
-    std::vector<float> bi(b.begin() + i * n * k, b.begin() + (i + 1) * n * k);
-    std::vector<float> ci(want.begin() + i * m * n, want.begin() + (i + 1) * m * n);
-    reference(ai, k, 1, false, bi, k, 1, true, ci, n, 1, m, n, k);
-    for (int64_t j = 0; j < m * n; ++j)
-      EXPECT_FLOAT_EQ(c[i * m * n + j], ci[j]);
+  std::vector<float> a = fine(batch * m * k, 0.5f), b = fine(batch * n * k, 0.25f);
+  for (int bf16 = 0; bf16 < 2; ++bf16) {
+    std::vector<float> c(batch * m * n, 1.0f), want = c;
+    MemRef<3> A{a.data(), a.data(), 0, {batch, m, k}, {m * k, k, 1}};
+    MemRef<3> B{b.data(), b.data(), 0, {batch, n, k}, {n * k, k, 1}}; // C += A·Bᵀ (attention)
+    MemRef<3> C{c.data(), c.data(), 0, {batch, m, n}, {m * n, n, 1}};
+    (bf16 ? _mlir_ciface_lorc_cuda_batch_matmul_bf16
+          : _mlir_ciface_lorc_cuda_batch_matmul_f32)(&A, &B, &C, 0, 1);
+    ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
+    for (int64_t i = 0; i < batch; ++i) {
+      std::vector<float> ai(a.begin() + i * m * k, a.begin() + (i + 1) * m * k);
+      std::vector<float> bi(b.begin() + i * n * k, b.begin() + (i + 1) * n * k);
+      std::vector<float> ci(want.begin() + i * m * n, want.begin() + (i + 1) * m * n);
+      reference(ai, k, 1, false, bi, k, 1, true, ci, n, 1, m, n, k, bf16);
+      for (int64_t j = 0; j < m * n; ++j)
+        EXPECT_FLOAT_EQ(c[i * m * n + j], ci[j]) << (bf16 ? "bf16" : "f32") << " batch " << i;
+    }
   }
+  std::vector<float> c(batch * m * n, 1.0f);
   // Neither stride of A is 1: cuBLAS cannot read it in place; an error, not a wrong result.
   MemRef<2> A2{a.data(), a.data(), 0, {m, k}, {2 * k, 2}};
   MemRef<2> B2{b.data(), b.data(), 0, {k, n}, {n, 1}};
@@ -188,6 +226,10 @@ TEST_F(FakeCuda, BatchedGemmAndUnsupportedStrides) {
   _mlir_ciface_lorc_cuda_matmul_f32(&A2, &B2, &C2, 0, 0);
   EXPECT_EQ(errorOf(lorc::cuda::synchronize()),
             "CUDA: lorc_cuda_matmul_f32: operand strides A(10,2) B(2,1) C(2,1) fit no cuBLAS "
+            "layout");
+  _mlir_ciface_lorc_cuda_matmul_bf16(&A2, &B2, &C2, 0, 0);
+  EXPECT_EQ(errorOf(lorc::cuda::synchronize()),
+            "CUDA: lorc_cuda_matmul_bf16: operand strides A(10,2) B(2,1) C(2,1) fit no cuBLAS "
             "layout");
 }
 

@@ -2,9 +2,13 @@
 //
 // Loaded by CudaRuntimeTest through $LORC_CUDA_DRIVER and $LORC_CUBLAS, so that the lorc CUDA
 // runtime's own logic (initialisation, the one stream, allocation, copies, sticky errors, the
-// row-major → column-major mapping of every GEMM onto cublasSgemm) runs in CI without a GPU.
-// "Device" memory is host memory; kernels cannot run (cuLaunchKernel fails). The GEMMs are the
-// reference column-major SGEMM loops of the BLAS specification: C = α·op(A)·op(B) + β·C.
+// row-major → column-major mapping of every GEMM onto cublasSgemm and cublasGemmEx) runs in CI
+// without a GPU. "Device" memory is host memory; kernels cannot run (cuLaunchKernel fails). The
+// GEMMs are the reference column-major SGEMM loops of the BLAS specification:
+// C = α·op(A)·op(B) + β·C; cublasGemmEx(StridedBatchedEx) takes f32 matrices only (CUDA_R_32F)
+// and, with CUBLAS_COMPUTE_32F_FAST_16BF, rounds A and B to bf16 (round to nearest even) and
+// accumulates in f32: the coarsest rounding that compute type allows (real cuBLAS 13.1 on an
+// H200 chose TF32 for f32 matrices; docs/CudaPipeline.md).
 //
 // With LORC_FAKE_CUDA_NOOP=1 (bench/cuda_host_overhead.sh) launches and GEMMs succeed without
 // doing anything and are counted; the counts are printed at exit. That isolates the host-side
@@ -16,6 +20,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include "lorc/Support/Fp8.h"
 
 namespace {
 struct Counters {
@@ -64,22 +70,37 @@ int cuMemFreeHost(void *p) { std::free(p); return 0; }
 
 int cublasCreate_v2(void **h) { static int handle; *h = &handle; return 0; }
 int cublasSetStream_v2(void *, void *) { return 0; }
-int cublasSgemm_v2(void *, int opA, int opB, int m, int n, int k, const float *alpha,
-                   const float *a, int lda, const float *b, int ldb, const float *beta, float *c,
-                   int ldc) {
-  ++counters.gemms;
-  if (counters.noop)
-    return 0;
+}
+
+namespace {
+/// The reference column-major GEMM; `bf16` rounds the elements of A and B first.
+void gemm(int opA, int opB, int m, int n, int k, float alpha, const float *a, int lda,
+          const float *b, int ldb, float beta, float *c, int ldc, bool bf16) {
+  auto in = [bf16](float v) { return bf16 ? lorc::bf16Round(v) : v; };
   for (int j = 0; j < n; ++j)
     for (int i = 0; i < m; ++i) {
       float s = 0;
       for (int l = 0; l < k; ++l) {
         float x = opA ? a[l + i * lda] : a[i + l * lda];
         float y = opB ? b[j + l * ldb] : b[l + j * ldb];
-        s += x * y;
+        s += in(x) * in(y);
       }
-      c[i + j * ldc] = *alpha * s + *beta * c[i + j * ldc];
+      c[i + j * ldc] = alpha * s + beta * c[i + j * ldc];
     }
+}
+
+// cublas_api.h / library_types.h values (see lib/Runtime/Cuda.cpp).
+constexpr int CUDA_R_32F = 0, CUBLAS_COMPUTE_32F = 68, CUBLAS_COMPUTE_32F_FAST_16BF = 75;
+constexpr int CUBLAS_STATUS_NOT_SUPPORTED = 15;
+} // namespace
+
+extern "C" {
+int cublasSgemm_v2(void *, int opA, int opB, int m, int n, int k, const float *alpha,
+                   const float *a, int lda, const float *b, int ldb, const float *beta, float *c,
+                   int ldc) {
+  ++counters.gemms;
+  if (!counters.noop)
+    gemm(opA, opB, m, n, k, *alpha, a, lda, b, ldb, *beta, c, ldc, /*bf16=*/false);
   return 0;
 }
 int cublasSgemmStridedBatched(void *h, int opA, int opB, int m, int n, int k, const float *alpha,
@@ -94,5 +115,32 @@ int cublasSgemmStridedBatched(void *h, int opA, int opB, int m, int n, int k, co
     cublasSgemm_v2(h, opA, opB, m, n, k, alpha, a + i * sa, lda, b + i * sb, ldb, beta,
                    c + i * sc, ldc);
   return 0;
+}
+
+/// f32 matrices only; compute type 32F (exact) or 32F_FAST_16BF (bf16 inputs).
+int cublasGemmStridedBatchedEx(void *, int opA, int opB, int m, int n, int k, const void *alpha,
+                               const void *a, int aType, int lda, long long sa, const void *b,
+                               int bType, int ldb, long long sb, const void *beta, void *c,
+                               int cType, int ldc, long long sc, int batch, int computeType,
+                               int /*algo*/) {
+  ++counters.gemms;
+  if (aType != CUDA_R_32F || bType != CUDA_R_32F || cType != CUDA_R_32F ||
+      (computeType != CUBLAS_COMPUTE_32F && computeType != CUBLAS_COMPUTE_32F_FAST_16BF))
+    return CUBLAS_STATUS_NOT_SUPPORTED;
+  if (counters.noop)
+    return 0;
+  auto *fa = static_cast<const float *>(a), *fb = static_cast<const float *>(b);
+  auto *fc = static_cast<float *>(c);
+  for (int i = 0; i < batch; ++i)
+    gemm(opA, opB, m, n, k, *static_cast<const float *>(alpha), fa + i * sa, lda, fb + i * sb,
+         ldb, *static_cast<const float *>(beta), fc + i * sc, ldc,
+         computeType == CUBLAS_COMPUTE_32F_FAST_16BF);
+  return 0;
+}
+int cublasGemmEx(void *h, int opA, int opB, int m, int n, int k, const void *alpha,
+                 const void *a, int aType, int lda, const void *b, int bType, int ldb,
+                 const void *beta, void *c, int cType, int ldc, int computeType, int algo) {
+  return cublasGemmStridedBatchedEx(h, opA, opB, m, n, k, alpha, a, aType, lda, 0, b, bType,
+                                    ldb, 0, beta, c, cType, ldc, 0, 1, computeType, algo);
 }
 }

@@ -31,6 +31,7 @@
 
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -84,9 +85,11 @@ llvm::json::Array shapeOf(Type t) {
   return a;
 }
 
-/// Emits an object file for the host CPU (position independent, for a shared library).
-llvm::Error emitObject(llvm::Module &module, StringRef path, unsigned optLevel,
-                       std::string &cpuName) {
+/// The target machine for host code: `hostCpu` "host" is this machine's CPU with every feature
+/// it reports (llvm::sys::getHostCPUName/Features), any other name an LLVM CPU of the default
+/// triple (x86-64-v3, znver4, sapphirerapids, …) with that CPU's features only.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine(StringRef hostCpu,
+                                                                       unsigned optLevel) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
@@ -94,18 +97,46 @@ llvm::Error emitObject(llvm::Module &module, StringRef path, unsigned optLevel,
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return makeError("no LLVM target for " + triple.str() + ": " + error);
-  cpuName = llvm::sys::getHostCPUName().str();
+  std::string cpu = hostCpu.str();
   llvm::SubtargetFeatures features;
-  for (const auto &[feature, enabled] : llvm::sys::getHostCPUFeatures())
-    features.AddFeature(feature, enabled);
+  if (hostCpu == "host") {
+    cpu = llvm::sys::getHostCPUName().str();
+    for (const auto &[feature, enabled] : llvm::sys::getHostCPUFeatures())
+      features.AddFeature(feature, enabled);
+  } else {
+    // Asked of a generic subtarget: one made for an unknown CPU prints a warning of its own.
+    std::unique_ptr<llvm::MCSubtargetInfo> sti(
+        target->createMCSubtargetInfo(triple, /*CPU=*/"", /*Features=*/""));
+    if (!sti || !sti->isCPUStringValid(cpu))
+      return makeError("--host-cpu=" + cpu + ": not a CPU LLVM knows for " + triple.str() +
+                       " (e.g. host, x86-64-v3, x86-64-v4, znver4, sapphirerapids)");
+  }
   llvm::TargetOptions opts;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, cpuName, features.getString(), opts, llvm::Reloc::PIC_, std::nullopt,
+      triple, cpu, features.getString(), opts, llvm::Reloc::PIC_, std::nullopt,
       optLevel >= 2 ? llvm::CodeGenOptLevel::Aggressive : llvm::CodeGenOptLevel::Default));
   if (!tm)
-    return makeError("cannot create a target machine for " + triple.str());
+    return makeError("cannot create a target machine for " + triple.str() + " (CPU " + cpu + ")");
+  return tm;
+}
+
+/// Emits an object file for `hostCpu` (position independent, for a shared library); returns
+/// the CPU's name in `cpuName` and the subtarget features the code may use in `cpuFeatures`
+/// (the manifest's `cpu_features`, checked by Artifact::load against the running CPU).
+llvm::Error emitObject(llvm::Module &module, StringRef path, unsigned optLevel, StringRef hostCpu,
+                       std::string &cpuName, std::vector<std::string> &cpuFeatures) {
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> tmOr = hostTargetMachine(hostCpu, optLevel);
+  if (!tmOr)
+    return tmOr.takeError();
+  std::unique_ptr<llvm::TargetMachine> tm = std::move(*tmOr);
+  cpuName = tm->getTargetCPU().str();
+  const llvm::MCSubtargetInfo *sti = tm->getMCSubtargetInfo();
+  cpuFeatures.clear();
+  for (const llvm::SubtargetFeatureKV &kv : sti->getAllProcessorFeatures())
+    if (sti->getFeatureBits().test(kv.Value))
+      cpuFeatures.push_back(kv.Key);
   module.setDataLayout(tm->createDataLayout());
-  module.setTargetTriple(triple);
+  module.setTargetTriple(tm->getTargetTriple());
   auto transformer = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0, tm.get());
   if (llvm::Error e = transformer(&module))
     return e;
@@ -332,6 +363,7 @@ std::optional<llvm::json::Object> fp8ManifestSection(func::FuncOp entry) {
 /// Lowers `module` (lorc level) to host code and writes the artifact directory `output`
 /// atomically (or LLVM IR, for EmitKind::Llvm). `module` is consumed (lowered in place).
 llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsigned optLevel,
+                          StringRef hostCpu,
                           EmitKind emit, ArrayRef<CompileTarget> targets,
                           llvm::json::Array adapterSlots, llvm::raw_ostream &log) {
   MLIRContext &context = be.context;
@@ -371,13 +403,14 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     std::string name = ("lower to LLVM dialect (" + target.name() + ")").str();
     stage.emplace(log, name.c_str());
     if (target.kind == CompileTarget::Cuda) {
-      llvm::Expected<CudaLowering> cuda = lowerForCuda(m, target.nvptx);
+      llvm::Expected<CudaLowering> cuda = lowerForCuda(m, target.nvptx, options.precision);
       if (!cuda)
         return diags.take(llvm::toString(cuda.takeError()));
       cudaLowerings[i] = std::move(*cuda);
     } else {
       PassManager pm(&context);
       CudaPipelineOptions cudaOptions;
+      cudaOptions.gemmPrecision = options.precision;
       if (target.kind == CompileTarget::CudaLoopsCpu)
         buildCudaLoopsCpuPipeline(pm, cudaOptions);
       else {
@@ -442,11 +475,13 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     std::string library = target.library().str();
     std::string object = library.substr(0, library.size() - 3) + ".o";
     std::string cpuName;
+    std::vector<std::string> cpuFeatures;
     {
       std::string name = "LLVM codegen (O" + std::to_string(optLevel) + ", " +
                          target.name().str() + ")";
       Stage s(log, name.c_str());
-      if (llvm::Error e = emitObject(*llvmModules[i], inTmp(object), optLevel, cpuName))
+      if (llvm::Error e = emitObject(*llvmModules[i], inTmp(object), optLevel, hostCpu,
+                                         cpuName, cpuFeatures))
         return e;
       s.finish();
     }
@@ -459,10 +494,15 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
       s.finish();
     }
     llvm::json::Object entry{{"target", target.name()}, {"library", library}, {"cpu", cpuName}};
+    entry["host_cpu"] = options.hostCpu;
+    llvm::json::Array features;
+    for (const std::string &f : cpuFeatures)
+      features.push_back(f);
+    entry["cpu_features"] = std::move(features);
     // GEMM library and input precision: the runtime's CpuGemm (oneDNN, docs/GemmLibraries.md)
     // on the CPU, cuBLAS on CUDA (set below).
     entry["gemm"] = "onednn";
-    entry["gemm_precision"] = target.kind == CompileTarget::Cpu ? options.precision : "f32";
+    entry["gemm_precision"] = options.precision;
     // Attention: one fused, key-tiled loop nest (--lorc-tile-attention) or materialised scores.
     bool tiledAttention = target.kind == CompileTarget::Cpu && options.fuse;
     entry["attention"] = tiledAttention ? "tiled" : "materialized";
@@ -614,7 +654,9 @@ llvm::Expected<std::unique_ptr<VariantArtifact>> buildVariant(ModuleOp variant, 
   v->dir.path = dir.str().str();
   llvm::SmallString<256> out(dir);
   llvm::sys::path::append(out, "artifact");
-  if (llvm::Error e = lowerAndWrite(variant, be, out, /*optLevel=*/1, EmitKind::Artifact,
+  // Variants run here, so their host code is for this machine whatever --host-cpu says.
+  if (llvm::Error e = lowerAndWrite(variant, be, out, /*optLevel=*/1, /*hostCpu=*/"host",
+                                    EmitKind::Artifact,
                                     {CompileTarget()}, {}, llvm::nulls()))
     return e;
   llvm::Expected<std::unique_ptr<Artifact>> artifact = Artifact::load(out);
@@ -985,14 +1027,13 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   }
   if (options.precision != "f32" && options.precision != "bf16")
     return makeError("--precision=" + options.precision + ": expected f32 or bf16");
-  if (options.precision == "bf16" && llvm::none_of(*compileTargets, [](const CompileTarget &t) {
-        return t.kind == CompileTarget::Cpu;
-      }))
-    return makeError("--precision=bf16: only the cpu target has bf16 GEMMs (--target=" +
-                     options.target + ")");
+  // bf16 GEMMs on every target: oneDNN on the CPU ones, cuBLAS (COMPUTE_32F_FAST_16BF) on cuda.
   if (!parseChunkStrategy(options.chunkStrategy))
     return makeError("--chunk-strategy=" + options.chunkStrategy +
                      ": expected row, tile or adaptive");
+  // An unknown --host-cpu is reported before any work, not after the lowering.
+  if (auto tm = hostTargetMachine(options.hostCpu, options.optLevel); !tm)
+    return tm.takeError();
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -1173,7 +1214,7 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   if (options.emit == EmitKind::Mlir) {
     if (llvm::any_of(*compileTargets,
                      [](const CompileTarget &t) { return t.kind == CompileTarget::Cuda; }))
-      if (llvm::Error e = annotateCudaDispatch(module))
+      if (llvm::Error e = annotateCudaDispatch(module, options.precision))
         return diags.take(llvm::toString(std::move(e)));
     std::error_code ec;
     llvm::ToolOutputFile out(options.output, ec, llvm::sys::fs::OF_Text);
@@ -1193,6 +1234,7 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   auto targets = selection ? selection.getAs<StringAttr>("targets") : StringAttr();
   bool adaptersResized = targets && targets.getValue() != "dense";
   if (llvm::Error e = lowerAndWrite(module, backend, options.output, options.optLevel,
+                                    options.hostCpu,
                                     options.emit, *compileTargets,
                                     adaptersResized
                                         ? llvm::json::Array()

@@ -83,11 +83,13 @@ void lorc::buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions
 }
 
 void lorc::buildGpuMappedLoopsPipeline(OpPassManager &pm, bool deviceAllocations,
-                                      int64_t blockSize, bool nvvmFp8Cast) {
+                                      int64_t blockSize, bool nvvmFp8Cast,
+                                      StringRef gemmPrecision) {
   buildLorcToLinalgPipeline(pm, nvvmFp8Cast);
   addBufferization(pm);
   lorc::LorcDispatchBlasPassOptions blas;
   blas.library = deviceAllocations ? "cuda" : "cpu";
+  blas.precision = gemmPrecision.str();
   // The CPU twin runs the kernels the GPU would (bias broadcast, epilogues), not oneDNN's.
   blas.foldEpilogues = false;
   pm.addPass(lorc::createLorcDispatchBlasPass(blas));
@@ -103,7 +105,8 @@ void lorc::buildGpuMappedLoopsPipeline(OpPassManager &pm, bool deviceAllocations
 }
 
 void lorc::buildCudaLoopsCpuPipeline(OpPassManager &pm, const CudaPipelineOptions &options) {
-  buildGpuMappedLoopsPipeline(pm, /*deviceAllocations=*/false, options.blockSize);
+  buildGpuMappedLoopsPipeline(pm, /*deviceAllocations=*/false, options.blockSize,
+                              /*nvvmFp8Cast=*/false, options.gemmPrecision);
   addHostToLLVM(pm);
 }
 
@@ -114,7 +117,8 @@ void lorc::buildCudaKernelPipeline(OpPassManager &pm, const CudaPipelineOptions 
   pm.addPass(lorc::createLorcCheckNvptxTargetPass(check));
   // FP8 casts as PTX cvt.rn.satfinite where the (chip, PTX) pair has it, else in software.
   bool nvvmFp8 = hasFp8Conversions({options.chip, static_cast<int>(options.ptxVersion)});
-  buildGpuMappedLoopsPipeline(pm, /*deviceAllocations=*/true, options.blockSize, nvvmFp8);
+  buildGpuMappedLoopsPipeline(pm, /*deviceAllocations=*/true, options.blockSize, nvvmFp8,
+                              options.gemmPrecision);
   // One stream for the whole function (gpu-async-region): the runtime orders launches, cuBLAS
   // calls, copies and stream-ordered allocations on it.
   addUpstream(pm, "func.func(convert-parallel-loops-to-gpu),gpu-kernel-outlining,"

@@ -83,7 +83,8 @@ llvm::Expected<std::vector<CompileTarget>> lorc::parseCompileTargets(llvm::Strin
   return targets;
 }
 
-llvm::Expected<CudaLowering> lorc::lowerForCuda(ModuleOp module, const NvptxTarget &target) {
+llvm::Expected<CudaLowering> lorc::lowerForCuda(ModuleOp module, const NvptxTarget &target,
+                                                StringRef gemmPrecision) {
   // ptxas assembles the cubins and libdevice provides the __nv_* math the kernels call.
   std::string toolkit = findCudaToolkit();
   if (toolkit.empty())
@@ -93,6 +94,7 @@ llvm::Expected<CudaLowering> lorc::lowerForCuda(ModuleOp module, const NvptxTarg
   options.toolkit = toolkit;
   options.chip = target.chip;
   options.ptxVersion = target.ptxVersion;
+  options.gemmPrecision = gemmPrecision.str();
   PassManager kernels(module.getContext());
   buildCudaKernelPipeline(kernels, options);
   if (failed(kernels.run(module)))
@@ -127,7 +129,7 @@ llvm::Expected<CudaLowering> lorc::lowerForCuda(ModuleOp module, const NvptxTarg
   return result;
 }
 
-llvm::Error lorc::annotateCudaDispatch(ModuleOp module) {
+llvm::Error lorc::annotateCudaDispatch(ModuleOp module, StringRef gemmPrecision) {
   MLIRContext *ctx = module.getContext();
   constexpr llvm::StringLiteral kTag = "lorc.dispatch.";
   // Tag every lorc op of a copy with its index, lower the copy, count what carries each tag.
@@ -143,13 +145,17 @@ llvm::Error lorc::annotateCudaDispatch(ModuleOp module) {
       op->setLoc(NameLoc::get(StringAttr::get(ctx, kTag + std::to_string(next++)), op->getLoc()));
   });
   PassManager pm(ctx);
-  buildGpuMappedLoopsPipeline(pm, /*deviceAllocations=*/true, /*blockSize=*/256);
+  buildGpuMappedLoopsPipeline(pm, /*deviceAllocations=*/true, /*blockSize=*/256,
+                              /*nvvmFp8Cast=*/false, gemmPrecision);
   if (failed(pm.run(*copy)))
     return makeError("the CUDA pipeline (to its loop-mapped form)");
 
-  std::vector<std::pair<int64_t, int64_t>> counts(originals.size()); // (cublas, kernels)
-  std::map<Operation *, std::pair<int64_t, int64_t>> totals;          // per function
-  auto record = [&](Operation *op, bool gemm) {
+  struct Counts {
+    int64_t cublas = 0, bf16 = 0, kernels = 0;
+  };
+  std::vector<Counts> counts(originals.size());
+  std::map<Operation *, Counts> totals; // per function
+  auto record = [&](Operation *op, bool gemm, bool bf16 = false) {
     llvm::SmallDenseSet<unsigned> tags;
     op->getLoc()->walk([&](Location l) {
       if (auto name = dyn_cast<NameLoc>(l))
@@ -160,25 +166,32 @@ llvm::Error lorc::annotateCudaDispatch(ModuleOp module) {
         }
       return WalkResult::advance();
     });
+    auto add = [&](Counts &c) {
+      (gemm ? c.cublas : c.kernels) += 1;
+      c.bf16 += bf16;
+    };
     for (unsigned i : tags)
       if (i < counts.size())
-        (gemm ? counts[i].first : counts[i].second) += 1;
-    auto &total = totals[op->getParentOfType<func::FuncOp>()];
-    (gemm ? total.first : total.second) += 1;
+        add(counts[i]);
+    add(totals[op->getParentOfType<func::FuncOp>()]);
   };
   copy->walk([&](Operation *op) {
     if (auto call = dyn_cast<func::CallOp>(op)) {
       if (call.getCallee().starts_with("lorc_cuda_"))
-        record(op, /*gemm=*/true);
+        record(op, /*gemm=*/true, call.getCallee().ends_with("_bf16"));
     } else if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
       if (loop->hasAttr(gpu::getMappingAttrName()) && !loop->getParentOfType<scf::ParallelOp>())
         record(op, /*gemm=*/false);
     }
   });
-  auto dict = [&](std::pair<int64_t, int64_t> c) {
+  auto dict = [&](const Counts &c) {
     Builder b(ctx);
-    return b.getDictionaryAttr({b.getNamedAttr("cublas_gemms", b.getI64IntegerAttr(c.first)),
-                                b.getNamedAttr("kernels", b.getI64IntegerAttr(c.second))});
+    SmallVector<NamedAttribute> entries{
+        b.getNamedAttr("cublas_gemms", b.getI64IntegerAttr(c.cublas)),
+        b.getNamedAttr("kernels", b.getI64IntegerAttr(c.kernels))};
+    if (c.bf16)
+      entries.push_back(b.getNamedAttr("bf16_gemms", b.getI64IntegerAttr(c.bf16)));
+    return b.getDictionaryAttr(entries);
   };
   for (auto [op, c] : llvm::zip(originals, counts))
     op->setAttr("lorc.cuda_dispatch", dict(c));

@@ -15,6 +15,7 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <algorithm>
 #include <cmath>
@@ -255,6 +256,36 @@ Artifact::~Artifact() {
   }
 }
 
+/// A library's host code was compiled for the manifest's `cpu` with the subtarget features
+/// `cpu_features` (lorc-compile --host-cpu). Refuses it when the running CPU reports one of those
+/// features absent (llvm::sys::getHostCPUFeatures), rather than letting it die of SIGILL.
+/// Features the host detection does not report (tuning flags) are not checked.
+static llvm::Error checkHostCpu(const llvm::json::Object &entry, const std::string &what) {
+  const llvm::json::Array *features = entry.getArray("cpu_features");
+  if (!features)
+    return llvm::Error::success();
+  llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
+  std::string missing;
+  unsigned numMissing = 0;
+  for (const llvm::json::Value &v : *features) {
+    std::optional<llvm::StringRef> f = v.getAsString();
+    if (!f)
+      continue;
+    auto it = host.find(*f);
+    if (it == host.end() || it->second)
+      continue;
+    missing += (numMissing++ ? ", " : "") + f->str();
+  }
+  if (!numMissing)
+    return llvm::Error::success();
+  std::string cpu = entry.getString("cpu").value_or("?").str();
+  return makeError(what + ": host code compiled for CPU '" + cpu + "' uses " + missing +
+                   ", which this CPU ('" +
+                   llvm::sys::getHostCPUName().str() +
+                   "') lacks; recompile with lorc-compile --host-cpu=host on this machine, or "
+                   "a CPU both have (e.g. --host-cpu=x86-64-v3)");
+}
+
 llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath,
                                                          Device device) {
   std::unique_ptr<Artifact> a(new Artifact());
@@ -288,6 +319,7 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
   // The libraries: "libraries" (primary first), or the single top-level target/library.
   struct Library {
     std::string target, file;
+    const llvm::json::Object *entry = nullptr;
   };
   std::vector<Library> libraries;
   if (const llvm::json::Array *libs = m->getArray("libraries")) {
@@ -297,7 +329,7 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
       std::optional<llvm::StringRef> file = o ? o->getString("library") : std::nullopt;
       if (!target || !file)
         return makeError(manifestPath + ": 'libraries' entries need 'target' and 'library'");
-      libraries.push_back({target->str(), file->str()});
+      libraries.push_back({target->str(), file->str(), o});
     }
   } else if (auto target = m->getString("target")) {
     libraries.push_back({target->str(), m->getString("library").value_or("").str()});
@@ -339,6 +371,9 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
   if (!chosen)
     return makeError(manifestPath + ": no library this runtime can run (compiled for " +
                      (compiledFor.empty() ? std::string("nothing") : compiledFor) + ")");
+  if (chosen->entry)
+    if (llvm::Error e = checkHostCpu(*chosen->entry, manifestPath + ": " + chosen->file))
+      return e;
   a->libraryTarget = chosen->target;
   a->onCuda = chosen->target == "cuda";
   for (auto [key, specs] : {std::pair<const char *, std::vector<TensorSpec> *>{"inputs",

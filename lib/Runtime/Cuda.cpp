@@ -59,6 +59,15 @@ struct Driver {
 using cublasHandle_t = struct cublasContext *;
 using cublasStatus_t = int;
 constexpr int CUBLAS_OP_N = 0, CUBLAS_OP_T = 1;
+// The bf16 GEMMs' enums, with the values of the CUDA 13.1 headers (stable since CUDA 11.0):
+// cudaDataType_t CUDA_R_32F (library_types.h), cublasComputeType_t
+// CUBLAS_COMPUTE_32F_FAST_16BF (cublas_api.h: "allows down-converting inputs to bfloat16 or
+// TF32", f32 accumulation, tensor cores) and cublasGemmAlgo_t CUBLAS_GEMM_DEFAULT
+// (cublas_api.h). Measured on an H200 with cuBLAS 13.1, f32 matrices ran as TF32 (see
+// docs/CudaPipeline.md).
+constexpr int CUDA_R_32F = 0;
+constexpr int CUBLAS_COMPUTE_32F_FAST_16BF = 75;
+constexpr int CUBLAS_GEMM_DEFAULT = -1;
 
 struct Cublas {
   void *handle = nullptr;
@@ -72,6 +81,13 @@ struct Cublas {
                                               const float *, const float *, int, long long,
                                               const float *, int, long long, const float *,
                                               float *, int, long long, int);
+  cublasStatus_t (*cublasGemmEx)(cublasHandle_t, int, int, int, int, int, const void *,
+                                 const void *, int, int, const void *, int, int, const void *,
+                                 void *, int, int, int, int);
+  cublasStatus_t (*cublasGemmStridedBatchedEx)(cublasHandle_t, int, int, int, int, int,
+                                               const void *, const void *, int, int, long long,
+                                               const void *, int, int, long long, const void *,
+                                               void *, int, int, long long, int, int, int);
 };
 
 struct State {
@@ -204,9 +220,11 @@ Cublas *getCublas(const char *op) {
     } else if (!bind(b.handle, b.cublasCreate, "cublasCreate_v2") ||
                !bind(b.handle, b.cublasSetStream, "cublasSetStream_v2") ||
                !bind(b.handle, b.cublasSgemm, "cublasSgemm_v2") ||
-               !bind(b.handle, b.cublasSgemmStridedBatched, "cublasSgemmStridedBatched")) {
+               !bind(b.handle, b.cublasSgemmStridedBatched, "cublasSgemmStridedBatched") ||
+               !bind(b.handle, b.cublasGemmEx, "cublasGemmEx") ||
+               !bind(b.handle, b.cublasGemmStridedBatchedEx, "cublasGemmStridedBatchedEx")) {
       s.cublasError = "the cuBLAS library lacks cublasCreate_v2/SetStream_v2/Sgemm_v2/"
-                      "SgemmStridedBatched";
+                      "SgemmStridedBatched/GemmEx/GemmStridedBatchedEx";
     } else if (int st = b.cublasCreate(&b.blas)) {
       s.cublasError = "cublasCreate_v2 failed with status " + std::to_string(st);
     } else if (int st = b.cublasSetStream(b.blas, s.stream)) {
@@ -222,13 +240,19 @@ Cublas *getCublas(const char *op) {
   return &s.blas;
 }
 
+/// The input precision of a GEMM on f32 device buffers: F32 (cublasSgemm), or Bf16: cublasGemmEx
+/// with CUBLAS_COMPUTE_32F_FAST_16BF, inputs down-converted (to bf16 or TF32, cuBLAS' choice),
+/// f32 accumulation and output.
+enum class GemmPrecision { F32, Bf16 };
+
 /// C[m×n] (row-major view: strides cs0, cs1) += op(A)·op(B) on the device with cuBLAS, which is
 /// column-major: a row-major C is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ. Batched when `batch` > 1,
 /// with element strides between the matrices.
-void deviceGemm(const char *op, const float *a, int64_t as0, int64_t as1, bool transA,
-                const float *b, int64_t bs0, int64_t bs1, bool transB, float *c, int64_t cs0,
-                int64_t cs1, int64_t m, int64_t n, int64_t k, int64_t batch = 1,
-                int64_t strideA = 0, int64_t strideB = 0, int64_t strideC = 0) {
+void deviceGemm(const char *op, GemmPrecision precision, const float *a, int64_t as0,
+                int64_t as1, bool transA, const float *b, int64_t bs0, int64_t bs1, bool transB,
+                float *c, int64_t cs0, int64_t cs1, int64_t m, int64_t n, int64_t k,
+                int64_t batch = 1, int64_t strideA = 0, int64_t strideB = 0,
+                int64_t strideC = 0) {
   if (!usable() || m == 0 || n == 0 || k == 0 || batch == 0)
     return;
   Cublas *blas = getCublas(op);
@@ -259,17 +283,34 @@ void deviceGemm(const char *op, const float *a, int64_t as0, int64_t as1, bool t
   int64_t rows = rowMajorC ? n : m, cols = rowMajorC ? m : n;
   int ldc = static_cast<int>(cols <= 1 ? std::max<int64_t>(rows, 1) : (rowMajorC ? cs0 : cs1));
   const float one = 1.0f;
-  int status =
-      batch == 1
-          ? blas->cublasSgemm(blas->blas, opOf(p), opOf(q), rows, cols, k, &one, p.data,
-                              p.view.ld, q.data, q.view.ld, &one, c, ldc)
-          : blas->cublasSgemmStridedBatched(blas->blas, opOf(p), opOf(q), rows, cols, k, &one,
-                                            p.data, p.view.ld, p.batchStride, q.data, q.view.ld,
-                                            q.batchStride, &one, c, ldc, strideC, batch);
+  int status;
+  if (precision == GemmPrecision::F32)
+    status = batch == 1
+                 ? blas->cublasSgemm(blas->blas, opOf(p), opOf(q), rows, cols, k, &one, p.data,
+                                     p.view.ld, q.data, q.view.ld, &one, c, ldc)
+                 : blas->cublasSgemmStridedBatched(
+                       blas->blas, opOf(p), opOf(q), rows, cols, k, &one, p.data, p.view.ld,
+                       p.batchStride, q.data, q.view.ld, q.batchStride, &one, c, ldc, strideC,
+                       batch);
+  else // f32 matrices, bf16/TF32 inputs to the tensor cores, f32 accumulation (alpha, beta f32)
+    status = batch == 1
+                 ? blas->cublasGemmEx(blas->blas, opOf(p), opOf(q), rows, cols, k, &one, p.data,
+                                      CUDA_R_32F, p.view.ld, q.data, CUDA_R_32F, q.view.ld, &one,
+                                      c, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F_FAST_16BF,
+                                      CUBLAS_GEMM_DEFAULT)
+                 : blas->cublasGemmStridedBatchedEx(
+                       blas->blas, opOf(p), opOf(q), rows, cols, k, &one, p.data, CUDA_R_32F,
+                       p.view.ld, p.batchStride, q.data, CUDA_R_32F, q.view.ld, q.batchStride,
+                       &one, c, CUDA_R_32F, ldc, strideC, batch, CUBLAS_COMPUTE_32F_FAST_16BF,
+                       CUBLAS_GEMM_DEFAULT);
   if (status != 0)
-    recordError(llvm::formatv("{0}: cuBLAS SGEMM [M={1}, N={2}, K={3}, batch={4}] failed with "
-                              "status {5}",
-                              op, m, n, k, batch, status)
+    recordError(llvm::formatv("{0}: cuBLAS {1} [M={2}, N={3}, K={4}, batch={5}] failed with "
+                              "status {6}",
+                              op,
+                              precision == GemmPrecision::F32
+                                  ? "SGEMM"
+                                  : "GemmEx (COMPUTE_32F_FAST_16BF)",
+                              m, n, k, batch, status)
                     .str());
 }
 
@@ -488,25 +529,52 @@ LORC_EXPORT void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void * /*str
 
 template <int N> using MemRef = lorc::StridedMemRef<float, N>;
 
+namespace {
 /// C += op(A)·op(B) on 2-D strided device memrefs; A is stored [k, m] when transA, B [n, k]
-/// when transB (the contract of the CPU entry point, lib/Runtime/CpuKernels.cpp).
-LORC_EXPORT void _mlir_ciface_lorc_cuda_matmul_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c,
-                                                   int32_t transA, int32_t transB) {
+/// when transB (the contract of the CPU entry points, lib/Runtime/CpuKernels.cpp).
+void matmul(const char *op, GemmPrecision precision, MemRef<2> *a, MemRef<2> *b, MemRef<2> *c,
+            int32_t transA, int32_t transB) {
   int64_t m = c->sizes[0], n = c->sizes[1];
   int64_t k = transA ? a->sizes[0] : a->sizes[1];
-  deviceGemm("lorc_cuda_matmul_f32", a->aligned + a->offset, a->strides[0], a->strides[1],
-             transA, b->aligned + b->offset, b->strides[0], b->strides[1], transB,
+  deviceGemm(op, precision, a->aligned + a->offset, a->strides[0], a->strides[1], transA,
+             b->aligned + b->offset, b->strides[0], b->strides[1], transB,
              c->aligned + c->offset, c->strides[0], c->strides[1], m, n, k);
 }
 
 /// The batched form over the leading dimension of 3-D strided device memrefs.
+void batchMatmul(const char *op, GemmPrecision precision, MemRef<3> *a, MemRef<3> *b,
+                 MemRef<3> *c, int32_t transA, int32_t transB) {
+  int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
+  int64_t k = transA ? a->sizes[1] : a->sizes[2];
+  deviceGemm(op, precision, a->aligned + a->offset, a->strides[1], a->strides[2], transA,
+             b->aligned + b->offset, b->strides[1], b->strides[2], transB,
+             c->aligned + c->offset, c->strides[1], c->strides[2], m, n, k, batch,
+             a->strides[0], b->strides[0], c->strides[0]);
+}
+} // namespace
+
+LORC_EXPORT void _mlir_ciface_lorc_cuda_matmul_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c,
+                                                   int32_t transA, int32_t transB) {
+  matmul("lorc_cuda_matmul_f32", GemmPrecision::F32, a, b, c, transA, transB);
+}
+
 LORC_EXPORT void _mlir_ciface_lorc_cuda_batch_matmul_f32(MemRef<3> *a, MemRef<3> *b,
                                                          MemRef<3> *c, int32_t transA,
                                                          int32_t transB) {
-  int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
-  int64_t k = transA ? a->sizes[1] : a->sizes[2];
-  deviceGemm("lorc_cuda_batch_matmul_f32", a->aligned + a->offset, a->strides[1], a->strides[2],
-             transA, b->aligned + b->offset, b->strides[1], b->strides[2], transB,
-             c->aligned + c->offset, c->strides[1], c->strides[2], m, n, k, batch, a->strides[0],
-             b->strides[0], c->strides[0]);
+  batchMatmul("lorc_cuda_batch_matmul_f32", GemmPrecision::F32, a, b, c, transA, transB);
+}
+
+/// The bf16 forms (--lorc-dispatch-blas{library=cuda precision=bf16}, or a bf16 layer of
+/// --lorc-assign-precision): the same f32 buffers, A and B down-converted by cuBLAS
+/// (COMPUTE_32F_FAST_16BF: bf16 or TF32), f32 accumulation and output; the CPU's
+/// lorc_cpu_(batch_)matmul_bf16 round to bf16 exactly.
+LORC_EXPORT void _mlir_ciface_lorc_cuda_matmul_bf16(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c,
+                                                    int32_t transA, int32_t transB) {
+  matmul("lorc_cuda_matmul_bf16", GemmPrecision::Bf16, a, b, c, transA, transB);
+}
+
+LORC_EXPORT void _mlir_ciface_lorc_cuda_batch_matmul_bf16(MemRef<3> *a, MemRef<3> *b,
+                                                          MemRef<3> *c, int32_t transA,
+                                                          int32_t transB) {
+  batchMatmul("lorc_cuda_batch_matmul_bf16", GemmPrecision::Bf16, a, b, c, transA, transB);
 }

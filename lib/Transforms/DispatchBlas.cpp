@@ -173,11 +173,11 @@ func::FuncOp getOrDeclareEpilogue(ModuleOp module, StringRef name) {
 struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchBlasPass> {
   using LorcDispatchBlasPassBase::LorcDispatchBlasPassBase;
   /// The GEMM's input precision: bf16 for a matmul tagged `lorc.gemm_precision = "bf16"` (a
-  /// bf16 layer of --lorc-assign-precision, whose operands are bf16 values) on the cpu library,
-  /// else the pass option.
+  /// bf16 layer of --lorc-assign-precision, whose operands are bf16 values), else the pass
+  /// option. Both libraries have bf16 entry points.
   std::string precisionOf(Operation *op) {
     if (auto tag = op->getAttrOfType<StringAttr>("lorc.gemm_precision");
-        tag && tag.getValue() == "bf16" && library == "cpu")
+        tag && tag.getValue() == "bf16")
       return "bf16";
     return precision;
   }
@@ -189,10 +189,9 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
                          << ": expected cpu or cuda";
       return signalPassFailure();
     }
-    if (precision != "f32" && !(precision == "bf16" && library == "cpu")) {
+    if (precision != "f32" && precision != "bf16") {
       module.emitError() << "lorc-dispatch-blas: precision=" << precision
-                         << (precision == "bf16" ? ": bf16 GEMMs exist on the cpu library only"
-                                                 : ": expected f32 or bf16");
+                         << ": expected f32 or bf16";
       return signalPassFailure();
     }
     bool cpu = library == "cpu";

@@ -2,6 +2,8 @@
 // RUN: lorc-opt %s --lorc-cuda-pipeline | FileCheck %s --check-prefix=PTX90
 // RUN: lorc-opt %s --lorc-cuda-pipeline="chip=sm_80" | FileCheck %s --check-prefix=PTX80
 // RUN: lorc-opt %s --lorc-cuda-loops-cpu-pipeline | FileCheck %s --check-prefix=TWIN
+// RUN: lorc-opt %s --lorc-cuda-pipeline="format= gemm-precision=bf16" | FileCheck %s --check-prefix=BF16
+// RUN: lorc-opt %s --lorc-cuda-loops-cpu-pipeline="gemm-precision=bf16" | FileCheck %s --check-prefix=TWINBF16
 // RUN: not lorc-opt %s --lorc-cuda-pipeline="chip=sm_90 ptx=60" 2>&1 | FileCheck %s --check-prefix=PAIR
 // RUN: not lorc-opt %s --lorc-cuda-pipeline="chip=sm_61" 2>&1 | FileCheck %s --check-prefix=CHIP
 
@@ -48,6 +50,17 @@
 //   TWIN-NOT:   gpu.
 //   TWIN-NOT:   mgpu
 //   TWIN-NOT:   scf.
+
+// gemm-precision=bf16: every GEMM through the bf16 entry points (cuBLAS down-converts the
+// inputs and accumulates in f32; the twin, the CPU's bf16 GEMMs), on the same f32 buffers.
+// BF16-LABEL: llvm.func @forward(
+//       BF16:   llvm.call @lorc_cuda_matmul_bf16(
+//       BF16:   llvm.call @lorc_cuda_batch_matmul_bf16(
+//       BF16:   llvm.call @lorc_cuda_batch_matmul_bf16(
+//   BF16-NOT:   @lorc_cuda_{{(batch_)?}}matmul_f32
+// TWINBF16-LABEL: llvm.func @forward(
+//       TWINBF16:   llvm.call @lorc_cpu_matmul_bf16(
+//   TWINBF16-NOT:   @lorc_cpu_{{(batch_)?}}matmul_f32
 
 // PAIR: error: lorc-check-nvptx-target: PTX 6.0 cannot target sm_90: it needs PTX 7.8 to 9.0
 // CHIP: error: lorc-check-nvptx-target: unknown CUDA chip 'sm_61'

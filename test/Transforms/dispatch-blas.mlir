@@ -3,11 +3,11 @@
 // RUN: lorc-opt %s -split-input-file -lorc-dispatch-blas=precision=bf16 | FileCheck %s --check-prefix=BF16
 // RUN: lorc-opt %s -split-input-file -lorc-dispatch-blas=fold-epilogues=false | FileCheck %s --check-prefix=NOFOLD
 // RUN: not lorc-opt %s -split-input-file -lorc-dispatch-blas=library=mkl 2>&1 | FileCheck %s --check-prefix=BADLIB
-// RUN: not lorc-opt %s -split-input-file -lorc-dispatch-blas="library=cuda precision=bf16" 2>&1 | FileCheck %s --check-prefix=BADBF16
+// RUN: lorc-opt %s -split-input-file -lorc-dispatch-blas="library=cuda precision=bf16" | FileCheck %s --check-prefix=CUDABF16
 // RUN: not lorc-opt %s -split-input-file -lorc-dispatch-blas=precision=f16 2>&1 | FileCheck %s --check-prefix=BADPREC
+// RUN: not lorc-opt %s -split-input-file -lorc-dispatch-blas="library=cuda precision=f16" 2>&1 | FileCheck %s --check-prefix=BADPREC
 
 // BADLIB: error: lorc-dispatch-blas: library=mkl: expected cpu or cuda
-// BADBF16: error: lorc-dispatch-blas: precision=bf16: bf16 GEMMs exist on the cpu library only
 // BADPREC: error: lorc-dispatch-blas: precision=f16: expected f32 or bf16
 
 // precision=bf16 calls the bf16 entry points (same operands and flags).
@@ -25,6 +25,15 @@
 // CUDA-LABEL: func.func @matmul_transpose_b
 // CUDA-LABEL: func.func @batch_matmul
 //       CUDA:   call @lorc_cuda_batch_matmul_f32(
+
+// library=cuda precision=bf16: the cuBLAS bf16 entry points (f32 buffers, inputs down-converted
+// by cuBLAS, f32 accumulation), with the same operands and flags as the f32 ones.
+// CUDABF16-LABEL: func.func @matmul
+//       CUDABF16:   call @lorc_cuda_matmul_bf16(
+//       CUDABF16: func.func private @lorc_cuda_matmul_bf16(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+// CUDABF16-LABEL: func.func @batch_matmul
+//       CUDABF16:   call @lorc_cuda_batch_matmul_bf16(
+//       CUDABF16: func.func private @lorc_cuda_batch_matmul_bf16(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
 
 // f32 linalg.matmul / linalg.batch_matmul on buffers become calls of the lorc runtime with the
 // operands cast to fully dynamic strided memrefs, transpose flags read off the indexing maps,
@@ -361,13 +370,16 @@ func.func @not_adjacent(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %bias: memref
 // -----
 
 // A matmul tagged lorc.gemm_precision = "bf16" (a bf16 layer of --lorc-assign-precision) takes
-// the bf16 entry point even when the pass's precision is f32; on cuda the tag is ignored.
+// the bf16 entry point even when the pass's precision is f32, on either library.
 // CHECK-LABEL: func.func @tagged_bf16
 //       CHECK:   call @lorc_cpu_matmul_bf16(
 //       CHECK:   call @lorc_cpu_matmul_f32(
 // CUDA-LABEL: func.func @tagged_bf16
+//       CUDA:   call @lorc_cuda_matmul_bf16(
 //       CUDA:   call @lorc_cuda_matmul_f32(
-//       CUDA:   call @lorc_cuda_matmul_f32(
+// CUDABF16-LABEL: func.func @tagged_bf16
+//   CUDABF16-COUNT-2:   call @lorc_cuda_matmul_bf16(
+//   CUDABF16-NOT:   call @lorc_cuda_matmul_f32(
 func.func @tagged_bf16(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>) {
   linalg.matmul {lorc.gemm_precision = "bf16"} ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
   linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)

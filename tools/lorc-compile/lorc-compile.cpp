@@ -75,8 +75,11 @@ struct Flags {
       cl::init("adaptive")};
   cl::opt<std::string> precision{
       "precision",
-      cl::desc("GEMM input precision on the cpu target: f32, or bf16 (AVX512_BF16; f32 "
-               "accumulation, everything else f32; runs in f32 with a note on CPUs without it)"),
+      cl::desc("GEMM input precision: f32, or bf16 (A and B rounded to bf16, f32 "
+               "accumulation, everything else f32). cpu: oneDNN on AVX512_BF16 (runs in f32 "
+               "with a note on CPUs without it); cuda: cuBLAS on tensor cores "
+               "(CUBLAS_COMPUTE_32F_FAST_16BF: cuBLAS may round to TF32 instead); "
+               "cuda-loops-cpu: the CPU's bf16 GEMMs"),
       cl::init("f32")};
   cl::opt<bool> fuse{"fuse",
                      cl::desc("Fusion (default true): GELU and residual adds become their "
@@ -88,6 +91,12 @@ struct Flags {
                                  cl::desc("Warn about unknown adapter keys instead of failing")};
   cl::opt<bool> allowNonFinite{"allow-non-finite",
                                cl::desc("Accept NaN/Inf in adapter weights")};
+  cl::opt<std::string> hostCpu{
+      "host-cpu",
+      cl::desc("CPU the host code is compiled for: host (this machine's CPU and features; "
+               "default), or an LLVM CPU name such as x86-64-v3, x86-64-v4, znver4, "
+               "sapphirerapids for an artifact that runs on another machine"),
+      cl::value_desc("cpu"), cl::init("host")};
   cl::opt<unsigned> optLevel{"O", cl::desc("LLVM optimisation level (default 2)"), cl::init(2), cl::Prefix};
   cl::opt<bool> quiet{"quiet", cl::desc("Do not print progress"), cl::init(false)};
 };
@@ -104,6 +113,7 @@ int main(int argc, char **argv) {
   options.target = flags.target;
   options.emit = flags.emit;
   options.optLevel = flags.optLevel;
+  options.hostCpu = flags.hostCpu;
   options.adapters.assign(flags.adapters.begin(), flags.adapters.end());
   options.adapterMode = flags.adapterMode;
   options.allowUnknownKeys = flags.allowUnknownKeys;

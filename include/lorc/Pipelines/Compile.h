@@ -67,6 +67,12 @@ struct CompileOptions {
   /// LLVM optimisation level of the host code (0-3). O2 by default: on MiniLM, O3 took 18 s of
   /// LLVM time against 4.7 s for O2, and the code ran no faster (docs/CpuPipeline.md).
   unsigned optLevel = 2;
+  /// `--host-cpu`: the CPU the host code (the cpu library, and the CUDA library's host side) is
+  /// compiled for: "host" (this machine's CPU with all its features) or an LLVM CPU name
+  /// (x86-64-v3, x86-64-v4, znver4, sapphirerapids, …) for an artifact that runs elsewhere. The
+  /// manifest records the CPU and its features (`cpu`, `cpu_features`); Artifact::load refuses a
+  /// library whose features the running CPU lacks, instead of dying of SIGILL.
+  std::string hostCpu = "host";
 };
 
 /// Compiles `options.modelDir`. The artifact is written atomically: into a temporary directory

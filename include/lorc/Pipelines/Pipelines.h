@@ -67,6 +67,11 @@ struct CudaPipelineOptions : public mlir::PassPipelineOptions<CudaPipelineOption
                               llvm::cl::init("")};
   Option<int64_t> blockSize{*this, "block-size", llvm::cl::desc("Threads per block"),
                             llvm::cl::init(256)};
+  Option<std::string> gemmPrecision{
+      *this, "gemm-precision",
+      llvm::cl::desc("Input precision of the dispatched GEMMs: f32, or bf16 (cuBLAS "
+                     "COMPUTE_32F_FAST_16BF; the CPU twin's oneDNN bf16; f32 accumulation)"),
+      llvm::cl::init("f32")};
 };
 
 /// Lowers lorc ops to linalg on tensors (the tensor-level half of the CPU pipeline).
@@ -83,8 +88,10 @@ void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &options
 /// (cuBLAS with `deviceAllocations`, else the CPU BLAS), copies as linalg.copy, every other
 /// linalg op an `scf.parallel` tiled into blocks of `blockSize` threads with GPU mapping
 /// attributes. `deviceAllocations` also puts host allocations on the device (gpu.alloc).
+/// `gemmPrecision` is --lorc-dispatch-blas's precision (f32 or bf16).
 void buildGpuMappedLoopsPipeline(mlir::OpPassManager &pm, bool deviceAllocations,
-                                 int64_t blockSize, bool nvvmFp8Cast = false);
+                                 int64_t blockSize, bool nvvmFp8Cast = false,
+                                 llvm::StringRef gemmPrecision = "f32");
 
 /// The CUDA pipeline's first half: (chip, PTX) check, mapped loops → gpu.launch, kernel
 /// outlining, one stream per function, kernels in NVVM, host gpu ops → mgpu* calls.

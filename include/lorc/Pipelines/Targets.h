@@ -49,16 +49,20 @@ struct CudaLowering {
 /// weights externalized) down to the LLVM dialect, kernels embedded as a fat binary. The CUDA
 /// toolkit (ptxas, fatbinary, nvvm/libdevice) is $LORC_CUDA_TOOLKIT, $CUDA_HOME or
 /// /usr/local/cuda, the first with bin/ptxas; without one this is an error.
+/// `gemmPrecision`: the cuBLAS GEMMs' input precision, f32 or bf16 (--lorc-dispatch-blas).
 /// Pipeline errors are emitted as MLIR diagnostics; the returned error names the stage.
-llvm::Expected<CudaLowering> lowerForCuda(mlir::ModuleOp module, const NvptxTarget &target);
+llvm::Expected<CudaLowering> lowerForCuda(mlir::ModuleOp module, const NvptxTarget &target,
+                                          llvm::StringRef gemmPrecision = "f32");
 
 /// Makes the CUDA pipeline's dispatch decision visible in `lorc-compile --emit=mlir`: runs the
 /// pipeline to its loop-mapped form on a copy of `module` (lorc level) and records, on each
 /// lorc op of `module`, `lorc.cuda_dispatch = {cublas_gemms = N, kernels = M}`: the cuBLAS
 /// calls and the generated kernels (outermost mapped loops) that compute part of it, traced
 /// through locations (a kernel fused from several ops counts for each). The function gets the
-/// totals, the other ops' kernels (embedding gathers, transposes, pooling) included.
-llvm::Error annotateCudaDispatch(mlir::ModuleOp module);
+/// totals, the other ops' kernels (embedding gathers, transposes, pooling) included. With
+/// `gemmPrecision` bf16, or bf16 layers of --lorc-assign-precision, the dictionary also has
+/// `bf16_gemms = B`: how many of the N calls are the bf16 entry points (absent when none).
+llvm::Error annotateCudaDispatch(mlir::ModuleOp module, llvm::StringRef gemmPrecision = "f32");
 
 } // namespace lorc
 

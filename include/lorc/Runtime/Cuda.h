@@ -7,8 +7,11 @@
 //
 // Compiled CUDA artifacts (lorc-compile --target=cuda) call the host ABI of MLIR's gpu-to-llvm
 // lowering (`mgpuModuleLoad`, `mgpuLaunchKernel`, `mgpuMemAlloc`, ...; Debian ships no MLIR
-// CUDA runtime library) and `_mlir_ciface_lorc_cuda_(batch_)matmul_f32`; lib/Runtime/Cuda.cpp
-// implements both. Execution model (docs/CudaPipeline.md):
+// CUDA runtime library) and `_mlir_ciface_lorc_cuda_(batch_)matmul_{f32,bf16}` (f32 device
+// buffers; `_f32` is cublasSgemm, `_bf16` cublasGemmEx with CUBLAS_COMPUTE_32F_FAST_16BF: A and
+// B down-converted to bf16 or TF32 at cuBLAS' choice, f32 accumulation, tensor cores);
+// lib/Runtime/Cuda.cpp implements both.
+// Execution model (docs/CudaPipeline.md):
 //   * one stream: every launch, cuBLAS call, copy, allocation and free of a forward pass is
 //     ordered on the runtime's stream; the stream synchronisations the lowering emits are
 //     deferred to the end of the pass (host code never reads device memory: the pipeline

@@ -12,7 +12,8 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     calls of the lorc runtime: with `library=cpu`,
     `lorc_cpu_(batch_)matmul_{f32,bf16}(A, B, C, transA, transB, bIsParameter)`
     (lib/Runtime/CpuKernels.cpp → CpuGemm.cpp: oneDNN, OpenBLAS fallback); with `library=cuda`,
-    `lorc_cuda_(batch_)matmul_f32(A, B, C, transA, transB)` (cuBLAS). All keep linalg's
+    `lorc_cuda_(batch_)matmul_{f32,bf16}(A, B, C, transA, transB)` (cuBLAS on device
+    buffers, lib/Runtime/Cuda.cpp). All keep linalg's
     accumulate semantics (C += A·B, BLAS beta = 1). Transposed operands are recognised from the
     op's indexing maps (`(d0, d2), (d1, d2), (d0, d1)` is C += A·Bᵀ) and passed as transpose
     flags, so no transposed copy is made. The callee declarations carry
@@ -20,11 +21,15 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
 
     `bIsParameter` is 1 when B is a view of the parameter buffer (argument 0 of a function
     with `lorc.parameters`): the runtime then packs B once into the library's blocked layout
-    and reuses it on every call. `precision=bf16` calls the `_bf16` forms: A and B rounded to
-    bf16, f32 accumulation and output (AVX512_BF16; f32 with a note on CPUs without it). A
-    matmul tagged `lorc.gemm_precision = "bf16"` (the lowering of a layer that
-    --lorc-assign-precision put in bf16, whose operands are bf16 values already) takes the
-    `_bf16` form on the cpu library whatever `precision` says.
+    and reuses it on every call. `precision=bf16` calls the `_bf16` forms, on either library:
+    f32 buffers as for `_f32`, A and B rounded to bf16 (round to nearest even), f32
+    accumulation and output. On the cpu library that is oneDNN's bf16 GEMM (AVX512_BF16; f32
+    with a note on CPUs without it); on cuda, cublasGemmEx / cublasGemmStridedBatchedEx on f32
+    matrices with compute type CUBLAS_COMPUTE_32F_FAST_16BF (tensor cores; cuBLAS may
+    down-convert to TF32 instead of bf16, see docs/CudaPipeline.md). A matmul tagged
+    `lorc.gemm_precision = "bf16"` (the lowering of a layer that --lorc-assign-precision put in
+    bf16, whose operands are bf16 values already) takes the `_bf16` form whatever `precision`
+    says.
 
     Why: on the 2-core CPU this project targets, oneDNN reaches 210–230 GFLOP/s f32 and
     ~380 GFLOP/s bf16 on MiniLM's GEMM shapes, far above generated loops;
@@ -52,7 +57,8 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
            "cpu: lorc_cpu_* (oneDNN/OpenBLAS on host buffers); cuda: lorc_cuda_* (cuBLAS on "
            "device buffers, the CUDA pipeline)">,
     Option<"precision", "precision", "std::string", "\"f32\"",
-           "f32, or bf16 (cpu only): the GEMMs' input precision; accumulation is f32">,
+           "f32, or bf16: the GEMMs' input precision (A and B rounded to bf16); accumulation "
+           "and output are f32">,
     Option<"foldEpilogues", "fold-epilogues", "bool", "true",
            "cpu: let 2-D matmul calls absorb C's initialisation and a lorc.epilogue generic "
            "(off in the CUDA pipeline's CPU twin, whose generated kernels are what it checks)">

@@ -5,6 +5,10 @@ written by scripts/make-goldens/fp8.py). Standard library only.
                                    quantize every golden input (scale 1) and print the codes
                                    (i32), then dequantize every code 0..255 and print the f32 bits
                                    (i32), for E4M3FN then E5M2
+  fp8_cases.py gpu-mlir GOLDEN     prints the same casts as a function for lorc-opt --lorc-cuda-pipeline
+                                   (scripts/gpu/fp8-kit.sh): @forward(GPU_ARGS) -> GPU_RESULTS, static
+                                   shapes, the inputs as arguments (quantize each format's golden
+                                   inputs, scale 1; dequantize the codes 0..255 given as i8)
   fp8_cases.py check GOLDEN OUT    compares the runner's output with the golden: codes exactly
                                    (NaN sign included), decoded values bit for bit (NaN as a class)
 """
@@ -41,6 +45,15 @@ def to_i32_generic(src, n, elt, dst_elt, mid):
             % (src, n, elt, n, n, elt, body, n))
 
 
+def codes_as_fp8(name, elt):
+    """Lines making %c_<name>: the i8 codes 0..255 (%codes) bitcast to the FP8 type `elt`."""
+    return ["  %%init8_%s = tensor.empty() : tensor<256x%s>" % (name, elt),
+            "  %%c_%s = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], "
+            "iterator_types = [\"parallel\"]} ins(%%codes : tensor<256xi8>) outs(%%init8_%s : tensor<256x%s>) {\n"
+            "    ^bb0(%%a: i8, %%o: %s):\n      %%c = arith.bitcast %%a : i8 to %s\n      linalg.yield %%c : %s\n"
+            "    } -> tensor<256x%s>" % (name, name, elt, elt, elt, elt, elt)]
+
+
 def emit(golden):
     g = read(golden)
     lines = ["func.func @main() {", "  %one = arith.constant dense<1.0> : tensor<f32>",
@@ -59,11 +72,7 @@ def emit(golden):
         lines.append("  %%qi_%s = %s" % (name, to_i32_generic("%q_" + name, n, elt, "i32", "i8")))
         lines.append("  call @print%d(%%qi_%s) : (tensor<%dxi32>) -> ()" % (n, name, n))
         # Every code: i8 -> FP8 -> dequantize -> f32 bits.
-        lines.append("  %%init8_%s = tensor.empty() : tensor<256x%s>" % (name, elt))
-        lines.append("  %%c_%s = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], "
-                     "iterator_types = [\"parallel\"]} ins(%%codes : tensor<256xi8>) outs(%%init8_%s : tensor<256x%s>) {\n"
-                     "    ^bb0(%%a: i8, %%o: %s):\n      %%c = arith.bitcast %%a : i8 to %s\n      linalg.yield %%c : %s\n"
-                     "    } -> tensor<256x%s>" % (name, name, elt, elt, elt, elt, elt))
+        lines += codes_as_fp8(name, elt)
         lines.append("  %%d_%s = lorc.dequantize %%c_%s, %%one : tensor<256x%s>, tensor<f32> -> tensor<256xf32>" % (name, name, elt))
         lines.append("  %%di_%s = %s" % (name, to_i32_generic("%d_" + name, 256, "f32", "i32", "i32")))
         lines.append("  call @print256(%%di_%s) : (tensor<256xi32>) -> ()" % name)
@@ -75,6 +84,30 @@ def emit(golden):
                      "  call @printMemrefI32(%%c) : (tensor<*xi32>) -> ()\n  return\n}" % (n, n, n))
     lines.append("func.func private @printMemrefI32(tensor<*xi32>) attributes {llvm.emit_c_interface}")
     print("\n".join(l for l in lines if l))
+
+
+# The gpu-mlir program's interface, in order: (name, golden tensor it holds / is compared with).
+GPU_ARGS = [("x_e4m3", "e4m3.inputs"), ("x_e5m2", "e5m2.inputs"), ("codes", None)]
+GPU_RESULTS = [("q_e4m3", "e4m3.codes"), ("d_e4m3", "e4m3.decode"),
+               ("q_e5m2", "e5m2.codes"), ("d_e5m2", "e5m2.decode")]
+
+
+def emit_gpu(golden):
+    g = read(golden)
+    n = {name: len(g[name + ".inputs"][0]) for name, _ in FORMATS}
+    args = ", ".join(["%%x_%s: tensor<%dxf32>" % (name, n[name]) for name, _ in FORMATS] + ["%codes: tensor<256xi8>"])
+    types = []
+    for name, elt in FORMATS:
+        types += ["tensor<%dx%s>" % (n[name], elt), "tensor<256xf32>"]
+    lines = ["func.func @forward(%s) -> (%s) {" % (args, ", ".join(types)),
+             "  %one = arith.constant dense<1.0> : tensor<f32>"]
+    for name, elt in FORMATS:
+        lines.append("  %%q_%s = lorc.quantize %%x_%s, %%one : tensor<%dxf32>, tensor<f32> -> tensor<%dx%s>"
+                     % (name, name, n[name], n[name], elt))
+        lines += codes_as_fp8(name, elt)
+        lines.append("  %%d_%s = lorc.dequantize %%c_%s, %%one : tensor<256x%s>, tensor<f32> -> tensor<256xf32>" % (name, name, elt))
+    lines.append("  return %s : %s\n}" % (", ".join("%" + r for r, _ in GPU_RESULTS), ", ".join(types)))
+    print("\n".join(lines))
 
 
 def check(golden, out):
@@ -102,5 +135,7 @@ def check(golden, out):
 if __name__ == "__main__":
     if sys.argv[1] == "mlir":
         emit(sys.argv[2])
+    elif sys.argv[1] == "gpu-mlir":
+        emit_gpu(sys.argv[2])
     else:
         sys.exit(check(sys.argv[2], sys.argv[3]))
