@@ -18,20 +18,35 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 namespace {
 template <int N> using MemRef = lorc::StridedMemRef<float, N>;
+template <int N> using MemRefBf16 = lorc::StridedMemRef<uint16_t, N>;
+
+/// The bf16 bit patterns of `v` rounded to nearest even (what the compiled code's conversion
+/// kernel hands the _bf16 entry points).
+std::vector<uint16_t> bf16Bits(const std::vector<float> &v) {
+  std::vector<uint16_t> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    float r = lorc::bf16Round(v[i]);
+    uint32_t bits;
+    std::memcpy(&bits, &r, 4);
+    out[i] = static_cast<uint16_t>(bits >> 16);
+  }
+  return out;
+}
 } // namespace
 
 extern "C" void _mlir_ciface_lorc_cuda_matmul_f32(MemRef<2> *, MemRef<2> *, MemRef<2> *, int32_t,
                                                   int32_t);
 extern "C" void _mlir_ciface_lorc_cuda_batch_matmul_f32(MemRef<3> *, MemRef<3> *, MemRef<3> *,
                                                         int32_t, int32_t);
-extern "C" void _mlir_ciface_lorc_cuda_matmul_bf16(MemRef<2> *, MemRef<2> *, MemRef<2> *,
-                                                   int32_t, int32_t);
-extern "C" void _mlir_ciface_lorc_cuda_batch_matmul_bf16(MemRef<3> *, MemRef<3> *, MemRef<3> *,
-                                                         int32_t, int32_t);
+extern "C" void _mlir_ciface_lorc_cuda_matmul_bf16(MemRefBf16<2> *, MemRefBf16<2> *,
+                                                   MemRef<2> *, int32_t, int32_t);
+extern "C" void _mlir_ciface_lorc_cuda_batch_matmul_bf16(MemRefBf16<3> *, MemRefBf16<3> *,
+                                                         MemRef<3> *, int32_t, int32_t);
 extern "C" void *mgpuModuleLoad(void *, size_t);
 extern "C" void *mgpuMemAlloc(uint64_t, void *, bool);
 extern "C" void *mgpuModuleGetFunction(void *, const char *);
@@ -121,7 +136,7 @@ TEST_F(FakeCuda, LaunchErrorsAreStickyAndNameTheKernel) {
 }
 
 /// C[m×n] (strides cs0, cs1) += op(A)·op(B), the reference; `bf16` rounds A and B to bf16
-/// first (the contract of the _bf16 entry points: f32 accumulation).
+/// first (what the _bf16 entry points receive; f32 accumulation).
 void reference(const std::vector<float> &a, int64_t as0, int64_t as1, bool ta,
                const std::vector<float> &b, int64_t bs0, int64_t bs1, bool tb,
                std::vector<float> &c, int64_t cs0, int64_t cs1, int64_t m, int64_t n,
@@ -172,8 +187,13 @@ TEST_F(FakeCuda, GemmLayoutsMatchLoops) {
             MemRef<2> A{a.data(), a.data(), 0, {ar, ac}, {ald, 1}};
             MemRef<2> B{b.data(), b.data(), 0, {br, bc}, {bs0, bs1}};
             MemRef<2> C{c.data(), c.data(), 0, {m, n}, {cs0, cs1}};
-            (bf16 ? _mlir_ciface_lorc_cuda_matmul_bf16
-                  : _mlir_ciface_lorc_cuda_matmul_f32)(&A, &B, &C, ta, tb);
+            std::vector<uint16_t> a16 = bf16Bits(a), b16 = bf16Bits(b);
+            MemRefBf16<2> A16{a16.data(), a16.data(), 0, {ar, ac}, {ald, 1}};
+            MemRefBf16<2> B16{b16.data(), b16.data(), 0, {br, bc}, {bs0, bs1}};
+            if (bf16)
+              _mlir_ciface_lorc_cuda_matmul_bf16(&A16, &B16, &C, ta, tb);
+            else
+              _mlir_ciface_lorc_cuda_matmul_f32(&A, &B, &C, ta, tb);
             ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
             reference(a, ald, 1, ta, b, bs0, bs1, tb, want, cs0, cs1, m, n, k, bf16);
             for (size_t i = 0; i < c.size(); ++i)
@@ -183,19 +203,18 @@ TEST_F(FakeCuda, GemmLayoutsMatchLoops) {
           }
 }
 
-/// The bf16 entry points round A and B: not the f32 result on inputs bf16 cannot hold.
-TEST_F(FakeCuda, Bf16GemmRoundsInputs) {
-  // 1 + 2^-8 is a tie between bf16 1 and 1 + 2^-7: rounds to even, 1.
-  std::vector<float> a{1.0f + 1.0f / 256}, b{3.0f}, c{0.5f};
-  MemRef<2> A{a.data(), a.data(), 0, {1, 1}, {1, 1}};
-  MemRef<2> B{b.data(), b.data(), 0, {1, 1}, {1, 1}};
+/// The bf16 entry points read A and B as bf16 (cuBLAS CUDA_R_16BF) and accumulate into f32 C.
+TEST_F(FakeCuda, Bf16GemmReadsBf16Operands) {
+  // 0x3F81 = 1 + 2^-7, 0x4040 = 3: read as f32 pairs they would be neither.
+  std::vector<uint16_t> a{0x3F81}, b{0x4040};
+  std::vector<float> c{0.5f};
+  MemRefBf16<2> A{a.data(), a.data(), 0, {1, 1}, {1, 1}};
+  MemRefBf16<2> B{b.data(), b.data(), 0, {1, 1}, {1, 1}};
   MemRef<2> C{c.data(), c.data(), 0, {1, 1}, {1, 1}};
   _mlir_ciface_lorc_cuda_matmul_bf16(&A, &B, &C, 0, 0);
   ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
-  EXPECT_EQ(c[0], 3.5f);
-  _mlir_ciface_lorc_cuda_matmul_f32(&A, &B, &C, 0, 0);
-  ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
-  EXPECT_EQ(c[0], 3.5f + 3.0f + 3.0f / 256);
+  EXPECT_EQ(c[0], 0.5f + 3.0f * (1.0f + 1.0f / 128));
+  EXPECT_EQ(lorc::cuda::callCounts().gemms > 0, true);
 }
 
 TEST_F(FakeCuda, BatchedGemmAndUnsupportedStrides) {
@@ -206,8 +225,13 @@ TEST_F(FakeCuda, BatchedGemmAndUnsupportedStrides) {
     MemRef<3> A{a.data(), a.data(), 0, {batch, m, k}, {m * k, k, 1}};
     MemRef<3> B{b.data(), b.data(), 0, {batch, n, k}, {n * k, k, 1}}; // C += A·Bᵀ (attention)
     MemRef<3> C{c.data(), c.data(), 0, {batch, m, n}, {m * n, n, 1}};
-    (bf16 ? _mlir_ciface_lorc_cuda_batch_matmul_bf16
-          : _mlir_ciface_lorc_cuda_batch_matmul_f32)(&A, &B, &C, 0, 1);
+    std::vector<uint16_t> a16 = bf16Bits(a), b16 = bf16Bits(b);
+    MemRefBf16<3> A16{a16.data(), a16.data(), 0, {batch, m, k}, {m * k, k, 1}};
+    MemRefBf16<3> B16{b16.data(), b16.data(), 0, {batch, n, k}, {n * k, k, 1}};
+    if (bf16)
+      _mlir_ciface_lorc_cuda_batch_matmul_bf16(&A16, &B16, &C, 0, 1);
+    else
+      _mlir_ciface_lorc_cuda_batch_matmul_f32(&A, &B, &C, 0, 1);
     ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
     for (int64_t i = 0; i < batch; ++i) {
       std::vector<float> ai(a.begin() + i * m * k, a.begin() + (i + 1) * m * k);
@@ -227,7 +251,10 @@ TEST_F(FakeCuda, BatchedGemmAndUnsupportedStrides) {
   EXPECT_EQ(errorOf(lorc::cuda::synchronize()),
             "CUDA: lorc_cuda_matmul_f32: operand strides A(10,2) B(2,1) C(2,1) fit no cuBLAS "
             "layout");
-  _mlir_ciface_lorc_cuda_matmul_bf16(&A2, &B2, &C2, 0, 0);
+  std::vector<uint16_t> a16 = bf16Bits(a), b16 = bf16Bits(b);
+  MemRefBf16<2> A16{a16.data(), a16.data(), 0, {m, k}, {2 * k, 2}};
+  MemRefBf16<2> B16{b16.data(), b16.data(), 0, {k, n}, {n, 1}};
+  _mlir_ciface_lorc_cuda_matmul_bf16(&A16, &B16, &C2, 0, 0);
   EXPECT_EQ(errorOf(lorc::cuda::synchronize()),
             "CUDA: lorc_cuda_matmul_bf16: operand strides A(10,2) B(2,1) C(2,1) fit no cuBLAS "
             "layout");

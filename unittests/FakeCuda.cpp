@@ -5,10 +5,9 @@
 // row-major → column-major mapping of every GEMM onto cublasSgemm and cublasGemmEx) runs in CI
 // without a GPU. "Device" memory is host memory; kernels cannot run (cuLaunchKernel fails). The
 // GEMMs are the reference column-major SGEMM loops of the BLAS specification:
-// C = α·op(A)·op(B) + β·C; cublasGemmEx(StridedBatchedEx) takes f32 matrices only (CUDA_R_32F)
-// and, with CUBLAS_COMPUTE_32F_FAST_16BF, rounds A and B to bf16 (round to nearest even) and
-// accumulates in f32: the coarsest rounding that compute type allows (real cuBLAS 13.1 on an
-// H200 chose TF32 for f32 matrices; docs/CudaPipeline.md).
+// C = α·op(A)·op(B) + β·C; cublasGemmEx(StridedBatchedEx) takes A and B both f32 (CUDA_R_32F) or
+// both bf16 (CUDA_R_16BF, widened exactly), C f32, compute type CUBLAS_COMPUTE_32F (f32
+// accumulation), and reports NOT_SUPPORTED for anything else.
 //
 // With LORC_FAKE_CUDA_NOOP=1 (bench/cuda_host_overhead.sh) launches and GEMMs succeed without
 // doing anything and are counted; the counts are printed at exit. That isolates the host-side
@@ -20,8 +19,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
-#include "lorc/Support/Fp8.h"
 
 namespace {
 struct Counters {
@@ -73,24 +72,34 @@ int cublasSetStream_v2(void *, void *) { return 0; }
 }
 
 namespace {
-/// The reference column-major GEMM; `bf16` rounds the elements of A and B first.
-void gemm(int opA, int opB, int m, int n, int k, float alpha, const float *a, int lda,
-          const float *b, int ldb, float beta, float *c, int ldc, bool bf16) {
-  auto in = [bf16](float v) { return bf16 ? lorc::bf16Round(v) : v; };
+/// The reference column-major GEMM on A and B of element type T (float, or uint16_t bf16 bits).
+template <typename T> float widen(T v) {
+  if constexpr (std::is_same_v<T, float>) {
+    return v;
+  } else {
+    uint32_t bits = uint32_t(v) << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+}
+template <typename T>
+void gemm(int opA, int opB, int m, int n, int k, float alpha, const T *a, int lda, const T *b,
+          int ldb, float beta, float *c, int ldc) {
   for (int j = 0; j < n; ++j)
     for (int i = 0; i < m; ++i) {
       float s = 0;
       for (int l = 0; l < k; ++l) {
-        float x = opA ? a[l + i * lda] : a[i + l * lda];
-        float y = opB ? b[j + l * ldb] : b[l + j * ldb];
-        s += in(x) * in(y);
+        float x = widen(opA ? a[l + i * lda] : a[i + l * lda]);
+        float y = widen(opB ? b[j + l * ldb] : b[l + j * ldb]);
+        s += x * y;
       }
       c[i + j * ldc] = alpha * s + beta * c[i + j * ldc];
     }
 }
 
 // cublas_api.h / library_types.h values (see lib/Runtime/Cuda.cpp).
-constexpr int CUDA_R_32F = 0, CUBLAS_COMPUTE_32F = 68, CUBLAS_COMPUTE_32F_FAST_16BF = 75;
+constexpr int CUDA_R_32F = 0, CUDA_R_16BF = 14, CUBLAS_COMPUTE_32F = 68;
 constexpr int CUBLAS_STATUS_NOT_SUPPORTED = 15;
 } // namespace
 
@@ -100,7 +109,7 @@ int cublasSgemm_v2(void *, int opA, int opB, int m, int n, int k, const float *a
                    int ldc) {
   ++counters.gemms;
   if (!counters.noop)
-    gemm(opA, opB, m, n, k, *alpha, a, lda, b, ldb, *beta, c, ldc, /*bf16=*/false);
+    gemm(opA, opB, m, n, k, *alpha, a, lda, b, ldb, *beta, c, ldc);
   return 0;
 }
 int cublasSgemmStridedBatched(void *h, int opA, int opB, int m, int n, int k, const float *alpha,
@@ -117,24 +126,28 @@ int cublasSgemmStridedBatched(void *h, int opA, int opB, int m, int n, int k, co
   return 0;
 }
 
-/// f32 matrices only; compute type 32F (exact) or 32F_FAST_16BF (bf16 inputs).
+/// A and B both f32 or both bf16, C f32, compute type 32F.
 int cublasGemmStridedBatchedEx(void *, int opA, int opB, int m, int n, int k, const void *alpha,
                                const void *a, int aType, int lda, long long sa, const void *b,
                                int bType, int ldb, long long sb, const void *beta, void *c,
                                int cType, int ldc, long long sc, int batch, int computeType,
                                int /*algo*/) {
   ++counters.gemms;
-  if (aType != CUDA_R_32F || bType != CUDA_R_32F || cType != CUDA_R_32F ||
-      (computeType != CUBLAS_COMPUTE_32F && computeType != CUBLAS_COMPUTE_32F_FAST_16BF))
+  if (aType != bType || (aType != CUDA_R_32F && aType != CUDA_R_16BF) || cType != CUDA_R_32F ||
+      computeType != CUBLAS_COMPUTE_32F)
     return CUBLAS_STATUS_NOT_SUPPORTED;
   if (counters.noop)
     return 0;
-  auto *fa = static_cast<const float *>(a), *fb = static_cast<const float *>(b);
+  float al = *static_cast<const float *>(alpha), be = *static_cast<const float *>(beta);
   auto *fc = static_cast<float *>(c);
-  for (int i = 0; i < batch; ++i)
-    gemm(opA, opB, m, n, k, *static_cast<const float *>(alpha), fa + i * sa, lda, fb + i * sb,
-         ldb, *static_cast<const float *>(beta), fc + i * sc, ldc,
-         computeType == CUBLAS_COMPUTE_32F_FAST_16BF);
+  for (int i = 0; i < batch; ++i) {
+    if (aType == CUDA_R_32F)
+      gemm(opA, opB, m, n, k, al, static_cast<const float *>(a) + i * sa, lda,
+           static_cast<const float *>(b) + i * sb, ldb, be, fc + i * sc, ldc);
+    else
+      gemm(opA, opB, m, n, k, al, static_cast<const uint16_t *>(a) + i * sa, lda,
+           static_cast<const uint16_t *>(b) + i * sb, ldb, be, fc + i * sc, ldc);
+  }
   return 0;
 }
 int cublasGemmEx(void *h, int opA, int opB, int m, int n, int k, const void *alpha,

@@ -60,13 +60,13 @@ using cublasHandle_t = struct cublasContext *;
 using cublasStatus_t = int;
 constexpr int CUBLAS_OP_N = 0, CUBLAS_OP_T = 1;
 // The bf16 GEMMs' enums, with the values of the CUDA 13.1 headers (stable since CUDA 11.0):
-// cudaDataType_t CUDA_R_32F (library_types.h), cublasComputeType_t
-// CUBLAS_COMPUTE_32F_FAST_16BF (cublas_api.h: "allows down-converting inputs to bfloat16 or
-// TF32", f32 accumulation, tensor cores) and cublasGemmAlgo_t CUBLAS_GEMM_DEFAULT
-// (cublas_api.h). Measured on an H200 with cuBLAS 13.1, f32 matrices ran as TF32 (see
-// docs/CudaPipeline.md).
-constexpr int CUDA_R_32F = 0;
-constexpr int CUBLAS_COMPUTE_32F_FAST_16BF = 75;
+// cudaDataType_t CUDA_R_32F, CUDA_R_16BF (library_types.h), cublasComputeType_t
+// CUBLAS_COMPUTE_32F (f32 accumulation; with bf16 inputs the tensor cores' bf16 path) and
+// cublasGemmAlgo_t CUBLAS_GEMM_DEFAULT (cublas_api.h). Not COMPUTE_32F_FAST_16BF on f32
+// matrices: it only "allows" down-converting, and cuBLAS 13.1 on an H200 chose TF32 (measured;
+// docs/CudaPipeline.md), so the compiled code converts the operands to bf16 itself.
+constexpr int CUDA_R_32F = 0, CUDA_R_16BF = 14;
+constexpr int CUBLAS_COMPUTE_32F = 68;
 constexpr int CUBLAS_GEMM_DEFAULT = -1;
 
 struct Cublas {
@@ -105,6 +105,7 @@ struct State {
   llvm::DenseMap<CUfunction, std::string> kernelNames;
   void *pinned = nullptr;
   size_t pinnedBytes = 0;
+  uint64_t numLaunches = 0, numGemms = 0; // since the process started (lorc::cuda::callCounts)
 };
 
 State &state() {
@@ -240,21 +241,22 @@ Cublas *getCublas(const char *op) {
   return &s.blas;
 }
 
-/// The input precision of a GEMM on f32 device buffers: F32 (cublasSgemm), or Bf16: cublasGemmEx
-/// with CUBLAS_COMPUTE_32F_FAST_16BF, inputs down-converted (to bf16 or TF32, cuBLAS' choice),
-/// f32 accumulation and output.
+/// The operands of a GEMM: F32 (f32 A and B, cublasSgemm), or Bf16 (bf16 A and B, as the
+/// compiled code converted them, cublasGemmEx with CUBLAS_COMPUTE_32F: f32 accumulation on the
+/// tensor cores). C is f32 in both.
 enum class GemmPrecision { F32, Bf16 };
 
 /// C[m×n] (row-major view: strides cs0, cs1) += op(A)·op(B) on the device with cuBLAS, which is
 /// column-major: a row-major C is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ. Batched when `batch` > 1,
 /// with element strides between the matrices.
-void deviceGemm(const char *op, GemmPrecision precision, const float *a, int64_t as0,
-                int64_t as1, bool transA, const float *b, int64_t bs0, int64_t bs1, bool transB,
+void deviceGemm(const char *op, GemmPrecision precision, const void *a, int64_t as0,
+                int64_t as1, bool transA, const void *b, int64_t bs0, int64_t bs1, bool transB,
                 float *c, int64_t cs0, int64_t cs1, int64_t m, int64_t n, int64_t k,
                 int64_t batch = 1, int64_t strideA = 0, int64_t strideB = 0,
                 int64_t strideC = 0) {
   if (!usable() || m == 0 || n == 0 || k == 0 || batch == 0)
     return;
+  ++state().numGemms;
   Cublas *blas = getCublas(op);
   if (!blas)
     return;
@@ -274,7 +276,7 @@ void deviceGemm(const char *op, GemmPrecision precision, const float *a, int64_t
   // A row-major view with leading dimension ld reads as its transpose in column-major, hence
   // op = T exactly when the view's `trans` equals rowMajorC.
   struct Operand {
-    const float *data;
+    const void *data;
     lorc::BlasView view;
     int64_t batchStride;
   } opA{a, *va, strideA}, opB{b, *vb, strideB};
@@ -286,22 +288,24 @@ void deviceGemm(const char *op, GemmPrecision precision, const float *a, int64_t
   int status;
   if (precision == GemmPrecision::F32)
     status = batch == 1
-                 ? blas->cublasSgemm(blas->blas, opOf(p), opOf(q), rows, cols, k, &one, p.data,
-                                     p.view.ld, q.data, q.view.ld, &one, c, ldc)
+                 ? blas->cublasSgemm(blas->blas, opOf(p), opOf(q), rows, cols, k, &one,
+                                     static_cast<const float *>(p.data), p.view.ld,
+                                     static_cast<const float *>(q.data), q.view.ld, &one, c, ldc)
                  : blas->cublasSgemmStridedBatched(
-                       blas->blas, opOf(p), opOf(q), rows, cols, k, &one, p.data, p.view.ld,
-                       p.batchStride, q.data, q.view.ld, q.batchStride, &one, c, ldc, strideC,
-                       batch);
-  else // f32 matrices, bf16/TF32 inputs to the tensor cores, f32 accumulation (alpha, beta f32)
+                       blas->blas, opOf(p), opOf(q), rows, cols, k, &one,
+                       static_cast<const float *>(p.data), p.view.ld, p.batchStride,
+                       static_cast<const float *>(q.data), q.view.ld, q.batchStride, &one, c,
+                       ldc, strideC, batch);
+  else // bf16 A and B, f32 C, f32 accumulation (alpha, beta f32)
     status = batch == 1
                  ? blas->cublasGemmEx(blas->blas, opOf(p), opOf(q), rows, cols, k, &one, p.data,
-                                      CUDA_R_32F, p.view.ld, q.data, CUDA_R_32F, q.view.ld, &one,
-                                      c, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F_FAST_16BF,
+                                      CUDA_R_16BF, p.view.ld, q.data, CUDA_R_16BF, q.view.ld,
+                                      &one, c, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
                                       CUBLAS_GEMM_DEFAULT)
                  : blas->cublasGemmStridedBatchedEx(
-                       blas->blas, opOf(p), opOf(q), rows, cols, k, &one, p.data, CUDA_R_32F,
-                       p.view.ld, p.batchStride, q.data, CUDA_R_32F, q.view.ld, q.batchStride,
-                       &one, c, CUDA_R_32F, ldc, strideC, batch, CUBLAS_COMPUTE_32F_FAST_16BF,
+                       blas->blas, opOf(p), opOf(q), rows, cols, k, &one, p.data, CUDA_R_16BF,
+                       p.view.ld, p.batchStride, q.data, CUDA_R_16BF, q.view.ld, q.batchStride,
+                       &one, c, CUDA_R_32F, ldc, strideC, batch, CUBLAS_COMPUTE_32F,
                        CUBLAS_GEMM_DEFAULT);
   if (status != 0)
     recordError(llvm::formatv("{0}: cuBLAS {1} [M={2}, N={3}, K={4}, batch={5}] failed with "
@@ -309,12 +313,16 @@ void deviceGemm(const char *op, GemmPrecision precision, const float *a, int64_t
                               op,
                               precision == GemmPrecision::F32
                                   ? "SGEMM"
-                                  : "GemmEx (COMPUTE_32F_FAST_16BF)",
+                                  : "GemmEx (bf16 A and B, COMPUTE_32F)",
                               m, n, k, batch, status)
                     .str());
 }
 
 } // namespace
+
+lorc::cuda::CallCounts lorc::cuda::callCounts() {
+  return {state().numLaunches, state().numGemms};
+}
 
 llvm::Error lorc::cuda::initialize() {
   State &s = state();
@@ -479,6 +487,7 @@ LORC_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY
   if (gridX <= 0 || gridY <= 0 || gridZ <= 0)
     return; // an empty iteration space
   State &s = state();
+  ++s.numLaunches;
   auto fn = static_cast<CUfunction>(function);
   if (gridY > 65535 || gridZ > 65535) {
     recordError(llvm::formatv("kernel {0}: grid [{1}, {2}, {3}] exceeds 65535 blocks in y or z "
@@ -528,12 +537,16 @@ LORC_EXPORT void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void * /*str
 // --- GEMMs (--lorc-dispatch-blas{library=cuda}) -------------------------------------------
 
 template <int N> using MemRef = lorc::StridedMemRef<float, N>;
+/// bf16 operands: the raw 16-bit patterns (upper half of the f32 bits, rounded to nearest even
+/// by the compiled code's conversion kernel).
+template <int N> using MemRefBf16 = lorc::StridedMemRef<uint16_t, N>;
 
 namespace {
 /// C += op(A)·op(B) on 2-D strided device memrefs; A is stored [k, m] when transA, B [n, k]
 /// when transB (the contract of the CPU entry points, lib/Runtime/CpuKernels.cpp).
-void matmul(const char *op, GemmPrecision precision, MemRef<2> *a, MemRef<2> *b, MemRef<2> *c,
-            int32_t transA, int32_t transB) {
+template <typename In>
+void matmul(const char *op, GemmPrecision precision, lorc::StridedMemRef<In, 2> *a,
+            lorc::StridedMemRef<In, 2> *b, MemRef<2> *c, int32_t transA, int32_t transB) {
   int64_t m = c->sizes[0], n = c->sizes[1];
   int64_t k = transA ? a->sizes[0] : a->sizes[1];
   deviceGemm(op, precision, a->aligned + a->offset, a->strides[0], a->strides[1], transA,
@@ -542,8 +555,9 @@ void matmul(const char *op, GemmPrecision precision, MemRef<2> *a, MemRef<2> *b,
 }
 
 /// The batched form over the leading dimension of 3-D strided device memrefs.
-void batchMatmul(const char *op, GemmPrecision precision, MemRef<3> *a, MemRef<3> *b,
-                 MemRef<3> *c, int32_t transA, int32_t transB) {
+template <typename In>
+void batchMatmul(const char *op, GemmPrecision precision, lorc::StridedMemRef<In, 3> *a,
+                 lorc::StridedMemRef<In, 3> *b, MemRef<3> *c, int32_t transA, int32_t transB) {
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
   int64_t k = transA ? a->sizes[1] : a->sizes[2];
   deviceGemm(op, precision, a->aligned + a->offset, a->strides[1], a->strides[2], transA,
@@ -565,15 +579,16 @@ LORC_EXPORT void _mlir_ciface_lorc_cuda_batch_matmul_f32(MemRef<3> *a, MemRef<3>
 }
 
 /// The bf16 forms (--lorc-dispatch-blas{library=cuda precision=bf16}, or a bf16 layer of
-/// --lorc-assign-precision): the same f32 buffers, A and B down-converted by cuBLAS
-/// (COMPUTE_32F_FAST_16BF: bf16 or TF32), f32 accumulation and output; the CPU's
-/// lorc_cpu_(batch_)matmul_bf16 round to bf16 exactly.
-LORC_EXPORT void _mlir_ciface_lorc_cuda_matmul_bf16(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c,
-                                                    int32_t transA, int32_t transB) {
+/// --lorc-assign-precision): A and B bf16 (the compiled code rounds them from f32, nearest
+/// even, in a generated kernel before the call), C f32, f32 accumulation: the rounding of the
+/// CPU's lorc_cpu_(batch_)matmul_bf16.
+LORC_EXPORT void _mlir_ciface_lorc_cuda_matmul_bf16(MemRefBf16<2> *a, MemRefBf16<2> *b,
+                                                    MemRef<2> *c, int32_t transA,
+                                                    int32_t transB) {
   matmul("lorc_cuda_matmul_bf16", GemmPrecision::Bf16, a, b, c, transA, transB);
 }
 
-LORC_EXPORT void _mlir_ciface_lorc_cuda_batch_matmul_bf16(MemRef<3> *a, MemRef<3> *b,
+LORC_EXPORT void _mlir_ciface_lorc_cuda_batch_matmul_bf16(MemRefBf16<3> *a, MemRefBf16<3> *b,
                                                           MemRef<3> *c, int32_t transA,
                                                           int32_t transB) {
   batchMatmul("lorc_cuda_batch_matmul_bf16", GemmPrecision::Bf16, a, b, c, transA, transB);

@@ -54,12 +54,36 @@ std::optional<std::pair<bool, bool>> getTransposes(linalg::LinalgOp op, unsigned
   return std::make_pair(transA, transB);
 }
 
-/// The fully dynamic strided memref type of rank `rank` the runtime entry points take.
-MemRefType dynamicStrided(MLIRContext *ctx, unsigned rank) {
+/// The fully dynamic strided memref type of rank `rank` the runtime entry points take (f32
+/// elements unless `element` is given).
+MemRefType dynamicStrided(MLIRContext *ctx, unsigned rank, Type element = {}) {
   SmallVector<int64_t> shape(rank, ShapedType::kDynamic);
   SmallVector<int64_t> strides(rank, ShapedType::kDynamic);
-  return MemRefType::get(shape, Float32Type::get(ctx),
+  return MemRefType::get(shape, element ? element : Float32Type::get(ctx),
                          StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides));
+}
+
+/// A new identity-layout bf16 buffer holding `v` (an f32 memref) rounded to nearest even: a
+/// linalg.generic with arith.truncf, which the CUDA pipeline turns into a generated kernel
+/// (PTX cvt.rn.bf16.f32). The caller deallocates it after its last use.
+Value convertToBf16(OpBuilder &b, Location loc, Value v) {
+  auto type = cast<MemRefType>(v.getType());
+  SmallVector<Value> dynamicSizes;
+  for (auto [d, size] : llvm::enumerate(type.getShape()))
+    if (ShapedType::isDynamic(size))
+      dynamicSizes.push_back(memref::DimOp::create(b, loc, v, d));
+  Value out = memref::AllocOp::create(b, loc, MemRefType::get(type.getShape(), b.getBF16Type()),
+                                      dynamicSizes);
+  unsigned rank = type.getRank();
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  linalg::GenericOp::create(
+      b, loc, TypeRange{}, ValueRange{v}, ValueRange{out}, ArrayRef<AffineMap>{id, id},
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        Value r = arith::TruncFOp::create(nb, l, nb.getBF16Type(), args[0]);
+        linalg::YieldOp::create(nb, l, r);
+      });
+  return out;
 }
 
 /// Whether `v` is a view of the parameter buffer (argument 0 of a function carrying
@@ -90,11 +114,13 @@ func::FuncOp getOrDeclare(ModuleOp module, StringRef name, ArrayRef<Type> args) 
   return f;
 }
 
-/// `name(memref, memref, memref, i32, i32[, i32])`: A, B, C of `rank` and the flags.
-func::FuncOp getOrDeclare(ModuleOp module, StringRef name, unsigned rank, unsigned numFlags) {
+/// `name(memref, memref, memref, i32, i32[, i32])`: A, B, C of `rank` and the flags; A and B
+/// have `inputElement` elements (f32 unless given), C f32.
+func::FuncOp getOrDeclare(ModuleOp module, StringRef name, unsigned rank, unsigned numFlags,
+                          Type inputElement = {}) {
   MLIRContext *ctx = module.getContext();
-  Type m = dynamicStrided(ctx, rank);
-  SmallVector<Type> args = {m, m, m};
+  Type m = dynamicStrided(ctx, rank), in = dynamicStrided(ctx, rank, inputElement);
+  SmallVector<Type> args = {in, in, m};
   args.append(numFlags, IntegerType::get(ctx, 32));
   return getOrDeclare(module, name, args);
 }
@@ -218,14 +244,26 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
           continue;
         }
       }
+      std::string precision = precisionOf(op);
       std::string callee =
-          "lorc_" + library + (batched ? "_batch_matmul_" : "_matmul_") + precisionOf(op);
-      func::FuncOp decl = getOrDeclare(module, callee, rank, cpu ? 3 : 2);
+          "lorc_" + library + (batched ? "_batch_matmul_" : "_matmul_") + precision;
+      // On the device, bf16 GEMMs take bf16 A and B, converted here (cuBLAS's
+      // COMPUTE_32F_FAST_16BF on f32 matrices may pick TF32 instead: docs/CudaPipeline.md);
+      // the CPU entry points round f32 operands themselves.
+      bool convert = !cpu && precision == "bf16";
       OpBuilder b(op);
+      Type inputElement = convert ? b.getBF16Type() : b.getF32Type();
+      func::FuncOp decl = getOrDeclare(module, callee, rank, cpu ? 3 : 2, inputElement);
       Location loc = op.getLoc();
-      SmallVector<Value> args;
-      for (Value v : op->getOperands())
-        args.push_back(memref::CastOp::create(b, loc, dynamicStrided(&getContext(), rank), v));
+      SmallVector<Value> args, temporaries;
+      for (auto [i, v] : llvm::enumerate(op->getOperands())) {
+        Value operand = v;
+        if (convert && i < 2)
+          temporaries.push_back(operand = convertToBf16(b, loc, v));
+        args.push_back(memref::CastOp::create(
+            b, loc, dynamicStrided(&getContext(), rank, i < 2 ? inputElement : Type()),
+            operand));
+      }
       args.push_back(arith::ConstantIntOp::create(b, loc, trans->first ? 1 : 0, 32));
       args.push_back(arith::ConstantIntOp::create(b, loc, trans->second ? 1 : 0, 32));
       if (cpu) {
@@ -234,6 +272,9 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
         numParameterOperands += parameter;
       }
       func::CallOp::create(b, loc, decl, args);
+      for (Value t : temporaries)
+        memref::DeallocOp::create(b, loc, t);
+      numConverted += temporaries.size();
       op->erase();
       ++numDispatched;
     }

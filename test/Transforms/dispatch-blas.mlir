@@ -26,14 +26,27 @@
 // CUDA-LABEL: func.func @batch_matmul
 //       CUDA:   call @lorc_cuda_batch_matmul_f32(
 
-// library=cuda precision=bf16: the cuBLAS bf16 entry points (f32 buffers, inputs down-converted
-// by cuBLAS, f32 accumulation), with the same operands and flags as the f32 ones.
+// library=cuda precision=bf16: A and B are rounded into new bf16 buffers (a truncf generic
+// each, a generated kernel in the CUDA pipeline, freed after the call) and the cuBLAS bf16 entry
+// points take them with the f32 C (cublasGemmEx, bf16 inputs, f32 accumulation).
 // CUDABF16-LABEL: func.func @matmul
+//       CUDABF16:   %[[A:.*]] = memref.alloc() : memref<4x8xbf16>
+//       CUDABF16:   linalg.generic {{.*}} ins(%arg0 : memref<4x8xf32>) outs(%[[A]] : memref<4x8xbf16>)
+//       CUDABF16:     arith.truncf %{{.*}} : f32 to bf16
+//       CUDABF16:   %[[B:.*]] = memref.alloc() : memref<8x16xbf16>
+//       CUDABF16:   linalg.generic {{.*}} ins(%arg1 : memref<8x16xf32>) outs(%[[B]] : memref<8x16xbf16>)
 //       CUDABF16:   call @lorc_cuda_matmul_bf16(
-//       CUDABF16: func.func private @lorc_cuda_matmul_bf16(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+//  CUDABF16-NEXT:   memref.dealloc %[[A]]
+//  CUDABF16-NEXT:   memref.dealloc %[[B]]
+//       CUDABF16: func.func private @lorc_cuda_matmul_bf16(memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+// Dynamic shapes: the buffers take the operands' sizes.
+// CUDABF16-LABEL: func.func @matmul_transpose_b
+//       CUDABF16:   %[[D0:.*]] = memref.dim %arg0, %c0
+//       CUDABF16:   %[[D1:.*]] = memref.dim %arg0, %c1
+//       CUDABF16:   memref.alloc(%[[D0]], %[[D1]]) : memref<?x?xbf16>
 // CUDABF16-LABEL: func.func @batch_matmul
 //       CUDABF16:   call @lorc_cuda_batch_matmul_bf16(
-//       CUDABF16: func.func private @lorc_cuda_batch_matmul_bf16(memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+//       CUDABF16: func.func private @lorc_cuda_batch_matmul_bf16(memref<?x?x?xbf16, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xbf16, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
 
 // f32 linalg.matmul / linalg.batch_matmul on buffers become calls of the lorc runtime with the
 // operands cast to fully dynamic strided memrefs, transpose flags read off the indexing maps,

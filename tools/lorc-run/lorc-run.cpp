@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lorc/Runtime/Artifact.h"
+#include "lorc/Runtime/Cuda.h"
 #include "lorc/Support/Safetensors.h"
 
 #include "lorc/Support/CommandLine.h"
@@ -52,6 +53,9 @@ struct Flags {
       cl::desc("Print each FP8 layer's input amax recorded over the runs (the first and the "
                "--bench ones) against its calibrated amax, the scale delayed scaling would set, "
                "and whether inputs were saturated")};
+  cl::opt<bool> cudaStats{
+      "cuda-stats",
+      cl::desc("On the CUDA library: print the first run's kernel launches and cuBLAS calls")};
   cl::opt<lorc::Device> device{
       "device", cl::desc("Where to run"), cl::init(lorc::Device::Auto),
       cl::values(clEnumValN(lorc::Device::Auto, "auto",
@@ -211,6 +215,7 @@ int main(int argc, char **argv) {
     return amax ? amax->record(outs) : Error::success();
   };
 
+  lorc::cuda::CallCounts before = lorc::cuda::callCounts();
   auto start = std::chrono::steady_clock::now();
   auto outs = a.run(inputs);
   double firstMs =
@@ -236,6 +241,14 @@ int main(int argc, char **argv) {
       batch = t.shape[0], seq = t.shape[1];
   llvm::outs() << format("ran batch %lld x seq %lld in %.2f ms (first run)\n",
                          static_cast<long long>(batch), static_cast<long long>(seq), firstMs);
+  if (flags.cudaStats) {
+    if (a.target() != "cuda")
+      return fail("--cuda-stats: the run used the " + a.target().str() + " library, not CUDA");
+    lorc::cuda::CallCounts after = lorc::cuda::callCounts();
+    llvm::outs() << format("cuda: %llu kernel launches, %llu cuBLAS calls per run\n",
+                           static_cast<unsigned long long>(after.launches - before.launches),
+                           static_cast<unsigned long long>(after.gemms - before.gemms));
+  }
 
   if (flags.bench.getNumOccurrences()) {
     unsigned iters = flags.bench ? flags.bench : 10;

@@ -7,9 +7,10 @@
 //
 // Compiled CUDA artifacts (lorc-compile --target=cuda) call the host ABI of MLIR's gpu-to-llvm
 // lowering (`mgpuModuleLoad`, `mgpuLaunchKernel`, `mgpuMemAlloc`, ...; Debian ships no MLIR
-// CUDA runtime library) and `_mlir_ciface_lorc_cuda_(batch_)matmul_{f32,bf16}` (f32 device
-// buffers; `_f32` is cublasSgemm, `_bf16` cublasGemmEx with CUBLAS_COMPUTE_32F_FAST_16BF: A and
-// B down-converted to bf16 or TF32 at cuBLAS' choice, f32 accumulation, tensor cores);
+// CUDA runtime library) and `_mlir_ciface_lorc_cuda_(batch_)matmul_{f32,bf16}` (device
+// buffers; `_f32`: f32 A, B, C, cublasSgemm; `_bf16`: bf16 A and B, which the compiled code
+// rounds from f32 in a generated kernel, f32 C, cublasGemmEx with CUBLAS_COMPUTE_32F: f32
+// accumulation on the tensor cores);
 // lib/Runtime/Cuda.cpp implements both.
 // Execution model (docs/CudaPipeline.md):
 //   * one stream: every launch, cuBLAS call, copy, allocation and free of a forward pass is
@@ -52,6 +53,13 @@ llvm::Error copyToHost(void *dst, const void *src, size_t bytes, const char *wha
 
 /// Pinned (page-locked) host memory for inputs and outputs, grown on demand and kept.
 llvm::Expected<void *> pinnedStaging(size_t bytes);
+
+/// Kernel launches (mgpuLaunchKernel with a non-empty grid) and cuBLAS GEMM calls made since the
+/// process started: a forward pass's counts are the difference around Artifact::run.
+struct CallCounts {
+  uint64_t launches = 0, gemms = 0;
+};
+CallCounts callCounts();
 
 /// Waits for the stream and returns the first error recorded since the last call (by the
 /// mgpu* entry points, the cuBLAS GEMMs or the synchronisation itself), naming the call.

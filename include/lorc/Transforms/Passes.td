@@ -22,11 +22,15 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     `bIsParameter` is 1 when B is a view of the parameter buffer (argument 0 of a function
     with `lorc.parameters`): the runtime then packs B once into the library's blocked layout
     and reuses it on every call. `precision=bf16` calls the `_bf16` forms, on either library:
-    f32 buffers as for `_f32`, A and B rounded to bf16 (round to nearest even), f32
-    accumulation and output. On the cpu library that is oneDNN's bf16 GEMM (AVX512_BF16; f32
-    with a note on CPUs without it); on cuda, cublasGemmEx / cublasGemmStridedBatchedEx on f32
-    matrices with compute type CUBLAS_COMPUTE_32F_FAST_16BF (tensor cores; cuBLAS may
-    down-convert to TF32 instead of bf16, see docs/CudaPipeline.md). A matmul tagged
+    A and B rounded to bf16 (round to nearest even), f32 accumulation and output. On the cpu
+    library the call passes the f32 buffers and oneDNN's bf16 GEMM rounds them (AVX512_BF16;
+    f32 with a note on CPUs without it). On cuda the pass rounds them itself: each of A and B is
+    converted into a new bf16 buffer (memref.alloc, a linalg.generic with arith.truncf, which
+    the pipeline turns into a generated kernel, and a memref.dealloc after the call), and
+    `lorc_cuda_(batch_)matmul_bf16(A_bf16, B_bf16, C_f32, ...)` runs cublasGemmEx /
+    cublasGemmStridedBatchedEx with bf16 A and B and CUBLAS_COMPUTE_32F (tensor cores). Not
+    COMPUTE_32F_FAST_16BF on the f32 buffers: it only allows down-converting, and cuBLAS 13.1 on
+    an H200 chose TF32 (docs/CudaPipeline.md). A matmul tagged
     `lorc.gemm_precision = "bf16"` (the lowering of a layer that --lorc-assign-precision put in
     bf16, whose operands are bf16 values already) takes the `_bf16` form whatever `precision`
     says.
@@ -64,7 +68,7 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
            "(off in the CUDA pipeline's CPU twin, whose generated kernels are what it checks)">
   ];
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::memref::MemRefDialect",
-                           "mlir::arith::ArithDialect"];
+                           "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect"];
   let statistics = [
     Statistic<"numDispatched", "num-dispatched", "Number of matmuls dispatched to BLAS">,
     Statistic<"numParameterOperands", "num-parameter-operands",
@@ -72,7 +76,9 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     Statistic<"numBiasFolded", "num-bias-folded",
               "Number of bias broadcasts passed to the GEMM as its bias argument">,
     Statistic<"numEpiloguesFolded", "num-epilogues-folded",
-              "Number of lorc.epilogue generics run as the GEMM's post-ops">
+              "Number of lorc.epilogue generics run as the GEMM's post-ops">,
+    Statistic<"numConverted", "num-converted-to-bf16",
+              "Number of GEMM operands converted to bf16 buffers before a cuda bf16 call">
   ];
 }
 
