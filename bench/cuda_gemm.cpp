@@ -4,7 +4,9 @@
 // points (`_mlir_ciface_lorc_cuda_matmul_{f32,bf16}`, lib/Runtime/Cuda.cpp) and the same
 // layout: y[M, N] += x[M, K] · W[N, K]ᵀ, row-major device buffers, W transposed as a linear's
 // weight; x and W f32, or bf16 for the bf16 entry point (rounded to nearest even here, as the
-// compiled code's conversion kernels do before each call: their time is not included), y f32. bench/cuda_gemm.sh runs it beside torch.matmul in the same process tree and
+// compiled code's conversion kernels do before each call: their time is not included), y f32,
+// written with beta = 0 (a linear whose C starts as zeros: accumulate 0), and for "bf16+=" also
+// with beta = 1 (C += x·Wᵀ, a linear whose bias was broadcast into C first: C read and written). bench/cuda_gemm.sh runs it beside torch.matmul in the same process tree and
 // prints the ratio (issue 6's goal for 4096³ bf16: ≥ 0.95 of torch).
 //
 //   lorc-bench-cuda-gemm M N K [ITERS]
@@ -33,9 +35,9 @@
 using MemRef2 = lorc::StridedMemRef<float, 2>;
 using MemRef2Bf16 = lorc::StridedMemRef<uint16_t, 2>;
 extern "C" void _mlir_ciface_lorc_cuda_matmul_f32(MemRef2 *, MemRef2 *, MemRef2 *, int32_t,
-                                                  int32_t);
+                                                  int32_t, int32_t);
 extern "C" void _mlir_ciface_lorc_cuda_matmul_bf16(MemRef2Bf16 *, MemRef2Bf16 *, MemRef2 *,
-                                                   int32_t, int32_t);
+                                                   int32_t, int32_t, int32_t);
 
 template <typename T> static lorc::StridedMemRef<T, 2> view(void *p, int64_t rows, int64_t cols) {
   T *f = static_cast<T *>(p);
@@ -109,12 +111,14 @@ int main(int argc, char **argv) {
     bool bf16;
   };
   for (Variant v :
-       {Variant{"f32", [&] { _mlir_ciface_lorc_cuda_matmul_f32(&a, &b, &c, 0, 1); }, false},
-        Variant{"bf16", [&] { _mlir_ciface_lorc_cuda_matmul_bf16(&a16, &b16, &c, 0, 1); }, true}}) {
+       {Variant{"f32", [&] { _mlir_ciface_lorc_cuda_matmul_f32(&a, &b, &c, 0, 1, 0); }, false},
+        Variant{"bf16", [&] { _mlir_ciface_lorc_cuda_matmul_bf16(&a16, &b16, &c, 0, 1, 0); }, true},
+        Variant{"bf16+=", [&] { _mlir_ciface_lorc_cuda_matmul_bf16(&a16, &b16, &c, 0, 1, 1); },
+                true}}) {
     // One checked call on a zeroed y.
     if (auto e = lorc::cuda::copyToDevice(dy, zero.data(), zero.size() * 4, "y"))
       return fail(std::move(e));
-    v.call(); // y = x·Wᵀ (transA 0, transB 1)
+    v.call(); // y = x·Wᵀ (transA 0, transB 1; y += for "bf16+=", on zeros)
     if (auto e = lorc::cuda::copyToHost(y.data(), dy, y.size() * 4, "y"))
       return fail(std::move(e));
     if (auto e = lorc::cuda::synchronize())

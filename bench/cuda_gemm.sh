@@ -3,8 +3,8 @@
 # (lorc-bench-cuda-gemm: the calls compiled lorc.linear makes, f32 device buffers) against
 # torch.matmul on the same GPU in the same run (issue 6's goal: bf16 >= 0.95 of torch).
 #   lorc f32  : cublasSgemm (no TF32)                vs torch f32 (allow_tf32 = False)
-#   lorc bf16 : cublasGemmEx, f32 buffers,            vs torch bf16 tensors (bf16 in and out)
-#               COMPUTE_32F_FAST_16BF
+#   lorc bf16 : cublasGemmEx, bf16 x and W, f32 y,    vs torch bf16 tensors (bf16 in and out)
+#               COMPUTE_32F, beta 0 ("bf16") and 1 ("bf16+=", y read too)
 # Usage: bench/cuda_gemm.sh [BIN_DIR] [M N K]   (BIN_DIR holds lorc-bench-cuda-gemm; default
 #   build/bin)   LORC_BENCH_ITERS (default 50); PYTHON (default python3, with torch)
 set -euo pipefail
@@ -22,7 +22,7 @@ lorc = {r["precision"]: r for r in map(json.loads, open(sys.argv[1]))}
 m, n, k, iters = map(int, sys.argv[2:6])
 torch.backends.cuda.matmul.allow_tf32 = False
 print(f"== y[{m},{n}] = x[{m},{k}] · W[{n},{k}]ᵀ on {torch.cuda.get_device_name()}, torch {torch.__version__}")
-for prec, dtype in (("f32", torch.float32), ("bf16", torch.bfloat16)):
+for prec, dtype in (("f32", torch.float32), ("bf16", torch.bfloat16), ("bf16+=", torch.bfloat16)):
     x = torch.rand(m, k, device="cuda", dtype=dtype) * 2 - 1
     w = torch.rand(n, k, device="cuda", dtype=dtype) * 2 - 1
     for _ in range(5):

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -40,13 +41,13 @@ std::vector<uint16_t> bf16Bits(const std::vector<float> &v) {
 } // namespace
 
 extern "C" void _mlir_ciface_lorc_cuda_matmul_f32(MemRef<2> *, MemRef<2> *, MemRef<2> *, int32_t,
-                                                  int32_t);
+                                                  int32_t, int32_t);
 extern "C" void _mlir_ciface_lorc_cuda_batch_matmul_f32(MemRef<3> *, MemRef<3> *, MemRef<3> *,
-                                                        int32_t, int32_t);
+                                                        int32_t, int32_t, int32_t);
 extern "C" void _mlir_ciface_lorc_cuda_matmul_bf16(MemRefBf16<2> *, MemRefBf16<2> *,
-                                                   MemRef<2> *, int32_t, int32_t);
+                                                   MemRef<2> *, int32_t, int32_t, int32_t);
 extern "C" void _mlir_ciface_lorc_cuda_batch_matmul_bf16(MemRefBf16<3> *, MemRefBf16<3> *,
-                                                         MemRef<3> *, int32_t, int32_t);
+                                                         MemRef<3> *, int32_t, int32_t, int32_t);
 extern "C" void *mgpuModuleLoad(void *, size_t);
 extern "C" void *mgpuMemAlloc(uint64_t, void *, bool);
 extern "C" void *mgpuModuleGetFunction(void *, const char *);
@@ -184,6 +185,10 @@ TEST_F(FakeCuda, GemmLayoutsMatchLoops) {
             std::vector<float> b = fine(br * bc, 0.25f);
             int64_t cs0 = colMajorC ? 1 : n, cs1 = colMajorC ? m : 1;
             std::vector<float> c = fine(m * n, 1.0f), want = c;
+            // accumulate 0 (beta 0: C's prior values are ignored) on half the combinations.
+            int accumulate = (ta + tb + colMajorC + colMajorB) % 2;
+            if (!accumulate)
+              std::fill(want.begin(), want.end(), 0.0f);
             MemRef<2> A{a.data(), a.data(), 0, {ar, ac}, {ald, 1}};
             MemRef<2> B{b.data(), b.data(), 0, {br, bc}, {bs0, bs1}};
             MemRef<2> C{c.data(), c.data(), 0, {m, n}, {cs0, cs1}};
@@ -191,15 +196,16 @@ TEST_F(FakeCuda, GemmLayoutsMatchLoops) {
             MemRefBf16<2> A16{a16.data(), a16.data(), 0, {ar, ac}, {ald, 1}};
             MemRefBf16<2> B16{b16.data(), b16.data(), 0, {br, bc}, {bs0, bs1}};
             if (bf16)
-              _mlir_ciface_lorc_cuda_matmul_bf16(&A16, &B16, &C, ta, tb);
+              _mlir_ciface_lorc_cuda_matmul_bf16(&A16, &B16, &C, ta, tb, accumulate);
             else
-              _mlir_ciface_lorc_cuda_matmul_f32(&A, &B, &C, ta, tb);
+              _mlir_ciface_lorc_cuda_matmul_f32(&A, &B, &C, ta, tb, accumulate);
             ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
             reference(a, ald, 1, ta, b, bs0, bs1, tb, want, cs0, cs1, m, n, k, bf16);
             for (size_t i = 0; i < c.size(); ++i)
               EXPECT_FLOAT_EQ(c[i], want[i])
                   << (bf16 ? "bf16" : "f32") << " transA " << ta << " transB " << tb
-                  << " colMajorC " << colMajorC << " colMajorB " << colMajorB << " at " << i;
+                  << " colMajorC " << colMajorC << " colMajorB " << colMajorB << " accumulate "
+                  << accumulate << " at " << i;
           }
 }
 
@@ -211,7 +217,7 @@ TEST_F(FakeCuda, Bf16GemmReadsBf16Operands) {
   MemRefBf16<2> A{a.data(), a.data(), 0, {1, 1}, {1, 1}};
   MemRefBf16<2> B{b.data(), b.data(), 0, {1, 1}, {1, 1}};
   MemRef<2> C{c.data(), c.data(), 0, {1, 1}, {1, 1}};
-  _mlir_ciface_lorc_cuda_matmul_bf16(&A, &B, &C, 0, 0);
+  _mlir_ciface_lorc_cuda_matmul_bf16(&A, &B, &C, 0, 0, 1);
   ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
   EXPECT_EQ(c[0], 0.5f + 3.0f * (1.0f + 1.0f / 128));
   EXPECT_EQ(lorc::cuda::callCounts().gemms > 0, true);
@@ -229,9 +235,9 @@ TEST_F(FakeCuda, BatchedGemmAndUnsupportedStrides) {
     MemRefBf16<3> A16{a16.data(), a16.data(), 0, {batch, m, k}, {m * k, k, 1}};
     MemRefBf16<3> B16{b16.data(), b16.data(), 0, {batch, n, k}, {n * k, k, 1}};
     if (bf16)
-      _mlir_ciface_lorc_cuda_batch_matmul_bf16(&A16, &B16, &C, 0, 1);
+      _mlir_ciface_lorc_cuda_batch_matmul_bf16(&A16, &B16, &C, 0, 1, 1);
     else
-      _mlir_ciface_lorc_cuda_batch_matmul_f32(&A, &B, &C, 0, 1);
+      _mlir_ciface_lorc_cuda_batch_matmul_f32(&A, &B, &C, 0, 1, 1);
     ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "");
     for (int64_t i = 0; i < batch; ++i) {
       std::vector<float> ai(a.begin() + i * m * k, a.begin() + (i + 1) * m * k);
@@ -247,14 +253,14 @@ TEST_F(FakeCuda, BatchedGemmAndUnsupportedStrides) {
   MemRef<2> A2{a.data(), a.data(), 0, {m, k}, {2 * k, 2}};
   MemRef<2> B2{b.data(), b.data(), 0, {k, n}, {n, 1}};
   MemRef<2> C2{c.data(), c.data(), 0, {m, n}, {n, 1}};
-  _mlir_ciface_lorc_cuda_matmul_f32(&A2, &B2, &C2, 0, 0);
+  _mlir_ciface_lorc_cuda_matmul_f32(&A2, &B2, &C2, 0, 0, 1);
   EXPECT_EQ(errorOf(lorc::cuda::synchronize()),
             "CUDA: lorc_cuda_matmul_f32: operand strides A(10,2) B(2,1) C(2,1) fit no cuBLAS "
             "layout");
   std::vector<uint16_t> a16 = bf16Bits(a), b16 = bf16Bits(b);
   MemRefBf16<2> A16{a16.data(), a16.data(), 0, {m, k}, {2 * k, 2}};
   MemRefBf16<2> B16{b16.data(), b16.data(), 0, {k, n}, {n, 1}};
-  _mlir_ciface_lorc_cuda_matmul_bf16(&A16, &B16, &C2, 0, 0);
+  _mlir_ciface_lorc_cuda_matmul_bf16(&A16, &B16, &C2, 0, 0, 1);
   EXPECT_EQ(errorOf(lorc::cuda::synchronize()),
             "CUDA: lorc_cuda_matmul_bf16: operand strides A(10,2) B(2,1) C(2,1) fit no cuBLAS "
             "layout");

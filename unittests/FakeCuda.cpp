@@ -66,6 +66,8 @@ int cuMemcpyAsync(unsigned long long d, unsigned long long s, size_t n, void *) 
 int cuMemGetInfo_v2(size_t *freeBytes, size_t *total) { *freeBytes = 1 << 30; *total = size_t(1) << 31; return 0; }
 int cuMemAllocHost_v2(void **p, size_t n) { *p = std::malloc(n); return 0; }
 int cuMemFreeHost(void *p) { std::free(p); return 0; }
+int cuDeviceGetDefaultMemPool(void **pool, int) { static int p; *pool = &p; return 0; }
+int cuMemPoolSetAttribute(void *, int, void *) { return 0; }
 
 int cublasCreate_v2(void **h) { static int handle; *h = &handle; return 0; }
 int cublasSetStream_v2(void *, void *) { return 0; }

@@ -146,6 +146,16 @@ struct Folded {
   int32_t activation = 0; // lorc::GemmActivation: 0 none, 1 GELU erf, 2 GELU tanh
 };
 
+/// The `linalg.fill` of +0.0 into `c` that `prev` is, or null.
+linalg::FillOp zeroFillOf(Operation *prev, Value c) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(prev);
+  FloatAttr zero;
+  if (fill && fill.getOutputs()[0] == c && matchPattern(fill.getInputs()[0], m_Constant(&zero)) &&
+      zero.getValue().isPosZero())
+    return fill;
+  return nullptr;
+}
+
 Folded foldNeighbours(linalg::MatmulOp op) {
   Folded f;
   Value c = op.getDpsInits()[0];
@@ -157,11 +167,8 @@ Folded foldNeighbours(linalg::MatmulOp op) {
       f.init = bc;
       f.bias = bc.getInput();
     }
-  } else if (auto fill = dyn_cast_or_null<linalg::FillOp>(prev)) {
-    FloatAttr zero;
-    if (fill.getOutputs()[0] == c && matchPattern(fill.getInputs()[0], m_Constant(&zero)) &&
-        zero.getValue().isPosZero())
-      f.init = fill;
+  } else if (linalg::FillOp fill = zeroFillOf(prev, c)) {
+    f.init = fill;
   }
   auto gen = dyn_cast_or_null<linalg::GenericOp>(memoryNeighbour(op, /*before=*/false));
   auto tag = gen ? gen->getAttrOfType<DictionaryAttr>("lorc.epilogue") : DictionaryAttr();
@@ -253,7 +260,7 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
       bool convert = !cpu && precision == "bf16";
       OpBuilder b(op);
       Type inputElement = convert ? b.getBF16Type() : b.getF32Type();
-      func::FuncOp decl = getOrDeclare(module, callee, rank, cpu ? 3 : 2, inputElement);
+      func::FuncOp decl = getOrDeclare(module, callee, rank, 3, inputElement);
       Location loc = op.getLoc();
       SmallVector<Value> args, temporaries;
       for (auto [i, v] : llvm::enumerate(op->getOperands())) {
@@ -270,6 +277,15 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
         bool parameter = isParameterView(op->getOperand(1));
         args.push_back(arith::ConstantIntOp::create(b, loc, parameter ? 1 : 0, 32));
         numParameterOperands += parameter;
+      } else {
+        // cuBLAS: C's zero fill becomes beta = 0 (C is then only written, never read).
+        linalg::FillOp fill =
+            zeroFillOf(memoryNeighbour(op, /*before=*/true), op.getDpsInits()[0]);
+        args.push_back(arith::ConstantIntOp::create(b, loc, fill ? 0 : 1, 32));
+        if (fill) {
+          fill->erase();
+          ++numZeroFillsFolded;
+        }
       }
       func::CallOp::create(b, loc, decl, args);
       for (Value t : temporaries)

@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -137,20 +138,35 @@ struct LorcMapParallelLoopsPass
     auto dim = [&](gpu::Processor p) {
       return b.getAttr<gpu::ParallelLoopDimMappingAttr>(p, id, id);
     };
+    IRRewriter rewriter(ctx);
     for (scf::ParallelOp op : roots) {
+      // All dimensions but the innermost become one (a linearised index, upstream's
+      // collapseParallelLoops), which indexes the blocks along x (up to 2^31 - 1 blocks); the
+      // innermost is tiled into blocks of threads along y. Before, the three innermost
+      // dimensions went to x, y, z and any further ones ran sequentially inside each thread:
+      // attention's [batch, heads, query, key] loops ran their batch loop in every thread.
+      // Threads from the original innermost bounds (collapsing rewrites them as arithmetic).
+      int64_t threads = threadsFor(op, blockSize);
+      if (unsigned n = op.getNumLoops(); n > 2) {
+        std::vector<unsigned> outerDims(n - 1);
+        for (unsigned i = 0; i + 1 < n; ++i)
+          outerDims[i] = i;
+        Operation *next = op->getNextNode();
+        Block *block = op->getBlock();
+        rewriter.setInsertionPoint(op);
+        collapseParallelLoops(rewriter, op, {outerDims, {n - 1}});
+        op = cast<scf::ParallelOp>(next ? next->getPrevNode() : &block->back());
+      }
       unsigned n = op.getNumLoops();
       SmallVector<int64_t> tiles(n, 1);
-      tiles.back() = threadsFor(op, blockSize);
+      tiles.back() = threads;
       auto [outer, inner] = scf::tileParallelLoop(op, tiles, /*noMinMaxBounds=*/true);
-      const gpu::Processor blocks[] = {gpu::Processor::BlockX, gpu::Processor::BlockY,
-                                       gpu::Processor::BlockZ};
       SmallVector<gpu::ParallelLoopDimMappingAttr> outerMap, innerMap;
       for (unsigned i = 0; i < n; ++i) {
-        unsigned fromInnermost = n - 1 - i;
-        outerMap.push_back(dim(fromInnermost < 3 ? blocks[fromInnermost]
-                                                 : gpu::Processor::Sequential));
-        innerMap.push_back(
-            dim(fromInnermost == 0 ? gpu::Processor::ThreadX : gpu::Processor::Sequential));
+        bool innermost = i + 1 == n;
+        outerMap.push_back(dim(innermost && n == 2 ? gpu::Processor::BlockY
+                                                   : gpu::Processor::BlockX));
+        innerMap.push_back(dim(innermost ? gpu::Processor::ThreadX : gpu::Processor::Sequential));
       }
       if (failed(gpu::setMappingAttr(outer, outerMap)) ||
           failed(gpu::setMappingAttr(inner, innerMap))) {

@@ -9,12 +9,15 @@
 #   4. compute-sanitizer memcheck (and racecheck on batch 1) of the f32 run
 #   5. FP8 casts: lorc's NVVM lowering bit for bit against PyTorch (scripts/gpu/fp8_cast_gpu.py)
 #   6. benchmarks: bench/cuda_gemm.sh (4096³ linear), bench/minilm_cuda.sh (batch 32 x 128)
+#   7. profile: Nsight Compute's time per kernel of one f32 MiniLM run at batch 32 x 128,
+#      summed per kernel name (lorc's generated kernels vs cuBLAS's); the CSV is kept in
+#      $LORC_GPU_OUT (default: the work directory)
 # Usage: scripts/gpu/check.sh BUNDLE_DIR [STEPS]   STEPS: comma-separated subset of
-#   env,f32,bf16,sanitizer,fp8,gemm,minilm (default all)
+#   env,f32,bf16,sanitizer,fp8,gemm,minilm,profile (default all)
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 bundle="$(cd "${1:?usage: check.sh BUNDLE_DIR [STEPS]}" && pwd)"
-steps="${2:-env,f32,bf16,sanitizer,fp8,gemm,minilm}"
+steps="${2:-env,f32,bf16,sanitizer,fp8,gemm,minilm,profile}"
 work="${LORC_GPU_WORK:-/tmp/lorc-gpu}"
 golden="$root/test/e2e/goldens/minilm.safetensors"
 check="$root/test/e2e/check_goldens.py"
@@ -87,6 +90,40 @@ sanitizer() (  # a subshell: set -e stays inside
 
 fp8() { "$py" "$work/fp8/fp8_cast_gpu.py" "$work/fp8"; }
 
+profile() (
+  set -e
+  local ncu; ncu="$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)"
+  [ -n "$ncu" ] || { echo "no ncu"; exit 1; }
+  local csv="${LORC_GPU_OUT:-$work}/ncu-minilm-f32-b32x128.csv"
+  timeout 240 "$ncu" --clock-control none --metrics gpu__time_duration.sum --csv \
+    "$run" "$f32" --device=cuda --inputs "$work/inputs/b32x128.safetensors" > "$csv" 2> "$work/ncu.err" \
+    || { tail -5 "$work/ncu.err"; exit 1; }
+  "$py" - "$csv" <<'PY'
+import csv, collections, sys
+rows = [r for r in csv.reader(l for l in open(sys.argv[1]) if l.startswith('"'))]
+head, rows = rows[0], rows[1:]
+col = {c: head.index(c) for c in head}
+ki, mi, vi, ui = (col[c] for c in ("Kernel Name", "Metric Name", "Metric Value", "Metric Unit"))
+launches = []  # (order, name, grid, block, us)
+for r in rows:
+    if r[mi] != "gpu__time_duration.sum":
+        continue
+    scale = {"nsecond": 1e-3, "usecond": 1.0, "msecond": 1e3}.get(r[ui], 1e-3)
+    launches.append((len(launches), r[ki], r[col["Grid Size"]] if "Grid Size" in col else "?",
+                     r[col["Block Size"]] if "Block Size" in col else "?",
+                     float(r[vi].replace(",", "")) * scale))
+total = sum(l[4] for l in launches)
+ours = [l for l in launches if l[1].startswith("forward_kernel")]
+t_ours = sum(l[4] for l in ours)
+print(f"{len(launches)} kernels, {total / 1e3:.3f} ms of GPU time: lorc's generated kernels "
+      f"({len(ours)}) {t_ours / 1e3:.3f} ms, cuBLAS and others ({len(launches) - len(ours)}) "
+      f"{(total - t_ours) / 1e3:.3f} ms")
+print("the 30 longest (launch order, name, grid, block):")
+for o, k, g, b, t in sorted(launches, key=lambda l: -l[4])[:30]:
+    print(f"  {t / 1e3:8.3f} ms  {100 * t / total:5.1f}%  #{o:<4d} {k[:60]:60s} grid {g} block {b}")
+PY
+)
+
 want env && step "environment" env_info
 want f32 && step "MiniLM sm_90 f32 GEMMs vs goldens (batch 8, batch 1 x 8)" golden_f32
 want bf16 && step "MiniLM sm_90 bf16 GEMMs: cosine >= 0.999" golden_bf16
@@ -97,6 +134,8 @@ want gemm && step "bench: 4096^3 linear vs torch.matmul" \
 want minilm && step "bench: MiniLM batch 32 x 128 vs torch eager / torch.compile" timeout 300 \
   env PYTHON="$py" "$root/bench/minilm_cuda.sh" "$run" "$f32" "$bf16" \
   "$work/inputs/b32x128.safetensors" "$work/inputs/b1x16.safetensors" "$work/inputs/config.json"
+
+want profile && step "profile: time per kernel (ncu), MiniLM f32 batch 32 x 128" profile
 
 echo; echo "===== summary"
 failed=0

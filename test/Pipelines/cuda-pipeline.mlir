@@ -30,7 +30,7 @@
 //   NVVM-DAG:     nvvm.read.ptx.sreg.tid.x
 // The layer norm's rsqrt goes through libdevice, linked at serialisation.
 //       NVVM:   llvm.call @__nv_sqrtf(
-//       NVVM: llvm.func @_mlir_ciface_lorc_cuda_matmul_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32)
+//       NVVM: llvm.func @_mlir_ciface_lorc_cuda_matmul_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, i32)
 // Nothing of the tensor or buffer level is left on the host.
 //   NVVM-NOT: linalg.
 //   NVVM-NOT: memref.alloc

@@ -21,7 +21,7 @@
 // take device buffers (lib/Runtime/Cuda.cpp).
 // CUDA-LABEL: func.func @matmul
 //       CUDA:   call @lorc_cuda_matmul_f32(
-//       CUDA: func.func private @lorc_cuda_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+//       CUDA: func.func private @lorc_cuda_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32) attributes {llvm.emit_c_interface}
 // CUDA-LABEL: func.func @matmul_transpose_b
 // CUDA-LABEL: func.func @batch_matmul
 //       CUDA:   call @lorc_cuda_batch_matmul_f32(
@@ -38,7 +38,7 @@
 //       CUDABF16:   call @lorc_cuda_matmul_bf16(
 //  CUDABF16-NEXT:   memref.dealloc %[[A]]
 //  CUDABF16-NEXT:   memref.dealloc %[[B]]
-//       CUDABF16: func.func private @lorc_cuda_matmul_bf16(memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+//       CUDABF16: func.func private @lorc_cuda_matmul_bf16(memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32) attributes {llvm.emit_c_interface}
 // Dynamic shapes: the buffers take the operands' sizes.
 // CUDABF16-LABEL: func.func @matmul_transpose_b
 //       CUDABF16:   %[[D0:.*]] = memref.dim %arg0, %c0
@@ -46,7 +46,7 @@
 //       CUDABF16:   memref.alloc(%[[D0]], %[[D1]]) : memref<?x?xbf16>
 // CUDABF16-LABEL: func.func @batch_matmul
 //       CUDABF16:   call @lorc_cuda_batch_matmul_bf16(
-//       CUDABF16: func.func private @lorc_cuda_batch_matmul_bf16(memref<?x?x?xbf16, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xbf16, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32) attributes {llvm.emit_c_interface}
+//       CUDABF16: func.func private @lorc_cuda_batch_matmul_bf16(memref<?x?x?xbf16, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xbf16, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, i32, i32, i32) attributes {llvm.emit_c_interface}
 
 // f32 linalg.matmul / linalg.batch_matmul on buffers become calls of the lorc runtime with the
 // operands cast to fully dynamic strided memrefs, transpose flags read off the indexing maps,
@@ -343,6 +343,13 @@ func.func @epilogue(%a: memref<4x8xf32>, %b: memref<16x8xf32>, %bias: memref<16x
 //   CHECK-NOT:   linalg.fill
 //       CHECK:   linalg.fill
 //       CHECK:   call @lorc_cpu_matmul_f32(
+// On cuda the zero fill becomes beta = 0 (the call's last flag, accumulate, is 0); the other
+// fill stays and the GEMM accumulates onto it (accumulate 1).
+// CUDA-LABEL: func.func @fills
+//   CUDA-NOT:   linalg.fill
+//       CUDA:   call @lorc_cuda_matmul_f32({{.*}}, %c0_i32{{[_0-9]*}}) :
+//       CUDA:   linalg.fill
+//       CUDA:   call @lorc_cuda_matmul_f32({{.*}}, %c1_i32{{[_0-9]*}}) :
 func.func @fills(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x16xf32>, %d: memref<4x16xf32>) {
   %zero = arith.constant 0.0 : f32
   %one = arith.constant 1.0 : f32

@@ -4,8 +4,10 @@
 
 // --lorc-map-parallel-loops: each outermost scf.parallel is tiled by the thread count along its
 // innermost dimension, with an in-bounds guard (so the thread loop has a constant trip count),
-// and mapped: tile loop innermost → block x, next → block y (→ block z → sequential); thread
-// loop innermost → thread x. This is the loop-mapped form the CPU twin pipeline executes.
+// and mapped: tile loop innermost → block y when there is an outer dimension (block x when it is
+// the only one), the outer dimension → block x, where dimensions beyond two are first collapsed
+// into one (linearised: x allows 2^31 - 1 blocks, y and z 65535); thread loop innermost →
+// thread x. This is the loop-mapped form the CPU twin pipeline executes.
 
 // BAD: error: lorc-map-parallel-loops: block-size=100: expected a multiple of 32 in [32, 1024]
 
@@ -23,7 +25,7 @@
 //       CHECK:         memref.load
 //       CHECK:         memref.store
 //       CHECK:     } {mapping = [#gpu.loop_dim_map<processor = sequential, map = (d0) -> (d0), bound = (d0) -> (d0)>, #gpu.loop_dim_map<processor = thread_x, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
-//       CHECK:   } {mapping = [#gpu.loop_dim_map<processor = block_y, map = (d0) -> (d0), bound = (d0) -> (d0)>, #gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
+//       CHECK:   } {mapping = [#gpu.loop_dim_map<processor = block_x, map = (d0) -> (d0), bound = (d0) -> (d0)>, #gpu.loop_dim_map<processor = block_y, map = (d0) -> (d0), bound = (d0) -> (d0)>]}
 // B128-LABEL: func.func @rows
 //       B128:   arith.constant 128 : index
 func.func @rows(%a: memref<?x?xf32>, %b: memref<?x?xf32>) {
@@ -43,9 +45,9 @@ func.func @rows(%a: memref<?x?xf32>, %b: memref<?x?xf32>) {
 
 // Static extents pick fewer threads: 384 (MiniLM's hidden size) = 2 blocks of 192; 40 fits one
 // block of 64 (rounded up to whole warps); 1000 has no divisor in [128, 256] that is a multiple
-// of 32, so it keeps 256. A 4-D loop maps its three inner dimensions to blocks z, y, x and keeps
-// the outermost one as a sequential loop inside the kernel. Reductions stay scf.for loops in
-// each thread.
+// of 32, so it keeps 256. A 4-D loop [d0, 2, 3, d3] becomes 2-D: its three outer dimensions one
+// of d0 * 2 * 3 (blocks along x), each thread recovering its indices by div/rem, and d3 in
+// blocks of threads along y. Reductions stay scf.for loops in each thread.
 // CHECK-LABEL: func.func @static_extents
 //       CHECK:   arith.constant 192 : index
 //       CHECK:   scf.parallel
@@ -55,10 +57,17 @@ func.func @rows(%a: memref<?x?xf32>, %b: memref<?x?xf32>) {
 //       CHECK:   scf.parallel
 //       CHECK:       scf.for
 //       CHECK:   processor = block_x
-//       CHECK:   arith.constant 256 : index
-//       CHECK:   scf.parallel
-//       CHECK:   } {mapping = [#gpu.loop_dim_map<processor = sequential, {{.*}}>, #gpu.loop_dim_map<processor = sequential, {{.*}}>, #gpu.loop_dim_map<processor = sequential, {{.*}}>, #gpu.loop_dim_map<processor = thread_x, {{.*}}>]}
-//       CHECK:   } {mapping = [#gpu.loop_dim_map<processor = sequential, {{.*}}>, #gpu.loop_dim_map<processor = block_z, {{.*}}>, #gpu.loop_dim_map<processor = block_y, {{.*}}>, #gpu.loop_dim_map<processor = block_x, {{.*}}>]}
+//       CHECK:   %[[D0:.*]] = memref.dim %{{.*}}, %c0
+//       CHECK:   %[[P0:.*]] = arith.muli %{{.*}}, %[[D0]] : index
+//       CHECK:   %[[P1:.*]] = arith.muli %[[P0]], %c2{{.*}} : index
+//       CHECK:   %[[OUTER:.*]] = arith.muli %[[P1]], %c3{{.*}} : index
+//       CHECK:   scf.parallel (%{{.*}}, %{{.*}}) = ({{.*}}) to (%[[OUTER]], %{{.*}})
+//       CHECK:     arith.remsi %{{.*}}, %c3
+//       CHECK:     arith.divsi %{{.*}}, %c3
+//       CHECK:     arith.remsi %{{.*}}, %c2
+//       CHECK:     arith.divsi %{{.*}}, %c2
+//       CHECK:   } {mapping = [#gpu.loop_dim_map<processor = sequential, {{.*}}>, #gpu.loop_dim_map<processor = thread_x, {{.*}}>]}
+//       CHECK:   } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>, #gpu.loop_dim_map<processor = block_y, {{.*}}>]}
 func.func @static_extents(%a: memref<384xf32>, %b: memref<40xf32>, %c: memref<1000x64xf32>,
                           %r: memref<1000xf32>, %d: memref<?x2x3x?xf32>) {
   %c0 = arith.constant 0 : index

@@ -216,6 +216,7 @@ int main(int argc, char **argv) {
   };
 
   lorc::cuda::CallCounts before = lorc::cuda::callCounts();
+  uint64_t calls = 0;
   auto start = std::chrono::steady_clock::now();
   auto outs = a.run(inputs);
   double firstMs =
@@ -245,30 +246,46 @@ int main(int argc, char **argv) {
     if (a.target() != "cuda")
       return fail("--cuda-stats: the run used the " + a.target().str() + " library, not CUDA");
     lorc::cuda::CallCounts after = lorc::cuda::callCounts();
+    calls = (after.launches - before.launches) + (after.gemms - before.gemms);
     llvm::outs() << format("cuda: %llu kernel launches, %llu cuBLAS calls per run\n",
                            static_cast<unsigned long long>(after.launches - before.launches),
                            static_cast<unsigned long long>(after.gemms - before.gemms));
   }
+  // --cuda-stats: the host time the compiled code took to enqueue a run's calls.
+  auto printEnqueue = [&](const char *what, double enqueueMs) {
+    llvm::outs() << format("host: %.3f ms enqueueing the %s run's %llu calls, %.2f us per call\n",
+                           enqueueMs, what, static_cast<unsigned long long>(calls),
+                           calls ? enqueueMs * 1e3 / calls : 0.0);
+  };
+  if (flags.cudaStats)
+    printEnqueue("first", a.lastEnqueueMs());
 
   if (flags.bench.getNumOccurrences()) {
     unsigned iters = flags.bench ? flags.bench : 10;
     for (int i = 0; i < 2; ++i) // warm-up beyond the first run
       if (auto r = a.run(inputs); !r)
         return fail(toString(r.takeError()));
-    std::vector<double> ms;
+    std::vector<double> ms, enqueue;
     for (unsigned i = 0; i < iters; ++i) {
       auto t0 = std::chrono::steady_clock::now();
       auto r = a.run(inputs);
       ms.push_back(
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
               .count());
+      enqueue.push_back(a.lastEnqueueMs());
       if (!r)
         return fail(toString(r.takeError()));
       if (Error e = record(*r))
         return fail(toString(std::move(e)));
     }
-    std::sort(ms.begin(), ms.end());
-    double median = iters % 2 ? ms[iters / 2] : 0.5 * (ms[iters / 2 - 1] + ms[iters / 2]);
+    auto medianOf = [](std::vector<double> &v) {
+      std::sort(v.begin(), v.end());
+      size_t n = v.size();
+      return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    };
+    double median = medianOf(ms);
+    if (flags.cudaStats)
+      printEnqueue("median bench", medianOf(enqueue));
     double gflops = a.flops(batch, seq) / (median * 1e6);
     int threads = lorc::getCpuThreads();
     llvm::outs() << format("bench: %u iterations, %d threads: median %.2f ms, min %.2f ms, "

@@ -162,6 +162,11 @@ public:
   llvm::StringRef target() const { return libraryTarget; }
   /// Why Device::Auto did not pick the artifact's CUDA library ("" if it did or had none).
   llvm::StringRef fallbackReason() const { return fallback; }
+  /// On the CUDA library: the host time (ms) the last run spent in the compiled code, which
+  /// only enqueues (launches, cuBLAS calls, copies and allocations on one stream, no
+  /// synchronisation): lorc's host overhead per forward pass, without input staging, the wait
+  /// for the GPU and the output copies. 0 on the CPU libraries.
+  double lastEnqueueMs() const { return enqueueMs; }
 
   llvm::ArrayRef<TensorSpec> inputs() const { return inputSpecs; }
   llvm::ArrayRef<TensorSpec> outputs() const { return outputSpecs; }
@@ -199,6 +204,7 @@ private:
   std::string dir;
   std::string libraryTarget, fallback;
   bool onCuda = false;
+  mutable double enqueueMs = 0;
   /// The parameters' device copy (CUDA), uploaded at load.
   void *deviceParams = nullptr;
   llvm::Expected<std::vector<Tensor>> runCuda(llvm::ArrayRef<const Tensor *> ordered) const;

@@ -12,9 +12,10 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     calls of the lorc runtime: with `library=cpu`,
     `lorc_cpu_(batch_)matmul_{f32,bf16}(A, B, C, transA, transB, bIsParameter)`
     (lib/Runtime/CpuKernels.cpp → CpuGemm.cpp: oneDNN, OpenBLAS fallback); with `library=cuda`,
-    `lorc_cuda_(batch_)matmul_{f32,bf16}(A, B, C, transA, transB)` (cuBLAS on device
-    buffers, lib/Runtime/Cuda.cpp). All keep linalg's
-    accumulate semantics (C += A·B, BLAS beta = 1). Transposed operands are recognised from the
+    `lorc_cuda_(batch_)matmul_{f32,bf16}(A, B, C, transA, transB, accumulate)` (cuBLAS on
+    device buffers, lib/Runtime/Cuda.cpp). All keep linalg's accumulate semantics (C += A·B,
+    BLAS beta = 1), except that on cuda a `linalg.fill` of +0.0 into C just before the matmul
+    is folded into the call as accumulate = 0 (beta = 0: C is written, not read). Transposed operands are recognised from the
     op's indexing maps (`(d0, d2), (d1, d2), (d0, d1)` is C += A·Bᵀ) and passed as transpose
     flags, so no transposed copy is made. The callee declarations carry
     `llvm.emit_c_interface`, so the runtime receives strided memref descriptors.
@@ -77,6 +78,8 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
               "Number of bias broadcasts passed to the GEMM as its bias argument">,
     Statistic<"numEpiloguesFolded", "num-epilogues-folded",
               "Number of lorc.epilogue generics run as the GEMM's post-ops">,
+    Statistic<"numZeroFillsFolded", "num-zero-fills-folded",
+              "Number of cuda GEMMs whose C zero fill became beta = 0 (accumulate = 0)">,
     Statistic<"numConverted", "num-converted-to-bf16",
               "Number of GEMM operands converted to bf16 buffers before a cuda bf16 call">
   ];
