@@ -1027,7 +1027,7 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   }
   if (options.precision != "f32" && options.precision != "bf16")
     return makeError("--precision=" + options.precision + ": expected f32 or bf16");
-  // bf16 GEMMs on every target: oneDNN on the CPU ones, cuBLAS (COMPUTE_32F_FAST_16BF) on cuda.
+  // bf16 GEMMs on every target: oneDNN on the CPU ones, cuBLAS on bf16 operands on cuda.
   if (!parseChunkStrategy(options.chunkStrategy))
     return makeError("--chunk-strategy=" + options.chunkStrategy +
                      ": expected row, tile or adaptive");

@@ -77,8 +77,8 @@ struct Flags {
       "precision",
       cl::desc("GEMM input precision: f32, or bf16 (A and B rounded to bf16, f32 "
                "accumulation, everything else f32). cpu: oneDNN on AVX512_BF16 (runs in f32 "
-               "with a note on CPUs without it); cuda: cuBLAS on tensor cores "
-               "(CUBLAS_COMPUTE_32F_FAST_16BF: cuBLAS may round to TF32 instead); "
+               "with a note on CPUs without it); cuda: generated kernels round A and B, "
+               "cuBLAS multiplies them on tensor cores; "
                "cuda-loops-cpu: the CPU's bf16 GEMMs"),
       cl::init("f32")};
   cl::opt<bool> fuse{"fuse",

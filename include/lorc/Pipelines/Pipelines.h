@@ -69,8 +69,9 @@ struct CudaPipelineOptions : public mlir::PassPipelineOptions<CudaPipelineOption
                             llvm::cl::init(256)};
   Option<std::string> gemmPrecision{
       *this, "gemm-precision",
-      llvm::cl::desc("Input precision of the dispatched GEMMs: f32, or bf16 (cuBLAS "
-                     "COMPUTE_32F_FAST_16BF; the CPU twin's oneDNN bf16; f32 accumulation)"),
+      llvm::cl::desc("Input precision of the dispatched GEMMs: f32, or bf16 (A and B rounded "
+                     "to bf16 by generated kernels, cuBLAS on bf16 operands; the CPU twin's "
+                     "oneDNN bf16; f32 accumulation)"),
       llvm::cl::init("f32")};
 };
 
