@@ -121,6 +121,34 @@ TEST_F(FakeCuda, OutOfMemoryNamesTheSizes) {
             "(CUDA_ERROR_OUT_OF_MEMORY); 1073741824 of 2147483648 bytes are free");
 }
 
+/// Released blocks are handed out again for the same size (the runtime's caching allocator), and
+/// an allocation the driver refuses is still an error naming the sizes after the cache is given
+/// back.
+TEST_F(FakeCuda, ReleasedBlocksAreReusedBySize) {
+  auto a = lorc::cuda::allocate(1000, "a");
+  ASSERT_TRUE(static_cast<bool>(a));
+  lorc::cuda::release(*a);
+  uint64_t driverAllocations = lorc::cuda::callCounts().driverAllocations;
+  auto b = lorc::cuda::allocate(1000, "b");
+  ASSERT_TRUE(static_cast<bool>(b));
+  EXPECT_EQ(*b, *a);
+  EXPECT_EQ(lorc::cuda::callCounts().driverAllocations, driverAllocations); // not the driver's
+  auto c = lorc::cuda::allocate(1000, "c"); // none cached now: a new block
+  auto d = lorc::cuda::allocate(2000, "d"); // another size: a new block
+  ASSERT_TRUE(c && d);
+  EXPECT_NE(*c, *b);
+  EXPECT_NE(*d, *b);
+  EXPECT_EQ(lorc::cuda::callCounts().driverAllocations, driverAllocations + 2);
+  lorc::cuda::release(*b);
+  lorc::cuda::release(*c);
+  lorc::cuda::release(*d);
+  auto huge = lorc::cuda::allocate(size_t(1) << 41, "huge");
+  ASSERT_FALSE(static_cast<bool>(huge));
+  EXPECT_NE(llvm::toString(huge.takeError()).find("huge: cannot allocate 2199023255552 bytes"),
+            std::string::npos);
+  EXPECT_EQ(errorOf(lorc::cuda::synchronize()), "");
+}
+
 TEST_F(FakeCuda, LaunchErrorsAreStickyAndNameTheKernel) {
   void *module = mgpuModuleLoad(reinterpret_cast<void *>(1), 0);
   void *fn = mgpuModuleGetFunction(module, "forward_kernel_7");

@@ -15,6 +15,7 @@
 
 #include <cstdlib>
 #include <dlfcn.h>
+#include <map>
 #include <mutex>
 
 namespace {
@@ -107,8 +108,23 @@ struct State {
   llvm::DenseMap<CUfunction, std::string> kernelNames;
   void *pinned = nullptr;
   size_t pinnedBytes = 0;
-  uint64_t numLaunches = 0, numGemms = 0; // since the process started (lorc::cuda::callCounts)
+  // Since the process started (lorc::cuda::callCounts).
+  uint64_t numLaunches = 0, numGemms = 0, numDriverAllocations = 0;
+  /// The runtime's caching allocator over the driver's stream-ordered pool: released blocks are
+  /// kept by exact size and handed out again (safe without events: every use is on `stream`,
+  /// so a block's next use is ordered after its last one). A forward pass allocates the same
+  /// sizes on every run, so after the first run no allocation reaches the driver.
+  llvm::DenseMap<void *, size_t> liveSizes;
+  std::map<size_t, std::vector<void *>> cached;
+  size_t cachedBytes = 0;
+  /// (module, kernel name) → function, so a launch does not look its kernel up in the driver
+  /// each time (gpu-to-llvm's host code calls mgpuModuleGetFunction before every launch).
+  llvm::DenseMap<std::pair<void *, const char *>, CUfunction> functions;
 };
+
+/// Released device memory kept for reuse, at most this many bytes; beyond, blocks go back to the
+/// driver's pool.
+constexpr size_t kMaxCachedBytes = size_t(4) << 30;
 
 State &state() {
   static State s;
@@ -339,11 +355,16 @@ static CUresult keepPoolMemory(Driver &d, CUdevice device) {
 }
 
 lorc::cuda::CallCounts lorc::cuda::callCounts() {
-  return {state().numLaunches, state().numGemms};
+  return {state().numLaunches, state().numGemms, state().numDriverAllocations};
 }
+
+/// Whether this thread has made the context current (cuCtxSetCurrent once per thread).
+static thread_local bool contextCurrent = false;
 
 llvm::Error lorc::cuda::initialize() {
   State &s = state();
+  if (contextCurrent) // initialised, and current on this thread: the common case, no lock
+    return llvm::Error::success();
   std::lock_guard<std::mutex> lock(s.mutex);
   if (!s.tried) {
     s.tried = true;
@@ -368,9 +389,10 @@ llvm::Error lorc::cuda::initialize() {
       else if (CUresult r = keepPoolMemory(d, s.device))
         s.initError = "cuMemPoolSetAttribute(RELEASE_THRESHOLD) failed: " + errorName(r);
     }
-  } else if (s.initError.empty()) {
-    s.drv.cuCtxSetCurrent(s.context); // the calling thread may be a new one
+  } else if (s.initError.empty() && !contextCurrent) {
+    s.drv.cuCtxSetCurrent(s.context); // the calling thread is a new one
   }
+  contextCurrent = s.initError.empty();
   if (!s.initError.empty())
     return makeError(s.initError);
   return llvm::Error::success();
@@ -383,26 +405,61 @@ std::string lorc::cuda::deviceName() {
   return "unknown CUDA device";
 }
 
+/// Returns every cached block to the driver's pool.
+static void trimCache(State &s) {
+  for (auto &[size, blocks] : s.cached)
+    for (void *p : blocks)
+      s.drv.cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(p), s.stream);
+  s.cached.clear();
+  s.cachedBytes = 0;
+}
+
 llvm::Expected<void *> lorc::cuda::allocate(size_t bytes, const char *what) {
   if (llvm::Error e = initialize())
     return std::move(e);
   State &s = state();
+  size_t size = std::max<size_t>(bytes, 1);
+  if (auto it = s.cached.find(size); it != s.cached.end() && !it->second.empty()) {
+    void *p = it->second.back();
+    it->second.pop_back();
+    s.cachedBytes -= size;
+    s.liveSizes[p] = size;
+    return p;
+  }
   CUdeviceptr p = 0;
-  if (CUresult r = s.drv.cuMemAllocAsync(&p, std::max<size_t>(bytes, 1), s.stream)) {
+  ++s.numDriverAllocations;
+  CUresult r = s.drv.cuMemAllocAsync(&p, size, s.stream);
+  if (r && s.cachedBytes) { // out of memory, perhaps only because of the cache
+    trimCache(s);
+    r = s.drv.cuMemAllocAsync(&p, size, s.stream);
+  }
+  if (r) {
     size_t freeBytes = 0, total = 0;
     s.drv.cuMemGetInfo(&freeBytes, &total);
     return makeError(llvm::formatv("{0}: cannot allocate {1} bytes of device memory ({2}); "
                                    "{3} of {4} bytes are free",
                                    what, bytes, errorName(r), freeBytes, total));
   }
+  s.liveSizes[reinterpret_cast<void *>(p)] = size;
   return reinterpret_cast<void *>(p);
 }
 
 void lorc::cuda::release(void *devicePtr) {
   State &s = state();
-  if (devicePtr && s.initError.empty() && s.tried)
-    check(s.drv.cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(devicePtr), s.stream),
-          "cuMemFreeAsync");
+  if (!devicePtr || !s.initError.empty() || !s.tried)
+    return;
+  auto it = s.liveSizes.find(devicePtr);
+  if (it != s.liveSizes.end()) {
+    size_t size = it->second;
+    s.liveSizes.erase(it);
+    if (s.cachedBytes + size <= kMaxCachedBytes) {
+      s.cached[size].push_back(devicePtr);
+      s.cachedBytes += size;
+      return;
+    }
+  }
+  check(s.drv.cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(devicePtr), s.stream),
+        "cuMemFreeAsync");
 }
 
 static llvm::Error copy(void *dst, const void *src, size_t bytes, const char *what) {
@@ -482,6 +539,11 @@ LORC_EXPORT void mgpuModuleUnload(void *module) {
   State &s = state();
   if (module && s.tried && s.initError.empty())
     s.drv.cuModuleUnload(static_cast<CUmodule>(module));
+  for (auto it = s.functions.begin(); it != s.functions.end();) // a later module may reuse the address
+    if (it->first.first == module)
+      s.functions.erase(it++);
+    else
+      ++it;
 }
 
 LORC_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
@@ -491,10 +553,16 @@ LORC_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
     recordError(llvm::Twine("kernel ") + name + ": its module was not loaded");
     return nullptr;
   }
+  // The name is a constant of the compiled library: its address identifies it.
+  State &s = state();
+  if (auto it = s.functions.find({module, name}); it != s.functions.end())
+    return it->second;
   CUfunction fn = nullptr;
-  if (check(state().drv.cuModuleGetFunction(&fn, static_cast<CUmodule>(module), name),
-            llvm::Twine("cuModuleGetFunction(") + name + ")"))
-    state().kernelNames.try_emplace(fn, name);
+  if (check(s.drv.cuModuleGetFunction(&fn, static_cast<CUmodule>(module), name),
+            llvm::Twine("cuModuleGetFunction(") + name + ")")) {
+    s.kernelNames.try_emplace(fn, name);
+    s.functions[{module, name}] = fn;
+  }
   return fn;
 }
 
@@ -516,10 +584,11 @@ LORC_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY
                     .str());
     return;
   }
-  check(s.drv.cuLaunchKernel(fn, gridX, gridY, gridZ, blockX, blockY, blockZ, smem, s.stream,
-                             params, extra),
-        llvm::formatv("cuLaunchKernel(kernel {0}, grid [{1}, {2}, {3}], block [{4}, {5}, {6}])",
-                      s.kernelNames.lookup(fn), gridX, gridY, gridZ, blockX, blockY, blockZ));
+  if (CUresult r = s.drv.cuLaunchKernel(fn, gridX, gridY, gridZ, blockX, blockY, blockZ, smem,
+                                        s.stream, params, extra))
+    check(r, llvm::formatv("cuLaunchKernel(kernel {0}, grid [{1}, {2}, {3}], block [{4}, {5}, "
+                           "{6}])",
+                           s.kernelNames.lookup(fn), gridX, gridY, gridZ, blockX, blockY, blockZ));
 }
 
 /// Every stream of compiled code is the runtime's one stream.

@@ -250,6 +250,9 @@ int main(int argc, char **argv) {
     llvm::outs() << format("cuda: %llu kernel launches, %llu cuBLAS calls per run\n",
                            static_cast<unsigned long long>(after.launches - before.launches),
                            static_cast<unsigned long long>(after.gemms - before.gemms));
+    llvm::outs() << format("cuda: %llu device allocations from the driver in the first run\n",
+                           static_cast<unsigned long long>(after.driverAllocations -
+                                                           before.driverAllocations));
   }
   // --cuda-stats: the host time the compiled code took to enqueue a run's calls.
   auto printEnqueue = [&](const char *what, double enqueueMs) {
@@ -266,6 +269,7 @@ int main(int argc, char **argv) {
       if (auto r = a.run(inputs); !r)
         return fail(toString(r.takeError()));
     std::vector<double> ms, enqueue;
+    uint64_t benchAllocations = lorc::cuda::callCounts().driverAllocations;
     for (unsigned i = 0; i < iters; ++i) {
       auto t0 = std::chrono::steady_clock::now();
       auto r = a.run(inputs);
@@ -284,8 +288,15 @@ int main(int argc, char **argv) {
       return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
     };
     double median = medianOf(ms);
-    if (flags.cudaStats)
+    if (flags.cudaStats) {
       printEnqueue("median bench", medianOf(enqueue));
+      llvm::outs() << format("cuda: %llu device allocations from the driver in the %u bench "
+                             "runs\n",
+                             static_cast<unsigned long long>(lorc::cuda::callCounts()
+                                                                 .driverAllocations -
+                                                             benchAllocations),
+                             iters);
+    }
     double gflops = a.flops(batch, seq) / (median * 1e6);
     int threads = lorc::getCpuThreads();
     llvm::outs() << format("bench: %u iterations, %d threads: median %.2f ms, min %.2f ms, "

@@ -42,9 +42,14 @@ llvm::Error initialize();
 /// The device's name ("NVIDIA H100 80GB HBM3"); initialize() must have succeeded.
 std::string deviceName();
 
-/// Device memory on the runtime's stream. Out of memory is an error giving the bytes asked
-/// and the bytes free; `what` names the buffer in errors.
+/// Device memory on the runtime's stream: a released block of the same size if one is cached,
+/// else the driver's pool (cuMemAllocAsync; on failure the cache is given back and the driver
+/// asked again). Out of memory is an error giving the bytes asked and the bytes free; `what`
+/// names the buffer in errors.
 llvm::Expected<void *> allocate(size_t bytes, const char *what);
+/// Keeps the block for reuse by the next allocation of its size (up to 4 GiB of cached blocks;
+/// beyond, and for pointers this runtime did not allocate, cuMemFreeAsync). Stream-ordered:
+/// the block's next user runs after its last one on the runtime's one stream.
 void release(void *devicePtr);
 
 /// Copies on the runtime's stream (host memory may be pageable or pinned).
@@ -54,10 +59,12 @@ llvm::Error copyToHost(void *dst, const void *src, size_t bytes, const char *wha
 /// Pinned (page-locked) host memory for inputs and outputs, grown on demand and kept.
 llvm::Expected<void *> pinnedStaging(size_t bytes);
 
-/// Kernel launches (mgpuLaunchKernel with a non-empty grid) and cuBLAS GEMM calls made since the
-/// process started: a forward pass's counts are the difference around Artifact::run.
+/// Kernel launches (mgpuLaunchKernel with a non-empty grid), cuBLAS GEMM calls and device
+/// allocations that reached the driver (cuMemAllocAsync: the runtime reuses released blocks of
+/// the same size, so after a first run of a shape a forward pass makes none) since the process
+/// started: a forward pass's counts are the difference around Artifact::run.
 struct CallCounts {
-  uint64_t launches = 0, gemms = 0;
+  uint64_t launches = 0, gemms = 0, driverAllocations = 0;
 };
 CallCounts callCounts();
 
