@@ -251,13 +251,13 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
           continue;
         }
       }
-      std::string precision = precisionOf(op);
+      std::string gemmPrecision = precisionOf(op);
       std::string callee =
-          "lorc_" + library + (batched ? "_batch_matmul_" : "_matmul_") + precision;
+          "lorc_" + library + (batched ? "_batch_matmul_" : "_matmul_") + gemmPrecision;
       // On the device, bf16 GEMMs take bf16 A and B, converted here (cuBLAS's
       // COMPUTE_32F_FAST_16BF on f32 matrices may pick TF32 instead: docs/CudaPipeline.md);
       // the CPU entry points round f32 operands themselves.
-      bool convert = !cpu && precision == "bf16";
+      bool convert = !cpu && gemmPrecision == "bf16";
       OpBuilder b(op);
       Type inputElement = convert ? b.getBF16Type() : b.getF32Type();
       func::FuncOp decl = getOrDeclare(module, callee, rank, 3, inputElement);

@@ -55,7 +55,9 @@ struct Flags {
                "and whether inputs were saturated")};
   cl::opt<bool> cudaStats{
       "cuda-stats",
-      cl::desc("On the CUDA library: print the first run's kernel launches and cuBLAS calls")};
+      cl::desc("On the CUDA library: print a run's kernel launches, cuBLAS calls and driver "
+               "allocations, and the host time spent enqueueing them (first run, and the "
+               "median of --bench's)")};
   cl::opt<lorc::Device> device{
       "device", cl::desc("Where to run"), cl::init(lorc::Device::Auto),
       cl::values(clEnumValN(lorc::Device::Auto, "auto",
@@ -215,6 +217,9 @@ int main(int argc, char **argv) {
     return amax ? amax->record(outs) : Error::success();
   };
 
+  if (flags.cudaStats && a.target() != "cuda")
+    return fail("--cuda-stats: the run would use the " + a.target().str() +
+                " library, not CUDA");
   lorc::cuda::CallCounts before = lorc::cuda::callCounts();
   uint64_t calls = 0;
   auto start = std::chrono::steady_clock::now();
@@ -243,8 +248,6 @@ int main(int argc, char **argv) {
   llvm::outs() << format("ran batch %lld x seq %lld in %.2f ms (first run)\n",
                          static_cast<long long>(batch), static_cast<long long>(seq), firstMs);
   if (flags.cudaStats) {
-    if (a.target() != "cuda")
-      return fail("--cuda-stats: the run used the " + a.target().str() + " library, not CUDA");
     lorc::cuda::CallCounts after = lorc::cuda::callCounts();
     calls = (after.launches - before.launches) + (after.gemms - before.gemms);
     llvm::outs() << format("cuda: %llu kernel launches, %llu cuBLAS calls per run\n",
