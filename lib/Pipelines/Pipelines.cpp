@@ -121,8 +121,9 @@ void lorc::buildCudaKernelPipeline(OpPassManager &pm, const CudaPipelineOptions 
                               options.gemmPrecision);
   // One stream for the whole function (gpu-async-region): the runtime orders launches, cuBLAS
   // calls, copies and stream-ordered allocations on it.
-  addUpstream(pm, "func.func(convert-parallel-loops-to-gpu),gpu-kernel-outlining,"
-                  "func.func(gpu-async-region),"
+  addUpstream(pm, "func.func(convert-parallel-loops-to-gpu),gpu-kernel-outlining");
+  pm.addPass(lorc::createLorcNameKernelsPass());
+  addUpstream(pm, "func.func(gpu-async-region),"
                   "expand-strided-metadata,lower-affine,convert-scf-to-cf,canonicalize,cse");
   std::string attach = "nvvm-attach-target{chip=" + options.chip.getValue() +
                        " features=+ptx" + std::to_string(options.ptxVersion.getValue()) +

@@ -20,6 +20,7 @@ namespace lorc {
 #define GEN_PASS_DEF_LORCPREPAREGPUBUFFERSPASS
 #define GEN_PASS_DEF_LORCMAPPARALLELLOOPSPASS
 #define GEN_PASS_DEF_LORCCHECKNVPTXTARGETPASS
+#define GEN_PASS_DEF_LORCNAMEKERNELSPASS
 #define GEN_PASS_DEF_LORCCONVERTFP8TRUNCFTONVVMPASS
 #include "lorc/Transforms/Passes.h.inc"
 } // namespace lorc
@@ -187,6 +188,32 @@ struct LorcMapParallelLoopsPass
     });
     if (unmapped.wasInterrupted())
       signalPassFailure();
+  }
+};
+
+struct LorcNameKernelsPass : lorc::impl::LorcNameKernelsPassBase<LorcNameKernelsPass> {
+  using LorcNameKernelsPassBase::LorcNameKernelsPassBase;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    for (auto gpuModule : module.getOps<gpu::GPUModuleOp>()) {
+      auto kernels = llvm::to_vector(llvm::make_filter_range(
+          gpuModule.getOps<gpu::GPUFuncOp>(), [](gpu::GPUFuncOp f) { return f.isKernel(); }));
+      if (kernels.size() != 1 || kernels[0].getName() == gpuModule.getName())
+        continue;
+      gpu::GPUFuncOp kernel = kernels[0];
+      if (SymbolTable::lookupSymbolIn(gpuModule, gpuModule.getName()))
+        continue; // the name is taken inside the module
+      MLIRContext *ctx = &getContext();
+      auto oldRef = SymbolRefAttr::get(ctx, gpuModule.getName(),
+                                       {FlatSymbolRefAttr::get(ctx, kernel.getName())});
+      auto newRef = SymbolRefAttr::get(ctx, gpuModule.getName(),
+                                       {FlatSymbolRefAttr::get(ctx, gpuModule.getName())});
+      module.walk([&](gpu::LaunchFuncOp launch) {
+        if (launch.getKernel() == oldRef)
+          launch.setKernelAttr(newRef);
+      });
+      SymbolTable::setSymbolName(kernel, gpuModule.getName());
+    }
   }
 };
 

@@ -110,6 +110,18 @@ def LorcPrepareGpuBuffersPass : Pass<"lorc-prepare-gpu-buffers", "mlir::ModuleOp
                            "mlir::memref::MemRefDialect"];
 }
 
+def LorcNameKernelsPass : Pass<"lorc-name-kernels", "mlir::ModuleOp"> {
+  let summary = "Give each outlined kernel its gpu.module's (unique) name";
+  let description = [{
+    gpu-kernel-outlining names every kernel after its function (`@forward_kernel`) and makes
+    only the gpu.module names unique (`@forward_kernel_0`, `_1`, ...), so every PTX entry,
+    profiler row (Nsight Compute) and driver error reads `forward_kernel`. This renames the
+    kernel of each single-kernel gpu.module to the module's name and updates the
+    `gpu.launch_func` references, so a kernel in a profile is the module of that name in
+    kernels.ptx and in `--emit`ted IR.
+  }];
+}
+
 def LorcCheckNvptxTargetPass : Pass<"lorc-check-nvptx-target", "mlir::ModuleOp"> {
   let summary = "Reject a (chip, PTX version) pair the NVPTX backend would abort on";
   let description = [{
