@@ -23,12 +23,12 @@
 #include "lorc/Runtime/MemRef.h"
 #include "lorc/Support/Fp8.h"
 
+#include <algorithm>
 #include <chrono>
-#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -44,17 +44,6 @@ template <typename T> static lorc::StridedMemRef<T, 2> view(void *p, int64_t row
   return lorc::StridedMemRef<T, 2>{f, f, 0, {rows, cols}, {cols, 1}};
 }
 
-/// The bf16 bits of `v` rounded to nearest even.
-static std::vector<uint16_t> bf16Bits(const std::vector<float> &v) {
-  std::vector<uint16_t> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    float r = lorc::bf16Round(v[i]);
-    uint32_t bits;
-    std::memcpy(&bits, &r, 4);
-    out[i] = static_cast<uint16_t>(bits >> 16);
-  }
-  return out;
-}
 
 static int fail(llvm::Error e) {
   std::fprintf(stderr, "lorc-bench-cuda-gemm: %s\n", llvm::toString(std::move(e)).c_str());
@@ -82,7 +71,9 @@ int main(int argc, char **argv) {
     v = dist(rng);
   for (float &v : w)
     v = dist(rng);
-  std::vector<uint16_t> x16 = bf16Bits(x), w16 = bf16Bits(w);
+  std::vector<uint16_t> x16(x.size()), w16(w.size());
+  std::transform(x.begin(), x.end(), x16.begin(), lorc::toBf16Bits);
+  std::transform(w.begin(), w.end(), w16.begin(), lorc::toBf16Bits);
   void *dx = nullptr, *dw = nullptr, *dx16 = nullptr, *dw16 = nullptr, *dy = nullptr;
   struct Buffer {
     void **ptr;

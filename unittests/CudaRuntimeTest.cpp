@@ -30,12 +30,7 @@ template <int N> using MemRefBf16 = lorc::StridedMemRef<uint16_t, N>;
 /// kernel hands the _bf16 entry points).
 std::vector<uint16_t> bf16Bits(const std::vector<float> &v) {
   std::vector<uint16_t> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    float r = lorc::bf16Round(v[i]);
-    uint32_t bits;
-    std::memcpy(&bits, &r, 4);
-    out[i] = static_cast<uint16_t>(bits >> 16);
-  }
+  std::transform(v.begin(), v.end(), out.begin(), lorc::toBf16Bits);
   return out;
 }
 } // namespace

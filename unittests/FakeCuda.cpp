@@ -19,7 +19,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <type_traits>
+
+#include "lorc/Support/Fp8.h"
 
 
 namespace {
@@ -75,16 +76,8 @@ int cublasSetStream_v2(void *, void *) { return 0; }
 
 namespace {
 /// The reference column-major GEMM on A and B of element type T (float, or uint16_t bf16 bits).
-template <typename T> float widen(T v) {
-  if constexpr (std::is_same_v<T, float>) {
-    return v;
-  } else {
-    uint32_t bits = uint32_t(v) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-  }
-}
+float widen(float v) { return v; }
+float widen(uint16_t v) { return lorc::fromBf16Bits(v); } // inline: no LorcSupport linked
 template <typename T>
 void gemm(int opA, int opB, int m, int n, int k, float alpha, const T *a, int lda, const T *b,
           int ldb, float beta, float *c, int ldc) {

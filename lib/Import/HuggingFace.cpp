@@ -9,6 +9,7 @@
 #include "lorc/Import/HuggingFace.h"
 #include "lorc/Dialect/Lorc/IR/Activation.h"
 #include "lorc/Dialect/Lorc/IR/LorcOps.h"
+#include "lorc/Support/Fp8.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -364,8 +365,7 @@ Expected<Value> BertBuilder::weight(StringRef name, ArrayRef<int64_t> shape) {
       uint16_t h;
       std::memcpy(&h, bytes.data() + 2 * i, 2);
       if (info->dtype == DType::BF16) {
-        uint32_t u = static_cast<uint32_t>(h) << 16;
-        std::memcpy(&(*converted)[i], &u, 4);
+        (*converted)[i] = fromBf16Bits(h);
       } else {
         (*converted)[i] =
             llvm::APFloat(llvm::APFloat::IEEEhalf(), llvm::APInt(16, h)).convertToFloat();

@@ -27,6 +27,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lorc/Support/Adapters.h"
+#include "lorc/Support/Fp8.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
@@ -124,14 +125,6 @@ float halfToFloat(uint16_t half) {
   return value;
 }
 
-/// bfloat16 → binary32 (the upper half of the f32 bits).
-float bfloat16ToFloat(uint16_t bf16) {
-  uint32_t bits = static_cast<uint32_t>(bf16) << 16;
-  float value;
-  std::memcpy(&value, &bits, sizeof(value));
-  return value;
-}
-
 /// Reads `info` of `file` as f32 (F32, F16 and BF16 are accepted). Unless `allowNonFinite`, a
 /// NaN or infinite element is an error naming the tensor.
 Expected<AdapterTensor> loadTensor(const SafetensorsFile &file, const TensorInfo &info,
@@ -155,7 +148,7 @@ Expected<AdapterTensor> loadTensor(const SafetensorsFile &file, const TensorInfo
     break;
   case DType::BF16:
     for (int64_t i = 0; i < count; ++i)
-      tensor.data[i] = bfloat16ToFloat(endian::read16le(bytes + 2 * i));
+      tensor.data[i] = fromBf16Bits(endian::read16le(bytes + 2 * i));
     break;
   default:
     return fileError(file.path(), "tensor '" + info.name + "': dtype " + dtypeName(info.dtype) +

@@ -98,6 +98,13 @@ float lorc::bf16Round(float x) {
   return r;
 }
 
+uint16_t lorc::toBf16Bits(float x) {
+  float r = bf16Round(x);
+  uint32_t bits;
+  std::memcpy(&bits, &r, 4);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
 float lorc::delayedScalingAmax(const std::vector<float> &history, int64_t historyLen,
                                bool mostRecent) {
   if (history.empty())

@@ -14,6 +14,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace lorc {
@@ -52,6 +53,18 @@ std::vector<float> fp8FakeQuantRows(const float *w, int64_t n, int64_t k, Fp8Kin
 /// `.to(torch.bfloat16)`); ±inf stays ±inf, and NaN becomes the canonical quiet NaN 0x7FC0 as
 /// in MLIR's expansion (PyTorch keeps the sign).
 float bf16Round(float x);
+
+/// The bfloat16 bit pattern of `x` rounded as bf16Round: the upper 16 bits of bf16Round(x).
+uint16_t toBf16Bits(float x);
+
+/// A bfloat16 bit pattern as f32 (exact: the pattern is the upper half of the f32 bits).
+/// Inline, so that code which must not link LorcSupport (unittests/FakeCuda.cpp) can use it.
+inline float fromBf16Bits(uint16_t bits) {
+  uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float f;
+  std::memcpy(&f, &wide, sizeof(f));
+  return f;
+}
 
 } // namespace lorc
 
