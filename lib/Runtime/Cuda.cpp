@@ -17,6 +17,7 @@
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
+#include <type_traits>
 
 namespace {
 
@@ -105,7 +106,6 @@ struct State {
   std::string cublasError;
   Cublas blas;
   std::string firstError; // sticky, see Cuda.h
-  llvm::DenseMap<CUfunction, std::string> kernelNames;
   void *pinned = nullptr;
   size_t pinnedBytes = 0;
   // Since the process started (lorc::cuda::callCounts).
@@ -118,7 +118,8 @@ struct State {
   std::map<size_t, std::vector<void *>> cached;
   size_t cachedBytes = 0;
   /// (module, kernel name) → function, so a launch does not look its kernel up in the driver
-  /// each time (gpu-to-llvm's host code calls mgpuModuleGetFunction before every launch).
+  /// each time (gpu-to-llvm's host code calls mgpuModuleGetFunction before every launch). The
+  /// name is a constant of the compiled library, so its address identifies it.
   llvm::DenseMap<std::pair<void *, const char *>, CUfunction> functions;
 };
 
@@ -129,6 +130,14 @@ constexpr size_t kMaxCachedBytes = size_t(4) << 30;
 State &state() {
   static State s;
   return s;
+}
+
+/// The name `fn` was looked up by, for error messages ("" if unknown); a scan, errors are rare.
+std::string kernelName(CUfunction fn) {
+  for (const auto &[key, f] : state().functions)
+    if (f == fn)
+      return key.second;
+  return "";
 }
 
 llvm::Error makeError(const llvm::Twine &msg) {
@@ -266,6 +275,11 @@ Cublas *getCublas(const char *op) {
 /// tensor cores). C is f32 in both.
 enum class GemmPrecision { F32, Bf16 };
 
+/// The precision of A and B stored as `In`: float, or uint16_t bf16 bit patterns.
+template <typename In>
+constexpr GemmPrecision precisionOf = std::is_same_v<In, float> ? GemmPrecision::F32
+                                                                : GemmPrecision::Bf16;
+
 /// C[m×n] (row-major view: strides cs0, cs1) += op(A)·op(B) (= when !accumulate: beta 0, C not
 /// read) on the device with cuBLAS, which is
 /// column-major: a row-major C is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ. Batched when `batch` > 1,
@@ -389,8 +403,8 @@ llvm::Error lorc::cuda::initialize() {
       else if (CUresult r = keepPoolMemory(d, s.device))
         s.initError = "cuMemPoolSetAttribute(RELEASE_THRESHOLD) failed: " + errorName(r);
     }
-  } else if (s.initError.empty() && !contextCurrent) {
-    s.drv.cuCtxSetCurrent(s.context); // the calling thread is a new one
+  } else if (s.initError.empty()) {
+    s.drv.cuCtxSetCurrent(s.context); // the calling thread is a new one (see the check above)
   }
   contextCurrent = s.initError.empty();
   if (!s.initError.empty())
@@ -539,7 +553,8 @@ LORC_EXPORT void mgpuModuleUnload(void *module) {
   State &s = state();
   if (module && s.tried && s.initError.empty())
     s.drv.cuModuleUnload(static_cast<CUmodule>(module));
-  for (auto it = s.functions.begin(); it != s.functions.end();) // a later module may reuse the address
+  // A module loaded later may reuse the address: forget this one's functions.
+  for (auto it = s.functions.begin(); it != s.functions.end();)
     if (it->first.first == module)
       s.functions.erase(it++);
     else
@@ -553,16 +568,13 @@ LORC_EXPORT void *mgpuModuleGetFunction(void *module, const char *name) {
     recordError(llvm::Twine("kernel ") + name + ": its module was not loaded");
     return nullptr;
   }
-  // The name is a constant of the compiled library: its address identifies it.
   State &s = state();
   if (auto it = s.functions.find({module, name}); it != s.functions.end())
     return it->second;
   CUfunction fn = nullptr;
   if (check(s.drv.cuModuleGetFunction(&fn, static_cast<CUmodule>(module), name),
-            llvm::Twine("cuModuleGetFunction(") + name + ")")) {
-    s.kernelNames.try_emplace(fn, name);
+            llvm::Twine("cuModuleGetFunction(") + name + ")"))
     s.functions[{module, name}] = fn;
-  }
   return fn;
 }
 
@@ -580,7 +592,7 @@ LORC_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY
   if (gridY > 65535 || gridZ > 65535) {
     recordError(llvm::formatv("kernel {0}: grid [{1}, {2}, {3}] exceeds 65535 blocks in y or z "
                               "(a batch or sequence dimension too large for the block mapping)",
-                              s.kernelNames.lookup(fn), gridX, gridY, gridZ)
+                              kernelName(fn), gridX, gridY, gridZ)
                     .str());
     return;
   }
@@ -588,7 +600,7 @@ LORC_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY
                                         s.stream, params, extra))
     check(r, llvm::formatv("cuLaunchKernel(kernel {0}, grid [{1}, {2}, {3}], block [{4}, {5}, "
                            "{6}])",
-                           s.kernelNames.lookup(fn), gridX, gridY, gridZ, blockX, blockY, blockZ));
+                           kernelName(fn), gridX, gridY, gridZ, blockX, blockY, blockZ));
 }
 
 /// Every stream of compiled code is the runtime's one stream.
@@ -634,28 +646,25 @@ namespace {
 /// C += op(A)·op(B) on 2-D strided device memrefs; A is stored [k, m] when transA, B [n, k]
 /// when transB (the contract of the CPU entry points, lib/Runtime/CpuKernels.cpp).
 template <typename In>
-void matmul(const char *op, GemmPrecision precision, lorc::StridedMemRef<In, 2> *a,
-            lorc::StridedMemRef<In, 2> *b, MemRef<2> *c, int32_t transA, int32_t transB,
-            int32_t accumulate) {
+void matmul(const char *op, lorc::StridedMemRef<In, 2> *a, lorc::StridedMemRef<In, 2> *b,
+            MemRef<2> *c, int32_t transA, int32_t transB, int32_t accumulate) {
   int64_t m = c->sizes[0], n = c->sizes[1];
   int64_t k = transA ? a->sizes[0] : a->sizes[1];
-  deviceGemm(op, precision, a->aligned + a->offset, a->strides[0], a->strides[1], transA,
+  deviceGemm(op, precisionOf<In>, a->aligned + a->offset, a->strides[0], a->strides[1], transA,
              b->aligned + b->offset, b->strides[0], b->strides[1], transB,
              c->aligned + c->offset, c->strides[0], c->strides[1], m, n, k, accumulate != 0);
 }
 
 /// The batched form over the leading dimension of 3-D strided device memrefs.
 template <typename In>
-void batchMatmul(const char *op, GemmPrecision precision, lorc::StridedMemRef<In, 3> *a,
-                 lorc::StridedMemRef<In, 3> *b, MemRef<3> *c, int32_t transA, int32_t transB,
-                 int32_t accumulate) {
+void batchMatmul(const char *op, lorc::StridedMemRef<In, 3> *a, lorc::StridedMemRef<In, 3> *b,
+                 MemRef<3> *c, int32_t transA, int32_t transB, int32_t accumulate) {
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
   int64_t k = transA ? a->sizes[1] : a->sizes[2];
-  deviceGemm(op, precision, a->aligned + a->offset, a->strides[1], a->strides[2], transA,
+  deviceGemm(op, precisionOf<In>, a->aligned + a->offset, a->strides[1], a->strides[2], transA,
              b->aligned + b->offset, b->strides[1], b->strides[2], transB,
              c->aligned + c->offset, c->strides[1], c->strides[2], m, n, k, accumulate != 0,
-             batch,
-             a->strides[0], b->strides[0], c->strides[0]);
+             batch, a->strides[0], b->strides[0], c->strides[0]);
 }
 } // namespace
 
@@ -664,14 +673,13 @@ void batchMatmul(const char *op, GemmPrecision precision, lorc::StridedMemRef<In
 LORC_EXPORT void _mlir_ciface_lorc_cuda_matmul_f32(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c,
                                                    int32_t transA, int32_t transB,
                                                    int32_t accumulate) {
-  matmul("lorc_cuda_matmul_f32", GemmPrecision::F32, a, b, c, transA, transB, accumulate);
+  matmul("lorc_cuda_matmul_f32", a, b, c, transA, transB, accumulate);
 }
 
 LORC_EXPORT void _mlir_ciface_lorc_cuda_batch_matmul_f32(MemRef<3> *a, MemRef<3> *b,
                                                          MemRef<3> *c, int32_t transA,
                                                          int32_t transB, int32_t accumulate) {
-  batchMatmul("lorc_cuda_batch_matmul_f32", GemmPrecision::F32, a, b, c, transA, transB,
-              accumulate);
+  batchMatmul("lorc_cuda_batch_matmul_f32", a, b, c, transA, transB, accumulate);
 }
 
 /// The bf16 forms (--lorc-dispatch-blas{library=cuda precision=bf16}, or a bf16 layer of
@@ -681,12 +689,11 @@ LORC_EXPORT void _mlir_ciface_lorc_cuda_batch_matmul_f32(MemRef<3> *a, MemRef<3>
 LORC_EXPORT void _mlir_ciface_lorc_cuda_matmul_bf16(MemRefBf16<2> *a, MemRefBf16<2> *b,
                                                     MemRef<2> *c, int32_t transA,
                                                     int32_t transB, int32_t accumulate) {
-  matmul("lorc_cuda_matmul_bf16", GemmPrecision::Bf16, a, b, c, transA, transB, accumulate);
+  matmul("lorc_cuda_matmul_bf16", a, b, c, transA, transB, accumulate);
 }
 
 LORC_EXPORT void _mlir_ciface_lorc_cuda_batch_matmul_bf16(MemRefBf16<3> *a, MemRefBf16<3> *b,
                                                           MemRef<3> *c, int32_t transA,
                                                           int32_t transB, int32_t accumulate) {
-  batchMatmul("lorc_cuda_batch_matmul_bf16", GemmPrecision::Bf16, a, b, c, transA, transB,
-              accumulate);
+  batchMatmul("lorc_cuda_batch_matmul_bf16", a, b, c, transA, transB, accumulate);
 }
