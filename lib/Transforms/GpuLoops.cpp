@@ -195,25 +195,28 @@ struct LorcNameKernelsPass : lorc::impl::LorcNameKernelsPassBase<LorcNameKernels
   using LorcNameKernelsPassBase::LorcNameKernelsPassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    // Old launch target → new one, then a single walk over the launches.
+    llvm::DenseMap<SymbolRefAttr, SymbolRefAttr> renamed;
     for (auto gpuModule : module.getOps<gpu::GPUModuleOp>()) {
       auto kernels = llvm::to_vector(llvm::make_filter_range(
           gpuModule.getOps<gpu::GPUFuncOp>(), [](gpu::GPUFuncOp f) { return f.isKernel(); }));
-      if (kernels.size() != 1 || kernels[0].getName() == gpuModule.getName())
-        continue;
+      if (kernels.size() != 1 || kernels[0].getName() == gpuModule.getName() ||
+          SymbolTable::lookupSymbolIn(gpuModule, gpuModule.getName()))
+        continue; // several kernels, already named, or the name is taken inside the module
       gpu::GPUFuncOp kernel = kernels[0];
-      if (SymbolTable::lookupSymbolIn(gpuModule, gpuModule.getName()))
-        continue; // the name is taken inside the module
-      MLIRContext *ctx = &getContext();
-      auto oldRef = SymbolRefAttr::get(ctx, gpuModule.getName(),
-                                       {FlatSymbolRefAttr::get(ctx, kernel.getName())});
-      auto newRef = SymbolRefAttr::get(ctx, gpuModule.getName(),
-                                       {FlatSymbolRefAttr::get(ctx, gpuModule.getName())});
-      module.walk([&](gpu::LaunchFuncOp launch) {
-        if (launch.getKernel() == oldRef)
-          launch.setKernelAttr(newRef);
-      });
+      auto ref = [&](StringRef name) {
+        return SymbolRefAttr::get(ctx, gpuModule.getName(), {FlatSymbolRefAttr::get(ctx, name)});
+      };
+      renamed[ref(kernel.getName())] = ref(gpuModule.getName());
       SymbolTable::setSymbolName(kernel, gpuModule.getName());
     }
+    if (renamed.empty())
+      return;
+    module.walk([&](gpu::LaunchFuncOp launch) {
+      if (SymbolRefAttr to = renamed.lookup(launch.getKernel()))
+        launch.setKernelAttr(to);
+    });
   }
 };
 
