@@ -39,15 +39,22 @@ class KitError(Exception):
 # ---------------------------------------------------------------------------------------------
 # Golden and PTX reading (standard library).
 
-def read_safetensors(path):
-    """name -> (dtype, list of Python numbers, raw little-endian bytes), by fp8_cases.read."""
+def fp8_cases_module():
+    """test/Execution/Inputs/fp8_cases.py: beside this script in a kit, else in the checkout."""
     here = os.path.dirname(os.path.abspath(__file__))
     for d in (here, os.path.join(here, "..", "..", "test", "Execution", "Inputs")):
         if os.path.exists(os.path.join(d, "fp8_cases.py")):
-            sys.path.insert(0, d)
+            if d not in sys.path:
+                sys.path.insert(0, d)
             break
     import fp8_cases
-    return {name: (None, values, blob) for name, (values, blob) in fp8_cases.read(path).items()}
+    return fp8_cases
+
+
+def read_safetensors(path):
+    """name -> (dtype, list of Python numbers, raw little-endian bytes), by fp8_cases.read."""
+    return {name: (None, values, blob)
+            for name, (values, blob) in fp8_cases_module().read(path).items()}
 
 
 def ptx_entry_params(text, entry):
@@ -298,8 +305,7 @@ def run_device(kitdir, allow_nan_sign, cubin=False):
 
 def parse_cpu_out(path):
     """The mlir-runner output of fp8_cases.py mlir: [q_e4m3, d_e4m3, q_e5m2, d_e5m2]."""
-    arrays = [[int(v) for v in re.findall(r"-?\d+", m)]
-              for m in re.findall(r"data = \s*\[([^\]]*)\]", open(path).read())]
+    arrays = fp8_cases_module().runner_arrays(path)
     if len(arrays) != 4:
         raise KitError("%s: expected 4 printed arrays, found %d" % (path, len(arrays)))
     return {"q_e4m3": [v & 0xFF for v in arrays[0]], "d_e4m3": [v & 0xFFFFFFFF for v in arrays[1]],

@@ -110,9 +110,15 @@ def emit_gpu(golden):
     print("\n".join(lines))
 
 
+def runner_arrays(path):
+    """The arrays printMemrefI32 printed into `path` (mlir-runner's output), as lists of ints."""
+    return [[int(v) for v in re.findall(r"-?\d+", m)]
+            for m in re.findall(r"data = \s*\[([^\]]*)\]", open(path).read())]
+
+
 def check(golden, out):
     g = read(golden)
-    arrays = [[int(v) for v in re.findall(r"-?\d+", m)] for m in re.findall(r"data = \s*\[([^\]]*)\]", open(out).read())]
+    arrays = runner_arrays(out)
     failed = False
     for i, (name, elt) in enumerate(FORMATS):
         codes, decoded = arrays[2 * i], arrays[2 * i + 1]
