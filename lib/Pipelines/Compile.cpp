@@ -1120,13 +1120,7 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
   }
 
   if (!options.assignPrecision.empty()) {
-    // Run-time amax needs a whole-tensor reduction, which the CUDA pipeline's loop mapping
-    // (and its CPU twin) cannot place yet: recorded on cpu-only artifacts.
-    bool recordAmax = llvm::all_of(*compileTargets, [](const CompileTarget &t) {
-      return t.kind == CompileTarget::Cpu;
-    });
-    if (llvm::Error e = assignPrecision(module, backend, report ? &*report : nullptr, log,
-                                        recordAmax))
+    if (llvm::Error e = assignPrecision(module, backend, report ? &*report : nullptr, log))
       return e;
     if (report) {
       llvm::Expected<HardwareProfile> hw = HardwareProfile::get(report->profile);

@@ -135,10 +135,10 @@ std::pair<double, double> rowCosines(llvm::ArrayRef<float> a, llvm::ArrayRef<flo
 std::vector<Tensor> sliceBatch(llvm::ArrayRef<Tensor> inputs, int64_t begin, int64_t end);
 
 /// `--assign-precision=...` (Precision.cpp, docs/CostModel.md): chooses and applies each
-/// eligible layer's precision on `module`, fills `report`; with `recordAmax` the artifact
-/// returns fp8_amax.
+/// eligible layer's precision on `module`, fills `report`; the artifact returns fp8_amax (each
+/// FP8 layer's input amax per run, on every target).
 llvm::Error assignPrecision(mlir::ModuleOp module, Backend &be, CompileReport *report,
-                            llvm::raw_ostream &log, bool recordAmax);
+                            llvm::raw_ostream &log);
 
 } // namespace lorc::compile_detail
 

@@ -164,7 +164,7 @@ llvm::Error addPrecisionProbe(ModuleOp clone, ArrayRef<std::string> order,
 } // namespace
 
 llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
-                            llvm::raw_ostream &log, bool recordAmax) {
+                            llvm::raw_ostream &log) {
   const CompileOptions &options = be.options;
   std::string spec = options.assignPrecision;
   auto bad = [&](const Twine &msg) { return makeError("--assign-precision=" + spec + ": " + msg); };
@@ -587,7 +587,7 @@ llvm::Error assignPrecision(ModuleOp module, Backend &be, CompileReport *report,
 
   // The artifact returns each FP8 layer's input amax per run (fp8_amax), and the manifest
   // carries the delayed-scaling settings the runtime's AmaxHistory applies to it.
-  if (llvm::Error e = runPass(module, chosen, recordAmax))
+  if (llvm::Error e = runPass(module, chosen, /*recordAmax=*/true))
     return e;
   if (auto fwd = module.lookupSymbol<func::FuncOp>("forward");
       fwd && fwd->hasAttr("lorc.fp8_amax_layers")) {

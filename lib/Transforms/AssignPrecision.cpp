@@ -232,42 +232,68 @@ struct LorcAssignPrecisionPass
         oldWeight->erase();
       if (recordAmax && p != LayerPrecision::BF16)
         amaxOf[op->getParentOfType<func::FuncOp>()].push_back(
-            {w->name, inputAmax(b, op.getLoc(), x)});
+            {w->name, rowAmax(b, op.getLoc(), x)});
     }
     for (auto &[func, layers] : amaxOf)
       if (failed(returnAmax(func, layers)))
         return signalPassFailure();
   }
 
-  /// Functions holding FP8 layers, and (layer name, input amax) for each, in rewrite order.
+  /// Functions holding FP8 layers, and (layer name, per-row amax of its input) for each, in
+  /// rewrite order.
   llvm::MapVector<func::FuncOp, SmallVector<std::pair<std::string, Value>>> amaxOf;
 
-  /// max |x| over all of `x`, as an f32 scalar (NaN propagates: arith.maximumf).
-  static Value inputAmax(OpBuilder &b, Location loc, Value x) {
-    auto type = cast<RankedTensorType>(x.getType());
-    auto scalarType = RankedTensorType::get({}, b.getF32Type());
-    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-    Value init = linalg::FillOp::create(b, loc, zero,
-                                        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{},
-                                                                b.getF32Type())
-                                            .getResult())
-                     .getResult(0);
+  /// out[d0] = max(out[d0], |in[map(d0, d1)]|) with d0 parallel and d1 reduced.
+  static Value maxAbsOverD1(OpBuilder &b, Location loc, Value in, AffineMap inMap, Value init) {
     MLIRContext *ctx = b.getContext();
-    SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(type.getRank(), ctx),
-                                AffineMap::get(type.getRank(), 0, ctx)};
-    SmallVector<utils::IteratorType> iterators(type.getRank(), utils::IteratorType::reduction);
-    // Dynamic sizes come from x itself (linalg reads them from the operand).
-    auto reduce = linalg::GenericOp::create(
-        b, loc, TypeRange{scalarType}, ValueRange{x}, ValueRange{init}, maps, iterators,
-        [](OpBuilder &nb, Location nloc, ValueRange args) {
-          Value a = math::AbsFOp::create(nb, nloc, args[0]);
-          linalg::YieldOp::create(nb, nloc,
-                                  ValueRange{arith::MaximumFOp::create(nb, nloc, args[1], a)});
-        });
-    return tensor::ExtractOp::create(b, loc, reduce.getResult(0), ValueRange{});
+    SmallVector<AffineMap> maps{inMap, AffineMap::get(2, 0, getAffineDimExpr(0, ctx))};
+    SmallVector<utils::IteratorType> iterators{utils::IteratorType::parallel,
+                                               utils::IteratorType::reduction};
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{init.getType()}, ValueRange{in}, ValueRange{init}, maps,
+               iterators,
+               [](OpBuilder &nb, Location nloc, ValueRange args) {
+                 Value a = math::AbsFOp::create(nb, nloc, args[0]);
+                 linalg::YieldOp::create(
+                     nb, nloc, ValueRange{arith::MaximumFOp::create(nb, nloc, args[1], a)});
+               })
+        .getResult(0);
   }
 
-  /// Appends `fp8_amax` (f32 [L]) to `func`'s results and names its layers.
+  /// The first half of max |x| over all of `x`: max |x| of each row (the last dimension
+  /// reduced, every other one collapsed into the rows), f32 [R]; rowsAmax finishes it at the
+  /// return. Every reduction sits under a parallel loop, so that the CUDA pipeline maps both
+  /// halves to the grid (a whole-tensor reduction would have no parallel loop to map) and the
+  /// CPU splits the rows across its threads. NaN propagates (arith.maximumf).
+  static Value rowAmax(OpBuilder &b, Location loc, Value x) {
+    auto type = cast<RankedTensorType>(x.getType());
+    int64_t rank = type.getRank();
+    Value rows = x;
+    if (rank == 1) {
+      auto rowType = RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType());
+      rows = tensor::ExpandShapeOp::create(b, loc, rowType, x, {{0, 1}});
+    } else if (rank > 2) {
+      ReassociationIndices outer;
+      for (int64_t d = 0; d + 1 < rank; ++d)
+        outer.push_back(d);
+      rows = tensor::CollapseShapeOp::create(b, loc, x,
+                                             {outer, ReassociationIndices{rank - 1}});
+    }
+    auto rowsType = cast<RankedTensorType>(rows.getType());
+    SmallVector<Value> dynamic;
+    if (rowsType.isDynamicDim(0))
+      dynamic.push_back(tensor::DimOp::create(b, loc, rows, 0));
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    Value empty = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{rowsType.getDimSize(0)},
+                                          b.getF32Type(), dynamic);
+    Value init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+    return maxAbsOverD1(b, loc, rows, AffineMap::getMultiDimIdentityMap(2, b.getContext()),
+                        init);
+  }
+
+  /// Appends `fp8_amax` (f32 [L]) to `func`'s results and names its layers. Layer i's amax is
+  /// the max of its per-row amax (rowAmax), reduced into slice [i] of the result under a
+  /// one-iteration parallel loop (destination style, so bufferization writes it in place).
   LogicalResult returnAmax(func::FuncOp func,
                            ArrayRef<std::pair<std::string, Value>> layers) {
     if (!SymbolTable::symbolKnownUseEmpty(func, getOperation()))
@@ -278,14 +304,21 @@ struct LorcAssignPrecisionPass
                                 << " must have a single block";
     auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
     OpBuilder b(ret);
-    SmallVector<Value> scalars;
+    Location loc = ret.getLoc();
+    MLIRContext *ctx = b.getContext();
+    auto type = RankedTensorType::get({static_cast<int64_t>(layers.size())}, b.getF32Type());
+    Value amax = tensor::EmptyOp::create(b, loc, type.getShape(), b.getF32Type());
     SmallVector<Attribute> names;
-    for (auto &[name, v] : layers) {
-      scalars.push_back(v);
-      names.push_back(b.getStringAttr(name));
+    for (auto [i, layer] : llvm::enumerate(layers)) {
+      names.push_back(b.getStringAttr(layer.first));
+      SmallVector<OpFoldResult> offset{b.getIndexAttr(i)}, one{b.getIndexAttr(1)};
+      Value slot = tensor::ExtractSliceOp::create(b, loc, amax, offset, one, one);
+      Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+      Value init = linalg::FillOp::create(b, loc, zero, slot).getResult(0);
+      Value layerAmax = maxAbsOverD1(b, loc, layer.second,
+                                     AffineMap::get(2, 0, getAffineDimExpr(1, ctx)), init);
+      amax = tensor::InsertSliceOp::create(b, loc, layerAmax, amax, offset, one, one);
     }
-    auto type = RankedTensorType::get({static_cast<int64_t>(scalars.size())}, b.getF32Type());
-    Value amax = tensor::FromElementsOp::create(b, ret.getLoc(), type, scalars);
     unsigned index = func.getNumResults();
     if (failed(func.insertResult(
             index, type,

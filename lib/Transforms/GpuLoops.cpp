@@ -128,6 +128,7 @@ struct LorcMapParallelLoopsPass
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();
+    wrapSerialWork();
     SmallVector<scf::ParallelOp> roots;
     getOperation()->walk([&](scf::ParallelOp op) {
       if (!op->getParentOfType<scf::ParallelOp>() && isHostOp(op))
@@ -177,7 +178,8 @@ struct LorcMapParallelLoopsPass
     }
 
     // Whatever still reads or writes memory on the host, outside the mapped loops, would touch
-    // device buffers from the CPU.
+    // device buffers from the CPU: serial work whose values the host uses (wrapSerialWork
+    // leaves it).
     WalkResult unmapped = getOperation()->walk([&](Operation *op) {
       if (!isa<memref::LoadOp, memref::StoreOp>(op) || !isHostOp(op) ||
           op->getParentOfType<scf::ParallelOp>())
@@ -188,6 +190,34 @@ struct LorcMapParallelLoopsPass
     });
     if (unmapped.wasInterrupted())
       signalPassFailure();
+  }
+
+  /// Serial work on memory outside any parallel loop (the last step of a reduction to one
+  /// element, or a one-element fill: canonicalize folds their one-iteration parallel loops
+  /// away) is put back under a one-iteration scf.parallel, so it runs in one GPU thread:
+  /// each outermost op of a function body that loads or stores and whose results, if any, are
+  /// unused. One whose values the host reads stays, and is reported after mapping.
+  void wrapSerialWork() {
+    llvm::SetVector<Operation *> serial;
+    getOperation()->walk([&](Operation *op) {
+      if (!isa<memref::LoadOp, memref::StoreOp>(op) || !isHostOp(op) ||
+          op->getParentOfType<scf::ParallelOp>())
+        return;
+      Operation *top = op;
+      while (top->getParentOp() && !isa<FunctionOpInterface>(top->getParentOp()))
+        top = top->getParentOp();
+      if (top->getParentOp() && top->use_empty())
+        serial.insert(top);
+    });
+    for (Operation *op : serial) {
+      OpBuilder b(op);
+      Location loc = op->getLoc();
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      auto loop = scf::ParallelOp::create(b, loc, ValueRange{zero}, ValueRange{one},
+                                          ValueRange{one});
+      op->moveBefore(loop.getBody()->getTerminator());
+    }
   }
 };
 

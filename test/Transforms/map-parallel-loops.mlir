@@ -107,7 +107,41 @@ func.func @static_extents(%a: memref<384xf32>, %b: memref<40xf32>, %c: memref<10
 
 // -----
 
-// A loop nest without a parallel dimension would run on the host and read device memory.
+// Serial work on memory (a reduction's last step, a one-element fill: canonicalize folds their
+// one-iteration parallel loops away) goes back under a one-iteration parallel loop: one thread.
+// CHECK-LABEL: func.func @serial_store
+//       CHECK:   scf.parallel
+//       CHECK:     scf.parallel
+//       CHECK:       scf.if
+//  CHECK-NEXT:         memref.store %{{.*}}, %{{.*}}[%c0] : memref<1xf32>
+//       CHECK:     } {mapping = [#gpu.loop_dim_map<processor = thread_x
+//       CHECK:   } {mapping = [#gpu.loop_dim_map<processor = block_x
+//       CHECK:   scf.parallel
+//       CHECK:     scf.parallel
+//       CHECK:       scf.if
+//  CHECK-NEXT:         scf.for
+//       CHECK:     } {mapping = [#gpu.loop_dim_map<processor = thread_x
+//       CHECK:   } {mapping = [#gpu.loop_dim_map<processor = block_x
+//  CHECK-NEXT:   return
+func.func @serial_store(%a: memref<8xf32>, %r: memref<1xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %z = arith.constant 0.0 : f32
+  memref.store %z, %r[%c0] : memref<1xf32>
+  scf.for %k = %c0 to %c8 step %c1 {
+    %v = memref.load %a[%k] : memref<8xf32>
+    %m = memref.load %r[%c0] : memref<1xf32>
+    %n = arith.maximumf %m, %v : f32
+    memref.store %n, %r[%c0] : memref<1xf32>
+  }
+  return
+}
+
+// -----
+
+// A loop nest without a parallel dimension whose value the host uses would run on the host
+// and read device memory.
 func.func @serial(%a: memref<8xf32>) -> f32 {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

@@ -164,8 +164,9 @@ def LorcMapParallelLoopsPass : Pass<"lorc-map-parallel-loops"> {
     loop has a constant trip count) and sets the `mapping` attribute that
     `convert-parallel-loops-to-gpu` reads:
 
-    * the outer (tile) loop: innermost dimension → block x, the next → block y, the next →
-      block z, any further dimension a sequential loop in the kernel;
+    * the outer (tile) loop: with one dimension, it → block x; with more, every dimension but
+      the innermost is first collapsed into one (upstream `collapseParallelLoops`, a
+      linearised index: block x allows 2^31 - 1 blocks) → block x, the innermost → block y;
     * the inner loop: innermost dimension → thread x (consecutive threads touch consecutive
       elements: coalesced); its other dimensions have one iteration and stay sequential.
 
@@ -173,8 +174,12 @@ def LorcMapParallelLoopsPass : Pass<"lorc-map-parallel-loops"> {
     This is the loop-mapped form that the CPU twin pipeline runs against the goldens: the tile
     sizes, the guard and the index arithmetic are all visible here, before outlining.
 
-    A host loop nest that touches memory but has no parallel dimension cannot be mapped and is
-    an error naming the op (the CUDA pipeline would otherwise read device memory on the host).
+    Serial work on memory outside any parallel loop (the last step of a reduction to one
+    element, a one-element fill: canonicalize folds their one-iteration parallel loops away) is
+    first put back under a one-iteration `scf.parallel`, so it runs in one GPU thread: each
+    outermost op of a function body that loads or stores and defines no value used after it.
+    A host loop nest whose values the host uses cannot be mapped and is an error naming the op
+    (the CUDA pipeline would otherwise read device memory on the host).
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", "256", "Threads per block (a multiple of 32)">
@@ -349,7 +354,10 @@ def LorcAssignPrecisionPass : Pass<"lorc-assign-precision", "mlir::ModuleOp"> {
     `record-amax` (lorc-compile sets it): the function holding FP8 layers gets one more result,
     `fp8_amax` (f32 [L], `lorc.name = "fp8_amax"`): max |x| of each FP8 layer's input over the
     whole tensor (padding rows included, as Transformer Engine's amax), in the order of the
-    function attribute `lorc.fp8_amax_layers` (weight names). The runtime keeps the delayed-
+    function attribute `lorc.fp8_amax_layers` (weight names). It is taken in two reductions,
+    each under a parallel loop so that the CUDA pipeline can map it: per row (the last
+    dimension, every other collapsed into the rows) where the layer reads its input, then over
+    the rows into the layer's slot of `fp8_amax` before the return. The runtime keeps the delayed-
     scaling history from it (include/lorc/Runtime/Artifact.h, `AmaxHistory`). A function with
     callers cannot change its results: that is an error.
 
