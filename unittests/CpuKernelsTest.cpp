@@ -1,6 +1,7 @@
 //===- CpuKernelsTest.cpp - the runtime entry points compiled code calls --===//
 
 #include "lorc/Runtime/MemRef.h"
+#include "lorc/Support/Fp8.h"
 #include "CpuGemm.h" // lib/Runtime: clearPackedWeights
 
 #include <gtest/gtest.h>
@@ -35,6 +36,19 @@ extern "C" void _mlir_ciface_lorc_cpu_matmul_epilogue_bf16(MemRef<2> *, MemRef<2
                                                            lorc::StridedMemRef<float, 1> *,
                                                            MemRef<2> *, int32_t, int32_t, int32_t,
                                                            int32_t, int32_t);
+// The `_bf16w` forms: B stored bf16 (raw bits), as weights of a --precision=bf16 artifact.
+template <int N> using Bf16MemRef = lorc::StridedMemRef<uint16_t, N>;
+extern "C" void _mlir_ciface_lorc_cpu_matmul_bf16w(MemRef<2> *, Bf16MemRef<2> *, MemRef<2> *,
+                                                   int32_t, int32_t, int32_t);
+extern "C" void _mlir_ciface_lorc_cpu_matmul_epilogue_bf16w(MemRef<2> *, Bf16MemRef<2> *,
+                                                            MemRef<2> *,
+                                                            lorc::StridedMemRef<float, 1> *,
+                                                            MemRef<2> *, int32_t, int32_t,
+                                                            int32_t, int32_t, int32_t);
+extern "C" void _mlir_ciface_lorc_cpu_batch_matmul_bf16(MemRef<3> *, MemRef<3> *, MemRef<3> *,
+                                                        int32_t, int32_t, int32_t);
+extern "C" void _mlir_ciface_lorc_cpu_batch_matmul_bf16w(MemRef<3> *, Bf16MemRef<3> *,
+                                                         MemRef<3> *, int32_t, int32_t, int32_t);
 extern "C" void memrefCopy(int64_t, Unranked *, Unranked *);
 
 namespace {
@@ -237,6 +251,66 @@ TEST(CpuKernels, Bf16MatmulRoundsInputsAndAccumulatesInF32) {
     EXPECT_GT(maxAbsDiff(c, reference(a, b, zero, m, n, k, false)), 1e-3)
         << "the inputs were rounded to bf16";
   }
+  lorc::clearPackedWeights();
+}
+
+// Weights stored bf16 (`_bf16w`: B passed as raw bf16 bits, the parameter buffer of a
+// --precision=bf16 artifact) give the result of the `_bf16` entry points on the same values
+// held as f32: those round B to bf16 anyway, so narrowing B at compile time loses nothing.
+// Every form (plain, epilogue, batched), transposed and not, B a parameter (packed once) or not.
+// Bitwise where oneDNN runs; the OpenBLAS fallback widens B back to f32 (ctest runs both).
+TEST(CpuKernels, Bf16StoredWeightsMatchBf16Gemm) {
+  const int64_t m = 19, n = 40, k = 72, batch = 3;
+  std::vector<float> a = values(batch * m * k, 11), bf = values(batch * n * k, 12);
+  std::vector<uint16_t> bits(bf.size());
+  for (size_t i = 0; i < bf.size(); ++i) {
+    bits[i] = lorc::toBf16Bits(bf[i]);
+    bf[i] = lorc::fromBf16Bits(bits[i]); // the same values, held as f32
+  }
+  std::vector<float> biasData = values(n, 13), residual = values(m * n, 14);
+  auto bits2 = [&](int64_t rows, int64_t cols) {
+    return Bf16MemRef<2>{bits.data(), bits.data(), 0, {rows, cols}, {cols, 1}};
+  };
+  for (int parameter = 0; parameter < 2; ++parameter)
+    for (int transB = 0; transB < 2; ++transB) {
+      int64_t br = transB ? n : k, bc = transB ? k : n;
+      std::vector<float> want(m * n, 0.25f), got(m * n, 0.25f);
+      MemRef<2> A = view2(a, m, k), B = view2(bf, br, bc), C = view2(want, m, n);
+      Bf16MemRef<2> Bw = bits2(br, bc);
+      MemRef<2> Cw = view2(got, m, n);
+      _mlir_ciface_lorc_cpu_matmul_bf16(&A, &B, &C, 0, transB, parameter);
+      _mlir_ciface_lorc_cpu_matmul_bf16w(&A, &Bw, &Cw, 0, transB, parameter);
+      EXPECT_LT(maxAbsDiff(got, std::vector<double>(want.begin(), want.end())), 1e-5)
+          << "matmul parameter=" << parameter << " transB=" << transB;
+      // Against the f32 product: bf16 rounding of A shows where the CPU has bf16 dot products.
+      if (transB) {
+        std::vector<float> start(m * n, 0.25f);
+        EXPECT_LT(maxAbsDiff(got, reference(a, bf, start, m, n, k, false)), 5e-2)
+            << "a GEMM, not garbage: parameter=" << parameter;
+      }
+
+      std::fill(want.begin(), want.end(), 0.0f);
+      std::fill(got.begin(), got.end(), 0.0f);
+      lorc::StridedMemRef<float, 1> bias{biasData.data(), biasData.data(), 0, {n}, {1}};
+      MemRef<2> res = view2(residual, m, n);
+      _mlir_ciface_lorc_cpu_matmul_epilogue_bf16(&A, &B, &C, &bias, &res, 0, transB, parameter,
+                                                 0, 1);
+      _mlir_ciface_lorc_cpu_matmul_epilogue_bf16w(&A, &Bw, &Cw, &bias, &res, 0, transB,
+                                                  parameter, 0, 1);
+      EXPECT_LT(maxAbsDiff(got, std::vector<double>(want.begin(), want.end())), 1e-5)
+          << "epilogue parameter=" << parameter << " transB=" << transB;
+    }
+  // Batched, B [batch, n, k] used transposed.
+  std::vector<float> want(batch * m * n, 0.0f), got(batch * m * n, 0.0f);
+  MemRef<3> A{a.data(), a.data(), 0, {batch, m, k}, {m * k, k, 1}};
+  MemRef<3> B{bf.data(), bf.data(), 0, {batch, n, k}, {n * k, k, 1}};
+  Bf16MemRef<3> Bw{bits.data(), bits.data(), 0, {batch, n, k}, {n * k, k, 1}};
+  MemRef<3> C{want.data(), want.data(), 0, {batch, m, n}, {m * n, n, 1}};
+  MemRef<3> Cw{got.data(), got.data(), 0, {batch, m, n}, {m * n, n, 1}};
+  _mlir_ciface_lorc_cpu_batch_matmul_bf16(&A, &B, &C, 0, 1, 0);
+  _mlir_ciface_lorc_cpu_batch_matmul_bf16w(&A, &Bw, &Cw, 0, 1, 0);
+  EXPECT_LT(maxAbsDiff(got, std::vector<double>(want.begin(), want.end())), 1e-5) << "batched";
+  EXPECT_GT(maxAbsDiff(got, std::vector<double>(got.size(), 0.0)), 1e-2) << "not all zeros";
   lorc::clearPackedWeights();
 }
 

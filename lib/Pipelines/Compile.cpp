@@ -187,6 +187,7 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
                           const ImportedModel &model, ArrayRef<Type> inputTypes,
                           ArrayRef<std::string> inputNames, ArrayRef<Type> resultTypes,
                           ArrayRef<std::string> resultNames, int64_t paramElements,
+                          std::optional<std::pair<int64_t, int64_t>> bf16Params,
                           llvm::json::Array libraries, bool hasVocab, bool lowerCase,
                           llvm::json::Array adapterSlots,
                           std::optional<llvm::json::Object> fp8) {
@@ -212,6 +213,15 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
   }
   for (auto [t, n] : llvm::zip(resultTypes, resultNames))
     outputs.push_back(llvm::json::Object{{"name", n}, {"dtype", dtypeOf(t)}, {"shape", shapeOf(t)}});
+  // The entry's leading arguments: the f32 buffer from the weights file's data section start,
+  // then, with bf16 weights, the bf16 buffer from `offset` bytes into it.
+  llvm::json::Array parameters{llvm::json::Object{
+      {"file", "weights.safetensors"}, {"dtype", "f32"}, {"elements", paramElements}}};
+  if (bf16Params)
+    parameters.push_back(llvm::json::Object{{"file", "weights.safetensors"},
+                                            {"dtype", "bf16"},
+                                            {"offset", bf16Params->first},
+                                            {"elements", bf16Params->second}});
   llvm::json::Object manifest{
       {"format", "lorc-artifact"},
       {"version", 1},
@@ -224,9 +234,7 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
                           {"intermediate_size", c.intermediateSize},
                           {"vocab_size", c.vocabSize},
                           {"max_position_embeddings", c.maxPositions}}},
-      {"parameters", llvm::json::Array{llvm::json::Object{
-                         {"file", "weights.safetensors"}, {"dtype", "f32"},
-                         {"elements", paramElements}}}},
+      {"parameters", std::move(parameters)},
       {"inputs", std::move(inputs)},
       {"outputs", std::move(outputs)},
       {"limits", llvm::json::Object{{"max_seq_len", c.maxPositions}}},
@@ -381,12 +389,39 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
   std::optional<llvm::json::Object> fp8 = fp8ManifestSection(entry);
 
   stage.emplace(log, "externalize weights");
+  {
+    // The weights of bf16 GEMMs are stored bf16, except the unmerged adapters' tensors, which
+    // lorc-run --adapter rewrites in f32.
+    LorcNarrowWeightsPassOptions narrow;
+    narrow.precision = options.precision;
+    for (const llvm::json::Value &slot : adapterSlots)
+      if (const llvm::json::Array *modules = slot.getAsObject()->getArray("modules"))
+        for (const llvm::json::Value &m : *modules)
+          if (const llvm::json::Object *factors = m.getAsObject()->getObject("factors"))
+            for (const auto &[name, f] : *factors)
+              if (std::optional<StringRef> tensor = f.getAsObject()->getString("tensor"))
+                narrow.keepF32.push_back(tensor->str());
+    PassManager pm(&context);
+    pm.addPass(createLorcNarrowWeightsPass(narrow));
+    if (failed(pm.run(module)))
+      return diags.take("narrowing the weights of bf16 GEMMs");
+  }
   SafetensorsWriter weights(/*dataAlignment=*/64);
   weights.setMetadata("generator", "lorc-compile");
   if (failed(externalizeWeights(entry, /*minElements=*/16, weights)))
     return diags.take("externalizing weights");
   entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+  // Two parameter buffers (docs/Artifact.md): f32 from the data section's start, bf16 from
+  // the first bf16 tensor's offset (when there are bf16 weights).
   int64_t paramElements = static_cast<int64_t>(weights.dataSize() / sizeof(float));
+  std::optional<std::pair<int64_t, int64_t>> bf16Params; // (byte offset, elements)
+  if (auto t = dyn_cast<RankedTensorType>(entry.getArgumentTypes().front());
+      entry.getNumArguments() > 1 && entry->hasAttr("lorc.parameters_bf16")) {
+    auto bf16Type = cast<RankedTensorType>(entry.getArgumentTypes()[1]);
+    paramElements = t.getDimSize(0);
+    bf16Params = {static_cast<int64_t>(weights.dataSize()) - 2 * bf16Type.getDimSize(0),
+                  bf16Type.getDimSize(0)};
+  }
   stage->finish();
 
   // One LLVM module per target, each lowered from its own copy of the module.
@@ -537,7 +572,7 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     if (std::error_code ec = llvm::sys::fs::copy_file(vocab, inTmp("vocab.txt")))
       return makeError(vocab + ": cannot copy into the artifact: " + ec.message());
   if (llvm::Error e = writeManifest(inTmp("manifest.json"), options, be.model, inputTypes,
-                                    inputNames, resultTypes, resultNames, paramElements,
+                                    inputNames, resultTypes, resultNames, paramElements, bf16Params,
                                     std::move(libraries),
                                     hasVocab, readLowerCase(options.modelDir),
                                     std::move(adapterSlots), std::move(fp8)))

@@ -177,9 +177,10 @@ struct ResultView {
   }
 };
 
-/// Calls `entry` with the parameter buffer and the inputs (data pointers, host or device) as
-/// descriptors and returns the result descriptors, in `outputs` order.
-std::vector<ResultView> invoke(void *entry, const void *params, int64_t paramElements,
+/// Calls `entry` with the parameter buffers (from `params`, laid out as `layout`) and the
+/// inputs (data pointers, host or device) as descriptors and returns the result descriptors,
+/// in `outputs` order.
+std::vector<ResultView> invoke(void *entry, const uint8_t *params, const ParameterLayout &layout,
                                llvm::ArrayRef<const Tensor *> inputs,
                                llvm::ArrayRef<const void *> inputData,
                                llvm::ArrayRef<TensorSpec> outputs) {
@@ -188,7 +189,9 @@ std::vector<ResultView> invoke(void *entry, const void *params, int64_t paramEle
     resultWords += 3 + 2 * s.shape.size();
   std::vector<int64_t> results(resultWords, 0);
   std::vector<std::vector<int64_t>> descs;
-  descs.push_back(descriptor(params, {paramElements}));
+  descs.push_back(descriptor(params, {layout.f32Elements}));
+  if (layout.bf16Elements >= 0)
+    descs.push_back(descriptor(params + layout.bf16Offset, {layout.bf16Elements}));
   for (auto [t, data] : llvm::zip(inputs, inputData))
     descs.push_back(descriptor(data, t->shape));
   std::vector<void *> args{results.data()};
@@ -426,27 +429,49 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
     a->flopsPerTokenPair = 2.0 * l * 2 * h;
   }
 
-  // Parameters: one f32 buffer, the data section of weights.safetensors.
+  // Parameters: the data section of weights.safetensors, as one f32 buffer from its start and,
+  // for artifacts with bf16 weights, a bf16 buffer after it (docs/Artifact.md).
   const llvm::json::Array *params = m->getArray("parameters");
-  if (!params || params->size() != 1)
-    return makeError(manifestPath + ": expected exactly one entry in 'parameters'");
-  const llvm::json::Object *p0 = (*params)[0].getAsObject();
-  std::optional<llvm::StringRef> file = p0 ? p0->getString("file") : std::nullopt;
-  std::optional<int64_t> elements = p0 ? p0->getInteger("elements") : std::nullopt;
-  if (!file || !elements || p0->getString("dtype") != "f32")
-    return makeError(manifestPath + ": parameters[0] needs 'file', 'elements' and dtype f32");
+  if (!params || params->empty() || params->size() > 2)
+    return makeError(manifestPath + ": expected one or two entries in 'parameters'");
+  std::optional<llvm::StringRef> file;
+  for (auto [i, v] : llvm::enumerate(*params)) {
+    const llvm::json::Object *p = v.getAsObject();
+    std::string where = manifestPath + ": parameters[" + std::to_string(i) + "]";
+    std::optional<llvm::StringRef> f = p ? p->getString("file") : std::nullopt;
+    std::optional<int64_t> elements = p ? p->getInteger("elements") : std::nullopt;
+    llvm::StringRef want = i == 0 ? "f32" : "bf16";
+    if (!f || !elements || *elements < 0 || p->getString("dtype") != want)
+      return makeError(where + " needs 'file', 'elements' and dtype " + want);
+    if (i == 0) {
+      file = f;
+      a->paramLayout.f32Elements = *elements;
+      continue;
+    }
+    std::optional<int64_t> offset = p->getInteger("offset");
+    if (*f != *file || !offset || *offset < a->paramLayout.f32Elements * 4 ||
+        *offset % 4 != 0)
+      return makeError(where + " needs the f32 buffer's 'file' and a 4-byte aligned 'offset' "
+                               "at or after the f32 buffer's end");
+    a->paramLayout.bf16Offset = static_cast<uint64_t>(*offset);
+    a->paramLayout.bf16Elements = *elements;
+  }
   llvm::Expected<std::unique_ptr<SafetensorsFile>> w = SafetensorsFile::open(path(*file));
   if (!w)
     return w.takeError();
   a->weights = std::move(*w);
   a->weightsPath = path(*file);
-  if (a->weights->dataSize() != static_cast<uint64_t>(*elements) * sizeof(float))
+  const ParameterLayout &layout = a->paramLayout;
+  uint64_t expected = layout.bf16Elements >= 0
+                          ? layout.bf16Offset + static_cast<uint64_t>(layout.bf16Elements) * 2
+                          : static_cast<uint64_t>(layout.f32Elements) * sizeof(float);
+  if (a->weights->dataSize() != expected)
     return makeError(path(*file) + ": holds " + Twine(a->weights->dataSize()) +
-                     " bytes of parameters, the manifest expects " + Twine(*elements * 4));
+                     " bytes of parameters, the manifest expects " + Twine(expected));
   if (reinterpret_cast<uintptr_t>(a->weights->dataBegin()) % alignof(float) != 0)
     return makeError(path(*file) + ": parameter data is not 4-byte aligned");
 
-  if (a->inputSpecs.size() + 2 > 6)
+  if (a->inputSpecs.size() + 2 + (layout.bf16Elements >= 0) > 6)
     return makeError(manifestPath + ": too many inputs for this runtime's entry-point ABI");
   std::optional<llvm::StringRef> entry = m->getString("entry");
   if (chosen->file.empty() || !entry)
@@ -730,7 +755,7 @@ llvm::Expected<std::vector<Tensor>> Artifact::run(llvm::ArrayRef<Tensor> inputs)
   for (const Tensor *t : ordered)
     data.push_back(t->bytes.data());
   std::vector<ResultView> views =
-      invoke(entry, params(), static_cast<int64_t>(weights->dataSize() / 4), ordered, data,
+      invoke(entry, params(), paramLayout, ordered, data,
              outputSpecs);
 
   // Copy the results out (they may be strided) and free the buffers the callee allocated.
@@ -781,7 +806,7 @@ llvm::Expected<std::vector<Tensor>> Artifact::runCuda(llvm::ArrayRef<const Tenso
   std::vector<const void *> data(deviceInputs.begin(), deviceInputs.end());
   auto enqueueStart = std::chrono::steady_clock::now();
   std::vector<ResultView> views =
-      invoke(entry, deviceParams, static_cast<int64_t>(weights->dataSize() / 4), ordered, data,
+      invoke(entry, static_cast<const uint8_t *>(deviceParams), paramLayout, ordered, data,
              outputSpecs);
   enqueueMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                         enqueueStart)

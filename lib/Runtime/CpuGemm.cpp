@@ -6,6 +6,7 @@
 
 #include "CpuGemm.h"
 #include "BlasLayout.h"
+#include "lorc/Support/Fp8.h"
 
 #include <cblas.h>
 #include <dlfcn.h>
@@ -132,6 +133,7 @@ struct Plan {
 };
 
 struct PackedWeight {
+  dnnl::memory::desc source; // the user's layout (strides, type): one buffer may be read two ways
   dnnl::memory::desc desc;
   dnnl::memory mem;
 };
@@ -148,7 +150,8 @@ public:
            lorc::GemmOperand b, bool bIsParameter, float *c, const int64_t *cs, bool bf16,
            const lorc::GemmEpilogue &e) {
     Key key{{batch, m, n, k, a.strides[0], a.strides[1], a.strides[2], b.strides[0],
-             b.strides[1], b.strides[2], cs[0], cs[1], cs[2], bf16 * 2 + bIsParameter,
+             b.strides[1], b.strides[2], cs[0], cs[1], cs[2],
+             b.bf16 * 4 + bf16 * 2 + bIsParameter,
              e.accumulate, e.bias != nullptr, static_cast<int64_t>(e.activation),
              e.residual != nullptr}};
     try {
@@ -157,7 +160,7 @@ public:
       if (!plan->ok)
         return false;
       dnnl::stream &strm = stream();
-      dnnl::memory aMem(plan->aUser, engine, const_cast<float *>(a.data));
+      dnnl::memory aMem(plan->aUser, engine, const_cast<void *>(a.data));
       dnnl::memory cMem(plan->cUser, engine, c);
       dnnl::memory aIn = aMem;
       if (plan->aReorder) {
@@ -169,7 +172,7 @@ public:
       if (bIsParameter) {
         bIn = packed(b, *plan, strm);
       } else {
-        bIn = dnnl::memory(plan->bUser, engine, const_cast<float *>(b.data));
+        bIn = dnnl::memory(plan->bUser, engine, const_cast<void *>(b.data));
         if (plan->bReorder) {
           dnnl::memory converted(plan->pd.weights_desc(), engine);
           reorder(plan->bReorder, plan->bReorderPd, strm, bIn, converted);
@@ -289,10 +292,12 @@ private:
     auto plan = std::make_shared<Plan>();
     dt in = bf16 ? dt::bf16 : dt::f32;
     plan->aUser = describe(batch, m, k, a.strides, dt::f32);
-    plan->bUser = describe(batch, k, n, b.strides, dt::f32);
+    plan->bUser = describe(batch, k, n, b.strides, b.bf16 ? dt::bf16 : dt::f32);
     plan->cUser = describe(batch, m, n, cs, dt::f32);
     dnnl::memory::desc aMd = bf16 ? plain(batch, m, k, in) : plan->aUser;
-    dnnl::memory::desc bMd = bIsParameter || bf16 ? any(batch, k, n, in) : plan->bUser;
+    // B is reordered (packed, or converted to the product's type) unless it is used in place.
+    bool reorderB = bIsParameter || bf16 || b.bf16;
+    dnnl::memory::desc bMd = reorderB ? any(batch, k, n, in) : plan->bUser;
     // The epilogue, in lorc::GemmEpilogue's order: sum (linalg's C += A·B), then the
     // activation, then the residual (a binary add of an [m, n] operand).
     dnnl::post_ops ops;
@@ -332,7 +337,7 @@ private:
                                                            plan->pd.src_desc(), userScratchpad);
           plan->aReorder = dnnl::reorder(plan->aReorderPd);
         }
-        if (bIsParameter || bf16) {
+        if (reorderB) {
           plan->bReorderPd = dnnl::reorder::primitive_desc(
               engine, plan->bUser, engine, plan->pd.weights_desc(), userScratchpad);
           plan->bReorder = dnnl::reorder(plan->bReorderPd);
@@ -345,19 +350,20 @@ private:
     return plans.emplace(key, plan).first->second;
   }
 
-  /// B in the primitive's layout, packed on first use and cached by address and layout.
+  /// B in the primitive's layout, packed on first use and cached by address, source layout and
+  /// packed layout.
   dnnl::memory packed(lorc::GemmOperand b, Plan &plan, dnnl::stream &strm) {
     dnnl::memory::desc want = plan.pd.weights_desc();
     std::lock_guard<std::mutex> lock(mutex);
     auto range = packedWeights.equal_range(b.data);
     for (auto it = range.first; it != range.second; ++it)
-      if (it->second.desc == want)
+      if (it->second.desc == want && it->second.source == plan.bUser)
         return it->second.mem;
-    dnnl::memory src(plan.bUser, engine, const_cast<float *>(b.data));
+    dnnl::memory src(plan.bUser, engine, const_cast<void *>(b.data));
     dnnl::memory dst(want, engine);
     reorder(plan.bReorder, plan.bReorderPd, strm, src, dst);
     strm.wait();
-    packedWeights.emplace(b.data, PackedWeight{want, dst});
+    packedWeights.emplace(b.data, PackedWeight{plan.bUser, want, dst});
     return dst;
   }
 
@@ -406,10 +412,24 @@ void lorc::cpuGemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a
   if (k > 0 && library() == Library::OneDnn &&
       OneDnn::get().run(batch, m, n, k, a, b, bIsParameter, c, cStrides, bf16, epilogue))
     return;
-  for (int64_t i = 0; i < batch; ++i)
-    blasGemmWithEpilogue(m, n, k, a.data + i * a.strides[0], a.strides + 1,
-                         b.data + i * b.strides[0], b.strides + 1, c + i * cStrides[0],
-                         cStrides + 1, epilogue);
+  const auto *af = static_cast<const float *>(a.data);
+  for (int64_t i = 0; i < batch; ++i) {
+    const float *bf = static_cast<const float *>(b.data) + i * b.strides[0];
+    const int64_t *bs = b.strides + 1;
+    std::vector<float> widened; // a bf16 B, as f32 [k, n] row-major (exact)
+    const int64_t dense[2] = {n, 1};
+    if (b.bf16) {
+      const auto *bits = static_cast<const uint16_t *>(b.data) + i * b.strides[0];
+      widened.resize(static_cast<size_t>(k * n));
+      for (int64_t r = 0; r < k; ++r)
+        for (int64_t col = 0; col < n; ++col)
+          widened[r * n + col] = fromBf16Bits(bits[r * b.strides[1] + col * b.strides[2]]);
+      bf = widened.data();
+      bs = dense;
+    }
+    blasGemmWithEpilogue(m, n, k, af + i * a.strides[0], a.strides + 1, bf, bs,
+                         c + i * cStrides[0], cStrides + 1, epilogue);
+  }
 }
 
 void lorc::clearPackedWeights() { OneDnn::get().clearPacked(); }

@@ -25,10 +25,13 @@
 namespace lorc {
 
 /// One operand of a (batched) GEMM: its data and the element strides of the *logical* matrix
-/// op(X) along (batch, row, column); transposes are folded into the strides.
+/// op(X) along (batch, row, column); transposes are folded into the strides. Elements are f32,
+/// or bf16 (raw bits) with `bf16` set: only B may be stored bf16 (an artifact's weights under
+/// --precision=bf16, docs/Artifact.md).
 struct GemmOperand {
-  const float *data;
+  const void *data;
   int64_t strides[3];
+  bool bf16 = false;
 };
 
 enum class GemmPrecision {

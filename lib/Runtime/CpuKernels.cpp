@@ -15,33 +15,41 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace {
 
 template <int N> using MemRef = lorc::StridedMemRef<float, N>;
+/// A bf16 memref (raw bits): B of the `_bf16w` entry points, weights stored bf16.
+template <int N> using Bf16MemRef = lorc::StridedMemRef<uint16_t, N>;
 
 /// The logical (batch, row, column) strides of op(X) for X stored with `s` (batch stride 0
-/// for 2-D operands).
-lorc::GemmOperand operand(const float *base, int64_t sb, int64_t s0, int64_t s1, bool trans) {
-  return trans ? lorc::GemmOperand{base, {sb, s1, s0}} : lorc::GemmOperand{base, {sb, s0, s1}};
+/// for 2-D operands); `bf16` for bf16 storage.
+lorc::GemmOperand operand(const void *base, int64_t sb, int64_t s0, int64_t s1, bool trans,
+                          bool bf16 = false) {
+  return trans ? lorc::GemmOperand{base, {sb, s1, s0}, bf16}
+               : lorc::GemmOperand{base, {sb, s0, s1}, bf16};
 }
 
-void matmul2(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c, int32_t transA, int32_t transB,
+template <typename BMemRef>
+void matmul2(MemRef<2> *a, BMemRef *b, MemRef<2> *c, int32_t transA, int32_t transB,
              int32_t bIsParameter, lorc::GemmPrecision precision,
              const lorc::GemmEpilogue &epilogue = {}) {
+  constexpr bool bBf16 = std::is_same_v<BMemRef, Bf16MemRef<2>>;
   int64_t m = c->sizes[0], n = c->sizes[1];
   int64_t k = transA ? a->sizes[0] : a->sizes[1];
   const int64_t cs[3] = {0, c->strides[0], c->strides[1]};
   lorc::cpuGemm(1, m, n, k,
                 operand(a->aligned + a->offset, 0, a->strides[0], a->strides[1], transA),
-                operand(b->aligned + b->offset, 0, b->strides[0], b->strides[1], transB),
+                operand(b->aligned + b->offset, 0, b->strides[0], b->strides[1], transB, bBf16),
                 bIsParameter, c->aligned + c->offset, cs, precision, epilogue);
 }
 
 /// C = act((accumulate ? C : 0) + op(A)·op(B) + bias) + residual; an absent bias or residual
 /// is passed as an empty memref.
-void matmulEpilogue(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c, MemRef<1> *bias,
+template <typename BMemRef>
+void matmulEpilogue(MemRef<2> *a, BMemRef *b, MemRef<2> *c, MemRef<1> *bias,
                     MemRef<2> *residual, int32_t transA, int32_t transB, int32_t bIsParameter,
                     int32_t accumulate, int32_t activation, lorc::GemmPrecision precision) {
   lorc::GemmEpilogue e;
@@ -59,15 +67,18 @@ void matmulEpilogue(MemRef<2> *a, MemRef<2> *b, MemRef<2> *c, MemRef<1> *bias,
   matmul2(a, b, c, transA, transB, bIsParameter, precision, e);
 }
 
-void matmul3(MemRef<3> *a, MemRef<3> *b, MemRef<3> *c, int32_t transA, int32_t transB,
+template <typename BMemRef>
+void matmul3(MemRef<3> *a, BMemRef *b, MemRef<3> *c, int32_t transA, int32_t transB,
              int32_t bIsParameter, lorc::GemmPrecision precision) {
+  constexpr bool bBf16 = std::is_same_v<BMemRef, Bf16MemRef<3>>;
   int64_t batch = c->sizes[0], m = c->sizes[1], n = c->sizes[2];
   int64_t k = transA ? a->sizes[1] : a->sizes[2];
   const int64_t cs[3] = {c->strides[0], c->strides[1], c->strides[2]};
   lorc::cpuGemm(
       batch, m, n, k,
       operand(a->aligned + a->offset, a->strides[0], a->strides[1], a->strides[2], transA),
-      operand(b->aligned + b->offset, b->strides[0], b->strides[1], b->strides[2], transB),
+      operand(b->aligned + b->offset, b->strides[0], b->strides[1], b->strides[2], transB,
+              bBf16),
       bIsParameter, c->aligned + c->offset, cs, precision);
 }
 
@@ -113,6 +124,27 @@ LORC_EXPORT _mlir_ciface_lorc_cpu_batch_matmul_f32(MemRef<3> *a, MemRef<3> *b, M
 LORC_EXPORT _mlir_ciface_lorc_cpu_batch_matmul_bf16(MemRef<3> *a, MemRef<3> *b, MemRef<3> *c,
                                                     int32_t transA, int32_t transB,
                                                     int32_t bIsParameter) {
+  matmul3(a, b, c, transA, transB, bIsParameter, lorc::GemmPrecision::BF16);
+}
+// The `_bf16w` forms: the bf16 GEMMs whose B is stored bf16 (the weights of a --precision=bf16
+// artifact, narrowed at compile time by --lorc-narrow-weights), passed as raw bf16 bits.
+LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_bf16w(MemRef<2> *a, Bf16MemRef<2> *b, MemRef<2> *c,
+                                               int32_t transA, int32_t transB,
+                                               int32_t bIsParameter) {
+  matmul2(a, b, c, transA, transB, bIsParameter, lorc::GemmPrecision::BF16);
+}
+LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_epilogue_bf16w(MemRef<2> *a, Bf16MemRef<2> *b,
+                                                        MemRef<2> *c, MemRef<1> *bias,
+                                                        MemRef<2> *residual, int32_t transA,
+                                                        int32_t transB, int32_t bIsParameter,
+                                                        int32_t accumulate,
+                                                        int32_t activation) {
+  matmulEpilogue(a, b, c, bias, residual, transA, transB, bIsParameter, accumulate, activation,
+                 lorc::GemmPrecision::BF16);
+}
+LORC_EXPORT _mlir_ciface_lorc_cpu_batch_matmul_bf16w(MemRef<3> *a, Bf16MemRef<3> *b,
+                                                     MemRef<3> *c, int32_t transA,
+                                                     int32_t transB, int32_t bIsParameter) {
   matmul3(a, b, c, transA, transB, bIsParameter, lorc::GemmPrecision::BF16);
 }
 #undef LORC_EXPORT

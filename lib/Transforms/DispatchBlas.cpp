@@ -86,9 +86,10 @@ Value convertToBf16(OpBuilder &b, Location loc, Value v) {
   return out;
 }
 
-/// Whether `v` is a view of the parameter buffer (argument 0 of a function carrying
-/// `lorc.parameters`, lorc-externalize-weights' convention): read-only for the artifact's
-/// lifetime, so the runtime may pack it once.
+/// Whether `v` is a view of a parameter buffer (argument 0 of a function carrying
+/// `lorc.parameters`, or its bf16 argument 1 with `lorc.parameters_bf16`:
+/// lorc-externalize-weights' convention): read-only for the artifact's lifetime, so the runtime
+/// may pack it once.
 bool isParameterView(Value v) {
   while (Operation *def = v.getDefiningOp()) {
     auto view = dyn_cast<ViewLikeOpInterface>(def);
@@ -98,8 +99,10 @@ bool isParameterView(Value v) {
   }
   auto arg = cast<BlockArgument>(v);
   auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
-  return func && arg.getArgNumber() == 0 && arg.getOwner()->isEntryBlock() &&
-         func->hasAttr("lorc.parameters");
+  if (!func || !arg.getOwner()->isEntryBlock())
+    return false;
+  return (arg.getArgNumber() == 0 && func->hasAttr("lorc.parameters")) ||
+         (arg.getArgNumber() == 1 && func->hasAttr("lorc.parameters_bf16"));
 }
 
 /// Declares (once) the runtime function `name(args...)` with the C interface.
@@ -114,13 +117,14 @@ func::FuncOp getOrDeclare(ModuleOp module, StringRef name, ArrayRef<Type> args) 
   return f;
 }
 
-/// `name(memref, memref, memref, i32, i32[, i32])`: A, B, C of `rank` and the flags; A and B
-/// have `inputElement` elements (f32 unless given), C f32.
+/// `name(memref, memref, memref, i32, i32[, i32])`: A, B, C of `rank` and the flags; A has
+/// `aElement` elements and B `bElement` (f32 unless given), C f32.
 func::FuncOp getOrDeclare(ModuleOp module, StringRef name, unsigned rank, unsigned numFlags,
-                          Type inputElement = {}) {
+                          Type aElement = {}, Type bElement = {}) {
   MLIRContext *ctx = module.getContext();
-  Type m = dynamicStrided(ctx, rank), in = dynamicStrided(ctx, rank, inputElement);
-  SmallVector<Type> args = {in, in, m};
+  Type m = dynamicStrided(ctx, rank);
+  SmallVector<Type> args = {dynamicStrided(ctx, rank, aElement),
+                            dynamicStrided(ctx, rank, bElement), m};
   args.append(numFlags, IntegerType::get(ctx, 32));
   return getOrDeclare(module, name, args);
 }
@@ -195,12 +199,18 @@ Folded foldNeighbours(linalg::MatmulOp op) {
 }
 
 /// The epilogue entry point: (A, B, C, bias [n], residual [m, n], transA, transB,
-/// bIsParameter, accumulate, activation).
-func::FuncOp getOrDeclareEpilogue(ModuleOp module, StringRef name) {
+/// bIsParameter, accumulate, activation); B has `bElement` elements (f32 unless given).
+func::FuncOp getOrDeclareEpilogue(ModuleOp module, StringRef name, Type bElement = {}) {
   MLIRContext *ctx = module.getContext();
   Type m2 = dynamicStrided(ctx, 2), m1 = dynamicStrided(ctx, 1);
   Type i32 = IntegerType::get(ctx, 32);
-  return getOrDeclare(module, name, {m2, m2, m2, m1, m2, i32, i32, i32, i32, i32});
+  return getOrDeclare(module, name,
+                      {m2, dynamicStrided(ctx, 2, bElement), m2, m1, m2, i32, i32, i32, i32, i32});
+}
+
+/// Whether B (operand 1) is stored bf16: weights narrowed by --lorc-narrow-weights.
+bool hasBf16B(Operation *op) {
+  return cast<MemRefType>(op->getOperand(1).getType()).getElementType().isBF16();
 }
 
 struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchBlasPass> {
@@ -236,9 +246,14 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
     for (linalg::LinalgOp op : candidates) {
       bool batched = isa<linalg::BatchMatmulOp>(op);
       unsigned rank = batched ? 3 : 2;
-      if (!llvm::all_of(op->getOperands(), [](Value v) {
-            auto t = cast<MemRefType>(v.getType());
-            return t.getElementType().isF32() && !t.getMemorySpace();
+      // f32 operands, except that a bf16 GEMM's B may be stored bf16 (a narrowed weight; a
+      // bf16 B in an f32 GEMM is left to the loops, which widen it exactly).
+      std::string gemmPrecision = precisionOf(op);
+      if (!llvm::all_of(llvm::enumerate(op->getOperands()), [&](auto iv) {
+            auto t = cast<MemRefType>(iv.value().getType());
+            bool bf16B = iv.index() == 1 && gemmPrecision == "bf16" &&
+                         t.getElementType().isBF16();
+            return (t.getElementType().isF32() || bf16B) && !t.getMemorySpace();
           }))
         continue;
       std::optional<std::pair<bool, bool>> trans = getTransposes(op, batched ? 1 : 0);
@@ -251,25 +266,30 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
           continue;
         }
       }
-      std::string gemmPrecision = precisionOf(op);
+      bool bf16B = hasBf16B(op);
       std::string callee =
           "lorc_" + library + (batched ? "_batch_matmul_" : "_matmul_") + gemmPrecision;
-      // On the device, bf16 GEMMs take bf16 A and B, converted here (cuBLAS's
-      // COMPUTE_32F_FAST_16BF on f32 matrices may pick TF32 instead: docs/CudaPipeline.md);
-      // the CPU entry points round f32 operands themselves.
+      // On the device, bf16 GEMMs take bf16 A and B, converted here unless stored bf16
+      // (cuBLAS's COMPUTE_32F_FAST_16BF on f32 matrices may pick TF32 instead:
+      // docs/CudaPipeline.md); the CPU entry points round f32 operands themselves, and take
+      // a bf16-stored B through their `_bf16w` forms.
       bool convert = !cpu && gemmPrecision == "bf16";
+      if (cpu && bf16B)
+        callee += "w";
       OpBuilder b(op);
-      Type inputElement = convert ? b.getBF16Type() : b.getF32Type();
-      func::FuncOp decl = getOrDeclare(module, callee, rank, 3, inputElement);
+      Type aElement = convert ? b.getBF16Type() : b.getF32Type();
+      Type bElement = convert || bf16B ? b.getBF16Type() : b.getF32Type();
+      func::FuncOp decl = getOrDeclare(module, callee, rank, 3, aElement, bElement);
       Location loc = op.getLoc();
       SmallVector<Value> args, temporaries;
       for (auto [i, v] : llvm::enumerate(op->getOperands())) {
         Value operand = v;
-        if (convert && i < 2)
+        bool isBf16 = cast<MemRefType>(v.getType()).getElementType().isBF16();
+        if (convert && i < 2 && !isBf16)
           temporaries.push_back(operand = convertToBf16(b, loc, v));
-        args.push_back(memref::CastOp::create(
-            b, loc, dynamicStrided(&getContext(), rank, i < 2 ? inputElement : Type()),
-            operand));
+        Type element = i == 0 ? aElement : i == 1 ? bElement : Type();
+        args.push_back(
+            memref::CastOp::create(b, loc, dynamicStrided(&getContext(), rank, element), operand));
       }
       args.push_back(arith::ConstantIntOp::create(b, loc, trans->first ? 1 : 0, 32));
       args.push_back(arith::ConstantIntOp::create(b, loc, trans->second ? 1 : 0, 32));
@@ -299,14 +319,19 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
   /// One call of lorc_cpu_matmul_epilogue_* for the matmul and what it absorbs.
   void callWithEpilogue(ModuleOp module, linalg::LinalgOp op, std::pair<bool, bool> trans,
                         const Folded &folded) {
-    func::FuncOp decl = getOrDeclareEpilogue(module, "lorc_cpu_matmul_epilogue_" + precisionOf(op));
+    bool bf16B = hasBf16B(op);
+    func::FuncOp decl =
+        getOrDeclareEpilogue(module, "lorc_cpu_matmul_epilogue_" + precisionOf(op) +
+                                         (bf16B ? "w" : ""),
+                             bf16B ? Type(BFloat16Type::get(op->getContext())) : Type());
     // At the epilogue when there is one: the residual may be defined (a view) after the matmul;
     // nothing in between touches memory, and A, B and C are defined before the matmul.
     OpBuilder b(folded.epilogue ? folded.epilogue : op.getOperation());
     Location loc = op.getLoc();
     MLIRContext *ctx = &getContext();
     auto cast = [&](Value v, unsigned rank) {
-      return memref::CastOp::create(b, loc, dynamicStrided(ctx, rank), v).getResult();
+      Type element = llvm::cast<MemRefType>(v.getType()).getElementType();
+      return memref::CastOp::create(b, loc, dynamicStrided(ctx, rank, element), v).getResult();
     };
     // An absent bias or residual is an empty buffer.
     auto empty = [&](unsigned rank) {

@@ -6,6 +6,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
+#include <cstring>
+
 #define DEBUG_TYPE "lorc-externalize-weights"
 
 namespace lorc {
@@ -27,13 +29,16 @@ struct WeightSlot {
   int64_t offsetElements = 0;
 };
 
-/// Returns the bytes of `attr` (row-major f32), or failure with a diagnostic on `op`.
+/// Returns the bytes of `attr` (row-major f32 or bf16), or failure with a diagnostic on `op`.
 LogicalResult getWeightBytes(arith::ConstantOp op, ElementsAttr attr, WeightSlot &slot) {
   if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
     if (dense.isSplat()) {
-      slot.owned.resize(sizeof(float) * dense.getNumElements());
-      auto *f = reinterpret_cast<float *>(slot.owned.data());
-      std::fill(f, f + dense.getNumElements(), dense.getSplatValue<float>());
+      llvm::APInt bits = dense.getSplatValue<APFloat>().bitcastToAPInt();
+      unsigned width = bits.getBitWidth() / 8;
+      uint64_t word = bits.getZExtValue();
+      slot.owned.resize(width * dense.getNumElements());
+      for (size_t i = 0; i < slot.owned.size(); i += width)
+        std::memcpy(slot.owned.data() + i, &word, width); // little-endian host
       slot.bytes = slot.owned;
     } else {
       ArrayRef<char> raw = dense.getRawData();
@@ -73,9 +78,10 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
     if (!type || !attr || type.getRank() == 0 || type.getNumElements() < minElements ||
         !isa<FloatType>(type.getElementType()))
       return WalkResult::advance();
-    if (!type.getElementType().isF32())
+    if (!type.getElementType().isF32() && !type.getElementType().isBF16())
       return op.emitOpError() << "weight of element type " << type.getElementType()
-                              << " cannot be externalized: the parameter buffer holds f32 only";
+                              << " cannot be externalized: the parameter buffers hold f32 "
+                                 "and bf16 only";
     auto [it, inserted] = slotOf.try_emplace(op.getValue(), slots.size());
     if (inserted) {
       WeightSlot slot;
@@ -86,9 +92,10 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
         slot.name = "constant_" + std::to_string(slots.size());
       if (failed(getWeightBytes(op, attr, slot)))
         return WalkResult::interrupt();
-      if (slot.bytes.size() != sizeof(float) * static_cast<size_t>(type.getNumElements()))
+      size_t width = type.getElementType().getIntOrFloatBitWidth() / 8;
+      if (slot.bytes.size() != width * static_cast<size_t>(type.getNumElements()))
         return op.emitOpError() << "weight '" << slot.name << "' has " << slot.bytes.size()
-                                << " bytes, expected " << sizeof(float) * type.getNumElements();
+                                << " bytes, expected " << width * type.getNumElements();
       slots.push_back(std::move(slot));
     }
     uses.push_back({op, it->second});
@@ -97,25 +104,46 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
   if (walk.wasInterrupted())
     return failure();
 
-  for (WeightSlot &slot : slots) {
-    uint64_t begin =
-        slot.owned.empty()
-            ? writer.addReference(slot.name, DType::F32, slot.type.getShape(), slot.bytes)
-            : writer.addOwned(slot.name, DType::F32, slot.type.getShape(), slot.owned);
-    slot.offsetElements = static_cast<int64_t>(begin / sizeof(float));
-  }
-  int64_t total = static_cast<int64_t>(writer.dataSize() / sizeof(float));
-  auto paramsType = RankedTensorType::get({total}, Float32Type::get(ctx));
+  // f32 weights first, then bf16 ones (weights narrowed by --lorc-narrow-weights): two
+  // buffers, the second the suffix of the data section after the last f32 tensor (4-byte
+  // aligned, as every f32 tensor's size is).
+  auto isBf16 = [](const WeightSlot &slot) { return slot.type.getElementType().isBF16(); };
+  for (bool bf16 : {false, true})
+    for (WeightSlot &slot : slots) {
+      if (isBf16(slot) != bf16)
+        continue;
+      DType dtype = bf16 ? DType::BF16 : DType::F32;
+      uint64_t begin =
+          slot.owned.empty()
+              ? writer.addReference(slot.name, dtype, slot.type.getShape(), slot.bytes)
+              : writer.addOwned(slot.name, dtype, slot.type.getShape(), slot.owned);
+      slot.offsetElements = static_cast<int64_t>(begin); // bytes, made elements below
+    }
+  bool anyBf16 = llvm::any_of(slots, isBf16);
+  uint64_t bf16Begin = writer.dataSize();
+  for (WeightSlot &slot : slots)
+    if (isBf16(slot))
+      bf16Begin = std::min<uint64_t>(bf16Begin, slot.offsetElements);
+  for (WeightSlot &slot : slots)
+    slot.offsetElements = isBf16(slot) ? (slot.offsetElements - bf16Begin) / 2
+                                       : slot.offsetElements / sizeof(float);
+  // Every f32 tensor ends before the first bf16 one; the f32 buffer spans up to it.
+  int64_t f32Total = static_cast<int64_t>((anyBf16 ? bf16Begin : writer.dataSize()) / sizeof(float));
+  int64_t bf16Total = static_cast<int64_t>((writer.dataSize() - bf16Begin) / 2);
+  auto paramsType = RankedTensorType::get({f32Total}, Float32Type::get(ctx));
   if (failed(entry.insertArgument(0, paramsType, DictionaryAttr::get(ctx), entry.getLoc())))
     return entry.emitOpError() << "cannot add the parameter argument";
-  Value params = entry.getArgument(0);
+  if (anyBf16 && failed(entry.insertArgument(1, RankedTensorType::get({bf16Total}, BFloat16Type::get(ctx)),
+                                             DictionaryAttr::get(ctx), entry.getLoc())))
+    return entry.emitOpError() << "cannot add the bf16 parameter argument";
 
   // Materialise each weight once, at the top of the entry block.
   OpBuilder b = OpBuilder::atBlockBegin(&entry.front());
   SmallVector<Value> views(slots.size());
-  SmallVector<Attribute> layout;
+  SmallVector<Attribute> layout, bf16Layout;
   for (auto [i, slot] : llvm::enumerate(slots)) {
     Location loc = entry.getLoc();
+    Value params = entry.getArgument(isBf16(slot) ? 1 : 0);
     int64_t n = slot.type.getNumElements();
     auto flatType = RankedTensorType::get({n}, slot.type.getElementType());
     Value flat = tensor::ExtractSliceOp::create(
@@ -129,7 +157,7 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
         all.push_back(d);
       views[i] = tensor::ExpandShapeOp::create(b, loc, slot.type, flat, {all});
     }
-    layout.push_back(b.getDictionaryAttr({
+    (isBf16(slot) ? bf16Layout : layout).push_back(b.getDictionaryAttr({
         b.getNamedAttr("name", b.getStringAttr(slot.name)),
         b.getNamedAttr("offset", b.getI64IntegerAttr(slot.offsetElements)),
         b.getNamedAttr("shape", b.getDenseI64ArrayAttr(slot.type.getShape())),
@@ -139,6 +167,8 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
     op.replaceAllUsesWith(views[slot]);
     op.erase();
   }
+  if (anyBf16)
+    entry->setAttr("lorc.parameters_bf16", b.getArrayAttr(bf16Layout));
   entry->setAttr("lorc.parameters", b.getArrayAttr(layout));
   return success();
 }

@@ -405,3 +405,37 @@ func.func @tagged_bf16(%a: memref<4x8xf32>, %b: memref<8x16xf32>, %c: memref<4x1
   linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
   return
 }
+
+// -----
+
+// A bf16 GEMM whose B is stored bf16 (a weight narrowed by --lorc-narrow-weights, a view of the
+// bf16 parameter argument 1): the CPU takes it as is through the `_bf16w` entry points, as a
+// parameter (packed once); the CUDA library converts A only. In an f32 GEMM (the untagged
+// matmul without precision=bf16) it stays a linalg.matmul, whose loops widen B exactly.
+// CHECK-LABEL: func.func @bf16_weight
+//       CHECK:   %[[B:.*]] = memref.cast %{{.*}} : memref<16x8xbf16> to memref<?x?xbf16, strided<[?, ?], offset: ?>>
+//       CHECK:   %[[F:.*]] = arith.constant 0 : i32
+//       CHECK:   %[[T:.*]] = arith.constant 1 : i32
+//       CHECK:   %[[P:.*]] = arith.constant 1 : i32
+//       CHECK:   call @lorc_cpu_matmul_bf16w(%{{.*}}, %[[B]], %{{.*}}, %[[F]], %[[T]], %[[P]])
+//       CHECK:   linalg.matmul
+//       CHECK: func.func private @lorc_cpu_matmul_bf16w(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32)
+// BF16-LABEL: func.func @bf16_weight
+//   BF16-COUNT-2:   call @lorc_cpu_matmul_bf16w(
+//   BF16-NOT:   linalg.matmul
+// NOFOLD-LABEL: func.func @bf16_weight
+//       NOFOLD:   call @lorc_cpu_matmul_bf16w(
+//       NOFOLD:   linalg.matmul
+// CUDABF16-LABEL: func.func @bf16_weight
+//   CUDABF16-NOT:   memref<16x8xbf16> to memref<16x8xbf16>
+//       CUDABF16:   %[[A:.*]] = memref.alloc() : memref<4x8xbf16>
+//   CUDABF16-NOT:   memref.alloc() : memref<16x8xbf16>
+//       CUDABF16:   %[[B:.*]] = memref.cast %{{.*}} : memref<16x8xbf16> to memref<?x?xbf16
+//       CUDABF16:   call @lorc_cuda_matmul_bf16(%{{.*}}, %[[B]],
+func.func @bf16_weight(%p: memref<4xf32>, %p16: memref<128xbf16>, %a: memref<4x8xf32>, %c: memref<4x16xf32>) attributes {lorc.parameters = [], lorc.parameters_bf16 = []} {
+  %v = memref.subview %p16[0] [128] [1] : memref<128xbf16> to memref<128xbf16, strided<[1]>>
+  %w = memref.expand_shape %v [[0, 1]] output_shape [16, 8] : memref<128xbf16, strided<[1]>> into memref<16x8xbf16>
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %w : memref<4x8xf32>, memref<16x8xbf16>) outs(%c : memref<4x16xf32>) {lorc.gemm_precision = "bf16"}
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %w : memref<4x8xf32>, memref<16x8xbf16>) outs(%c : memref<4x16xf32>)
+  return
+}

@@ -150,7 +150,7 @@ func.func @forward() -> tensor<4x4xf32> {
 // The parameter buffer holds f32 only: a large constant of another element type is an error.
 
 func.func @forward(%x: tensor<4x4xf16>) -> tensor<4x4xf16> {
-  // expected-error @+1 {{weight of element type 'f16' cannot be externalized: the parameter buffer holds f32 only}}
+  // expected-error @+1 {{weight of element type 'f16' cannot be externalized: the parameter buffers hold f32 and bf16 only}}
   %w = arith.constant dense<0.5> : tensor<4x4xf16>
   %y = arith.addf %x, %w : tensor<4x4xf16>
   return %y : tensor<4x4xf16>
@@ -190,4 +190,26 @@ func.func @forward(%x: tensor<32xf32>) -> tensor<32xf32> {
 func.func @caller(%x: tensor<32xf32>) -> tensor<32xf32> {
   %y = func.call @forward(%x) : (tensor<32xf32>) -> tensor<32xf32>
   return %y : tensor<32xf32>
+}
+
+// -----
+
+// bf16 weights (--lorc-narrow-weights) go to a second buffer, argument 1, laid out in
+// lorc.parameters_bf16 with offsets in bf16 elements; their bytes follow every f32 tensor's.
+
+// CHECK-LABEL: func.func @forward
+//  CHECK-SAME:   (%[[P:.*]]: tensor<16xf32>, %[[P16:.*]]: tensor<48xbf16>, %[[X:.*]]: tensor<2x8xf32>)
+//  CHECK-SAME:   lorc.parameters = [{name = "constant_1", offset = 0 : i64, shape = array<i64: 16>}]
+//  CHECK-SAME:   lorc.parameters_bf16 = [{name = "constant_0", offset = 0 : i64, shape = array<i64: 2, 8>}, {name = "constant_2", offset = 16 : i64, shape = array<i64: 4, 8>}]
+//       CHECK:   %[[S0:.*]] = tensor.extract_slice %[[P16]][0] [16] [1] : tensor<48xbf16> to tensor<16xbf16>
+//       CHECK:   tensor.expand_shape %[[S0]] {{\[\[}}0, 1]] output_shape [2, 8] : tensor<16xbf16> into tensor<2x8xbf16>
+//       CHECK:   tensor.extract_slice %[[P]][0] [16] [1] : tensor<16xf32> to tensor<16xf32>
+//       CHECK:   tensor.extract_slice %[[P16]][16] [32] [1] : tensor<48xbf16> to tensor<32xbf16>
+func.func @forward(%x: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<16xf32>, tensor<4x8xf32>) {
+  %a = arith.constant dense<1.5> : tensor<2x8xbf16>
+  %b = arith.constant dense<2.0> : tensor<16xf32>
+  %c = arith.constant dense<-3.0> : tensor<4x8xbf16>
+  %a32 = arith.extf %a : tensor<2x8xbf16> to tensor<2x8xf32>
+  %c32 = arith.extf %c : tensor<4x8xbf16> to tensor<4x8xf32>
+  return %a32, %b, %c32 : tensor<2x8xf32>, tensor<16xf32>, tensor<4x8xf32>
 }

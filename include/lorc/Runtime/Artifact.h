@@ -148,6 +148,16 @@ enum class Device {
   Cuda, ///< the CUDA library (lorc/Runtime/Cuda.h); an error without a driver or device
 };
 
+/// Where an artifact's parameter buffers lie in its weights file's data section (the manifest's
+/// "parameters", docs/Artifact.md): `f32Elements` f32 values from the start, then, in
+/// artifacts with bf16 weights (--precision=bf16), `bf16Elements` bf16 values from byte
+/// `bf16Offset`. The entry point takes one descriptor per buffer, f32 first.
+struct ParameterLayout {
+  int64_t f32Elements = 0;
+  uint64_t bf16Offset = 0;
+  int64_t bf16Elements = -1; ///< -1: no bf16 buffer
+};
+
 class Artifact {
 public:
   ~Artifact();
@@ -217,8 +227,10 @@ private:
   std::string weightsPath;
   std::vector<AdapterSlot> slots;
   std::optional<Fp8Scaling> fp8;
-  /// The parameter buffer passed to the entry point.
+  /// The parameter buffers passed to the entry point: the data section of the weights file
+  /// (host mapping), laid out as paramLayout (f32, then optionally bf16).
   uint8_t *params() const;
+  ParameterLayout paramLayout;
   std::vector<TensorSpec> inputSpecs, outputSpecs;
   std::unique_ptr<WordPieceTokenizer> tok;
   int64_t maxSeqLen = -1;

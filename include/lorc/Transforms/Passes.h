@@ -28,9 +28,11 @@ namespace lorc {
 #include "lorc/Transforms/Passes.h.inc"
 
 /// Replaces the large f32 constants of `entry` by slices of a new leading argument
-/// `%params: tensor<Nxf32>` (see the pass `--lorc-externalize-weights`) and adds each tensor's
-/// bytes to `writer` in buffer order. Fails, with a diagnostic on the offending op, on constants of
-/// an element type the parameter buffer cannot hold yet.
+/// `%params: tensor<Nxf32>`, and bf16 ones by slices of `%params_bf16: tensor<Mxbf16>`
+/// (argument 1, only when there are bf16 constants; see the pass `--lorc-externalize-weights`),
+/// and adds each tensor's bytes to `writer` in buffer order: f32 tensors, then bf16 ones. Fails,
+/// with a diagnostic on the offending op, on constants of an element type the parameter buffers
+/// cannot hold.
 mlir::LogicalResult externalizeWeights(mlir::func::FuncOp entry, int64_t minElements,
                                        SafetensorsWriter &writer);
 

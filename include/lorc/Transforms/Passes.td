@@ -34,7 +34,9 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     an H200 chose TF32 (docs/CudaPipeline.md). A matmul tagged
     `lorc.gemm_precision = "bf16"` (the lowering of a layer that --lorc-assign-precision put in
     bf16, whose operands are bf16 values already) takes the `_bf16` form whatever `precision`
-    says.
+    says. A matmul whose B is already bf16 (a weight stored bf16 by --lorc-narrow-weights, a
+    view of the `lorc.parameters_bf16` buffer, argument 1) calls the `_bf16w` CPU forms, which
+    take B as a bf16 memref, and on cuda converts only A.
 
     Why: on the 2-core CPU this project targets, oneDNN reaches 210–230 GFLOP/s f32 and
     ~380 GFLOP/s bf16 on MiniLM's GEMM shapes, far above generated loops;
@@ -434,9 +436,11 @@ def LorcExternalizeWeightsPass : Pass<"lorc-externalize-weights", "mlir::ModuleO
     elements (dense or `dense_resource`) in the entry function by a slice of a new leading
     function argument `%params: tensor<Nxf32>`, reshaped to the constant's shape, and records the
     layout in the function attribute `lorc.parameters` (one dictionary per tensor: `name`,
-    `offset` in elements, `shape`). With `weights-file`, the parameter buffer is written there as
-    a safetensors file whose data section is exactly that buffer (lorc-compile writes it into the
-    artifact instead).
+    `offset` in elements, `shape`). bf16 constants (weights narrowed by `--lorc-narrow-weights`)
+    become slices of a second argument `%params_bf16: tensor<Mxbf16>` (argument 1), laid out in
+    `lorc.parameters_bf16`; their bytes follow every f32 tensor's in the data section. With `weights-file`, the
+    parameter buffers are written there as a safetensors file whose data section is exactly those buffers, f32 then bf16 (lorc-compile
+    writes it into the artifact instead).
 
     Why: weights stay outside the compiled code, as IREE's parameters, so compiling a model does
     not push megabytes of constants through LLVM, the artifact's library stays small, and the
@@ -453,6 +457,44 @@ def LorcExternalizeWeightsPass : Pass<"lorc-externalize-weights", "mlir::ModuleO
            "If set, write the parameter buffer to this safetensors file">
   ];
   let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
+def LorcNarrowWeightsPass : Pass<"lorc-narrow-weights", "mlir::ModuleOp"> {
+  let summary = "Store the weights of bf16 GEMMs as bf16 constants";
+  let description = [{
+    For every adapter-free `lorc.linear` whose GEMM runs in bf16 (every one with
+    `precision=bf16`, as `lorc-compile --precision=bf16`; otherwise those that
+    `--lorc-assign-precision` made bf16, tagged `lorc.precision = {precision = "bf16"}`), its
+    constant f32 weight `W [N, K]` becomes a bf16 constant (each value rounded to nearest even,
+    as PTX `cvt.rn.bf16.f32` and oneDNN's reorder round) read through `arith.extf`:
+
+        %w = arith.constant dense_resource<name> : tensor<NxKxbf16>
+        %wf = arith.extf %w : tensor<NxKxbf16> to tensor<NxKxf32>
+        lorc.linear %x, %wf ...
+
+    `--convert-lorc-to-linalg` then gives the matmul the bf16 weight itself (a mixed-precision
+    `linalg.matmul`, B widened in its body), `--lorc-externalize-weights` stores it in the bf16
+    parameter buffer and `--lorc-dispatch-blas` passes it to the `_bf16w` CPU entry points (or,
+    on CUDA, to cuBLAS without a conversion kernel). The product is unchanged: the GEMM rounded
+    B to bf16 anyway. Why: half the bytes on disk and in memory for the weights of bf16 models.
+
+    A constant is narrowed only when every use is such a weight. Weights named in `keep-f32`
+    stay f32 (lorc-compile names the unmerged adapters' tensors, which `lorc-run --adapter`
+    rewrites in f32), as do constants of fewer than `min-elements` elements.
+  }];
+  let options = [
+    Option<"precision", "precision", "std::string", "\"f32\"",
+           "The GEMMs' input precision: bf16 narrows every eligible weight, f32 only those of "
+           "layers tagged bf16 by --lorc-assign-precision">,
+    ListOption<"keepF32", "keep-f32", "std::string",
+               "Weight names (resource keys) that stay f32">,
+    Option<"minElements", "min-elements", "int64_t", "16",
+           "Constants with fewer elements stay f32">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+  let statistics = [
+    Statistic<"numNarrowed", "num-narrowed", "Number of weights stored bf16">
+  ];
 }
 
 def LorcFuseElementwisePass : Pass<"lorc-fuse-elementwise"> {

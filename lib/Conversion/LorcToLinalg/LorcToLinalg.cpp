@@ -401,7 +401,13 @@ struct LinearOpLowering : OpRewritePattern<LinearOp> {
     Value init = accumulatorInit(b, loc, op.getBias(), sizes, elt);
     // A lower-precision base reads its own input; the side paths read the layer's.
     Value xBase = op.getBaseInput() ? collapseToMatrix(b, loc, op.getBaseInput()) : x;
-    Value acc = matmulTransposedB(b, loc, xBase, w, init);
+    // A weight stored bf16 (--lorc-narrow-weights) is the matmul's B itself: a mixed-precision
+    // linalg.matmul (B widened in its body) that --lorc-dispatch-blas hands to a bf16 GEMM as is.
+    Value wGemm = w;
+    if (auto ext = w.getDefiningOp<arith::ExtFOp>();
+        ext && getElementTypeOrSelf(ext.getIn().getType()).isBF16())
+      wGemm = ext.getIn();
+    Value acc = matmulTransposedB(b, loc, xBase, wGemm, init);
     // A bf16 layer (--lorc-assign-precision): its operands are bf16 values already, so the
     // CPU's bf16 GEMM computes exactly the emulation; --lorc-dispatch-blas reads the tag.
     if (auto p = op->getAttrOfType<DictionaryAttr>("lorc.precision"))
