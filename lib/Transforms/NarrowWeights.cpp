@@ -39,10 +39,17 @@ struct LorcNarrowWeightsPass : lorc::impl::LorcNarrowWeightsPassBase<LorcNarrowW
     return kind && kind.getValue() == "bf16";
   }
 
-  /// Whether `use` is the weight operand of an adapter-free lorc.linear with a bf16 GEMM.
+  /// Whether `use` is the weight operand of a lorc.linear with a bf16 GEMM. Unmerged adapters
+  /// beside it are side paths that read the layer's input, not W, so W may be narrowed; a DoRA
+  /// adapter rescales W itself (its column norms are taken in f32), so W stays f32.
   bool isBf16Weight(OpOperand &use) {
     auto op = dyn_cast<LinearOp>(use.getOwner());
-    return op && &use == &op.getWeightMutable() && op.getAdapters().empty() && runsInBf16(op);
+    if (!op || &use != &op.getWeightMutable() || !runsInBf16(op))
+      return false;
+    return llvm::none_of(op.getAdapters(), [](Value a) {
+      auto lora = a.getDefiningOp<LoraOp>();
+      return lora && lora.getMagnitude();
+    });
   }
 
   void runOnOperation() override {
@@ -58,7 +65,7 @@ struct LorcNarrowWeightsPass : lorc::impl::LorcNarrowWeightsPassBase<LorcNarrowW
     getOperation().walk([&](arith::ConstantOp op) {
       auto type = dyn_cast<RankedTensorType>(op.getType());
       if (!type || !type.getElementType().isF32() || type.getNumElements() < minElements ||
-          op->use_empty() ||
+          op->use_empty() || op->hasAttr("lorc.fused_lora") ||
           !llvm::all_of(op->getUses(), [&](OpOperand &u) { return isBf16Weight(u); }))
         return;
       candidates.push_back(op);

@@ -82,11 +82,16 @@ func.func @tagged(%x: tensor<4x4xf32>, %x2: tensor<4x2xf32>) -> (tensor<4x4xf32>
 
 // -----
 
-// A layer with an unmerged adapter keeps its f32 weight (and the adapter its f32 factors):
-// its adapter path stays f32 and swappable.
+// A layer with an unmerged adapter: its base weight is narrowed (the base GEMM runs in bf16;
+// the side path reads the layer's input, not W), the adapter's factors stay f32 and swappable.
 
 // CHECK-LABEL: func.func @adapter
-//   CHECK-NOT:   arith.extf
+//       CHECK:   %[[W16:.*]] = arith.constant dense_resource<weight.bf16> : tensor<6x3xbf16>
+//       CHECK:   %[[W:.*]] = arith.extf %[[W16]] : tensor<6x3xbf16> to tensor<6x3xf32>
+//       CHECK:   %[[A:.*]] = arith.constant dense<{{.*}}> : tensor<1x3xf32>
+//       CHECK:   %[[B:.*]] = arith.constant dense<{{.*}}> : tensor<6x1xf32>
+//       CHECK:   lorc.lora %[[A]], %[[B]]
+//       CHECK:   lorc.linear %{{.*}}, %[[W]] adapters(
 func.func @adapter(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
   %w = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0], [1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]> : tensor<6x3xf32>
   %a = arith.constant dense<[[1.0, 0.0, 0.0]]> : tensor<1x3xf32>
@@ -95,4 +100,35 @@ func.func @adapter(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
   %y = lorc.linear %x, %w adapters(%l : !lorc.adapter<6, 3>) {multipliers = array<f64: 1.0>} : tensor<4x3xf32>, tensor<6x3xf32> -> tensor<4x6xf32>
   %z = tensor.extract_slice %y[0, 0] [4, 2] [1, 1] : tensor<4x6xf32> to tensor<4x2xf32>
   return %z : tensor<4x2xf32>
+}
+
+// -----
+
+// A DoRA adapter rescales W itself (column norms of W + ΔW in f32): W stays f32.
+
+// CHECK-LABEL: func.func @dora
+//   CHECK-NOT:   arith.extf
+//       CHECK:   return
+func.func @dora(%x: tensor<4x3xf32>) -> tensor<4x6xf32> {
+  %w = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0], [1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]> : tensor<6x3xf32>
+  %a = arith.constant dense<[[1.0, 0.0, 0.0]]> : tensor<1x3xf32>
+  %b = arith.constant dense<[[1.0], [2.0], [1.0], [2.0], [1.0], [2.0]]> : tensor<6x1xf32>
+  %m = arith.constant dense<[1.0, 2.0, 3.0, 1.0, 2.0, 3.0]> : tensor<6xf32>
+  %l = lorc.lora %a, %b magnitude %m {scale = 2.0 : f64} : tensor<1x3xf32>, tensor<6x1xf32> magnitude tensor<6xf32> -> !lorc.adapter<6, 3>
+  %y = lorc.linear %x, %w adapters(%l : !lorc.adapter<6, 3>) {multipliers = array<f64: 1.0>} : tensor<4x3xf32>, tensor<6x3xf32> -> tensor<4x6xf32>
+  return %y : tensor<4x6xf32>
+}
+
+// -----
+
+// A weight that --lorc-fuse-lora-gemm concatenated with a swappable adapter's up matrix
+// (lorc.fused_lora) stays f32: lorc-run --adapter writes new factors into its columns.
+
+// CHECK-LABEL: func.func @fused
+//   CHECK-NOT:   arith.extf
+//       CHECK:   return
+func.func @fused(%x: tensor<4x5xf32>) -> tensor<4x4xf32> {
+  %w = arith.constant {lorc.fused_lora = [{column = 4 : i64, rank = 1 : i64, scale = 1.0 : f64, up = "up"}]} dense<0.5> : tensor<4x5xf32>
+  %y = lorc.linear %x, %w : tensor<4x5xf32>, tensor<4x5xf32> -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
 }

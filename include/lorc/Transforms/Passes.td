@@ -462,7 +462,7 @@ def LorcExternalizeWeightsPass : Pass<"lorc-externalize-weights", "mlir::ModuleO
 def LorcNarrowWeightsPass : Pass<"lorc-narrow-weights", "mlir::ModuleOp"> {
   let summary = "Store the weights of bf16 GEMMs as bf16 constants";
   let description = [{
-    For every adapter-free `lorc.linear` whose GEMM runs in bf16 (every one with
+    For every `lorc.linear` whose GEMM runs in bf16 (every one with
     `precision=bf16`, as `lorc-compile --precision=bf16`; otherwise those that
     `--lorc-assign-precision` made bf16, tagged `lorc.precision = {precision = "bf16"}`), its
     constant f32 weight `W [N, K]` becomes a bf16 constant (each value rounded to nearest even,
@@ -477,6 +477,12 @@ def LorcNarrowWeightsPass : Pass<"lorc-narrow-weights", "mlir::ModuleOp"> {
     parameter buffer and `--lorc-dispatch-blas` passes it to the `_bf16w` CPU entry points (or,
     on CUDA, to cuBLAS without a conversion kernel). The product is unchanged: the GEMM rounded
     B to bf16 anyway. Why: half the bytes on disk and in memory for the weights of bf16 models.
+
+    Stays f32: a weight read by anything else; the weight of a linear with a DoRA adapter (its
+    column norms are taken over W + ΔW in f32); a weight holding a swappable adapter's columns
+    (`lorc.fused_lora`, from --lorc-fuse-lora-gemm) and any tensor named in `keep-f32`
+    (lorc-compile passes its adapter slots' tensors). Unmerged side-path adapters (LoRA, LoHa,
+    LoKr) read the layer's input, not W, so their layer's W is narrowed and their factors are not.
 
     A constant is narrowed only when every use is such a weight. Weights named in `keep-f32`
     stay f32 (lorc-compile names the unmerged adapters' tensors, which `lorc-run --adapter`
