@@ -21,6 +21,9 @@ a JSON header and the data section, so valid and deliberately broken files are e
       mask-value (a 2 in the mask), missing-mask, empty-seq (shape [2, 0]) or too-long (17
       tokens, the model has 16 positions)
   make_bad_inputs.py truncate FILE N    cuts FILE to its first N bytes (negative: drop N bytes)
+  make_bad_inputs.py parameters MANIFEST CASE  damages the f32 + bf16 `parameters` of an
+      artifact's manifest: offset-inside-f32, unaligned-offset, f16 (bf16 buffer's dtype),
+      more-elements (past the file's end) or three (a third entry)
   make_bad_inputs.py describe FILE      prints "name dtype [shape] finite|nonfinite" per tensor
   make_bad_inputs.py same-embeddings A B  exits non-zero unless the sentence_embedding tensors
       of A and B have the same shape and agree to 1e-5
@@ -258,6 +261,27 @@ def same_embeddings(a, b):
         sys.exit("sentence_embedding differs by %g > 1e-5" % delta)
 
 
+def edit_parameters(manifest, kind):
+    """Damages the `parameters` list of an artifact's manifest (one with a bf16 buffer)."""
+    with open(manifest) as f:
+        m = json.load(f)
+    f32, bf16 = m["parameters"]
+    if kind == "offset-inside-f32":  # the bf16 buffer would overlap the f32 one
+        bf16["offset"] = f32["elements"] * 4 - 4
+    elif kind == "unaligned-offset":
+        bf16["offset"] += 2
+    elif kind == "f16":
+        bf16["dtype"] = "f16"
+    elif kind == "more-elements":  # past the end of the file
+        bf16["elements"] += 8
+    elif kind == "three":
+        m["parameters"].append(dict(bf16))
+    else:
+        sys.exit("unknown parameters case " + kind)
+    with open(manifest, "w") as f:
+        json.dump(m, f, indent=2)
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == "model":
         make_model(argv[2], argv[3])
@@ -268,6 +292,8 @@ def main(argv):
         size = os.path.getsize(argv[2])
         with open(argv[2], "r+b") as f:
             f.truncate(n if n >= 0 else size + n)
+    elif len(argv) == 4 and argv[1] == "parameters":
+        edit_parameters(argv[2], argv[3])
     elif len(argv) == 3 and argv[1] == "describe":
         describe(argv[2])
     elif len(argv) == 4 and argv[1] == "same-embeddings":
