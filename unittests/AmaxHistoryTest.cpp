@@ -23,8 +23,8 @@ Fp8Scaling twoLayers(int64_t historyLen, const char *algo, int64_t margin) {
   s.amaxComputeAlgo = algo;
   s.margin = margin;
   // Calibrated at amax 2 (E4M3: scale 224 / 2^margin) and 100 (E5M2).
-  s.layers.push_back({"a.weight", "fp8-e4m3", 448, 2, 448.0 / 2 / (1 << margin)});
-  s.layers.push_back({"b.weight", "fp8-e5m2", 57344, 100, 57344.0 / 100 / (1 << margin)});
+  s.layers.push_back({"a.weight", "fp8-e4m3", 448, 2, 448.0 / 2 / (1 << margin), ""});
+  s.layers.push_back({"b.weight", "fp8-e5m2", 57344, 100, 57344.0 / 100 / (1 << margin), ""});
   return s;
 }
 
@@ -73,6 +73,27 @@ TEST(AmaxHistory, CalibratedAmaxIsNotSaturation) {
   AmaxHistory h(s);
   ASSERT_FALSE(static_cast<bool>(h.record(runOutputs(2.031571388244629f, 1))));
   EXPECT_FALSE(h.saturated(0));
+}
+
+// With scales updated between runs (lorc-run --fp8-update-scales), saturation is measured
+// against the scale each run used: amax 3 saturates layer a under the compiled 224 (range 2)
+// but not under delayed scaling's 448 / 3, set after that run; amax 4 then does again.
+TEST(AmaxHistory, SaturationFollowsTheScaleInUse) {
+  AmaxHistory h(twoLayers(/*historyLen=*/1, "max", /*margin=*/0));
+  ASSERT_FALSE(static_cast<bool>(h.record(runOutputs(1.5f, 50))));
+  EXPECT_FALSE(h.saturated(0));
+  ASSERT_FALSE(static_cast<bool>(h.record(runOutputs(3, 50))));
+  EXPECT_TRUE(h.saturated(0));
+  AmaxHistory fresh(twoLayers(1, "max", 0));
+  ASSERT_FALSE(static_cast<bool>(fresh.record(runOutputs(1.5f, 50))));
+  fresh.setScales({448.0 / 3, 57344.0 / 50});
+  EXPECT_EQ(fresh.scaling().layers[0].activationScale, static_cast<float>(448.0 / 3));
+  ASSERT_FALSE(static_cast<bool>(fresh.record(runOutputs(3, 50))));
+  EXPECT_FALSE(fresh.saturated(0)) << "3 · 448/3 = 448 is in range";
+  EXPECT_FALSE(fresh.saturated(1));
+  ASSERT_FALSE(static_cast<bool>(fresh.record(runOutputs(4, 50))));
+  EXPECT_TRUE(fresh.saturated(0)) << "4 · 448/3 > 448";
+  EXPECT_DOUBLE_EQ(fresh.scale(0), 448.0 / 4) << "history 1: the most recent amax";
 }
 
 TEST(AmaxHistory, BadOutputsAreErrors) {

@@ -341,10 +341,25 @@ std::optional<llvm::json::Object> fp8ManifestSection(func::FuncOp entry) {
   if (!names)
     return std::nullopt;
   llvm::StringMap<DictionaryAttr> records;
+  // Each FP8 layer's activation scale is a run-time parameter (kRuntimeParameterAttr): the
+  // name of its tensor in the weights file, which lorc::Artifact::setFp8Scales overwrites.
+  llvm::StringMap<std::string> scaleTensors;
   entry.walk([&](LinearOp op) {
-    if (auto p = op->getAttrOfType<DictionaryAttr>("lorc.precision"))
-      if (auto layer = p.getAs<StringAttr>("layer"))
-        records[layer.getValue()] = p;
+    auto p = op->getAttrOfType<DictionaryAttr>("lorc.precision");
+    auto layer = p ? p.getAs<StringAttr>("layer") : StringAttr();
+    if (!layer)
+      return;
+    records[layer.getValue()] = p;
+    Value x = op.getAdapters().empty() ? op.getInput() : op.getBaseInput();
+    auto dq = x ? x.getDefiningOp<DequantizeOp>() : DequantizeOp();
+    Value scale = dq ? dq.getScale() : Value();
+    if (auto c = scale ? scale.getDefiningOp<tensor::CollapseShapeOp>() : tensor::CollapseShapeOp())
+      scale = c.getSrc(); // tensor<1xf32> → tensor<f32> (AssignPrecision.cpp)
+    auto cst = scale ? scale.getDefiningOp<arith::ConstantOp>() : arith::ConstantOp();
+    auto res = cst ? dyn_cast<DenseResourceElementsAttr>(cst.getValue())
+                   : DenseResourceElementsAttr();
+    if (res && cst->hasAttr(kRuntimeParameterAttr))
+      scaleTensors[layer.getValue()] = res.getRawHandle().getKey().str();
   });
   llvm::json::Array layers;
   for (auto name : names.getAsRange<StringAttr>()) {
@@ -352,12 +367,15 @@ std::optional<llvm::json::Object> fp8ManifestSection(func::FuncOp entry) {
     if (!p)
       continue;
     StringRef format = p.getAs<StringAttr>("precision").getValue();
-    layers.push_back(llvm::json::Object{
+    llvm::json::Object layer{
         {"name", name.getValue()},
         {"format", format},
         {"fp8_max", fp8Max(fp8KindOf(*parseLayerPrecision(format)))},
         {"calibrated_amax", p.getAs<FloatAttr>("activation_amax").getValueAsDouble()},
-        {"activation_scale", p.getAs<FloatAttr>("activation_scale").getValueAsDouble()}});
+        {"activation_scale", p.getAs<FloatAttr>("activation_scale").getValueAsDouble()}};
+    if (auto it = scaleTensors.find(name.getValue()); it != scaleTensors.end())
+      layer["scale_tensor"] = it->second;
+    layers.push_back(std::move(layer));
   }
   llvm::json::Object section{{"amax_output", "fp8_amax"}, {"layers", std::move(layers)}};
   if (scaling) {

@@ -94,6 +94,8 @@ llvm::Expected<Fp8Scaling> parseFp8(const llvm::json::Object &o, llvm::StringRef
     layer.fp8Max = *fmax;
     layer.calibratedAmax = *amax;
     layer.activationScale = *scale;
+    if (std::optional<llvm::StringRef> t = l->getString("scale_tensor"))
+      layer.scaleTensor = t->str();
     s.layers.push_back(std::move(layer));
   }
   return s;
@@ -572,6 +574,63 @@ uint8_t *Artifact::params() const {
              : const_cast<uint8_t *>(weights->dataBegin());
 }
 
+llvm::Error Artifact::makeParametersWritable() {
+  if (privateWeights)
+    return llvm::Error::success();
+  int fd;
+  if (std::error_code ec = llvm::sys::fs::openFileForRead(weightsPath, fd))
+    return makeError(weightsPath + ": cannot open: " + ec.message());
+  // Offsets of mapped regions must be page-aligned: map from 0 and skip the header.
+  std::error_code ec;
+  uint64_t total = weights->dataFileOffset() + weights->dataSize();
+  auto region = std::make_unique<llvm::sys::fs::mapped_file_region>(
+      llvm::sys::fs::convertFDToNativeFile(fd), llvm::sys::fs::mapped_file_region::priv, total, 0,
+      ec);
+  llvm::sys::fs::file_t native = llvm::sys::fs::convertFDToNativeFile(fd);
+  llvm::sys::fs::closeFile(native);
+  if (ec)
+    return makeError(weightsPath + ": cannot map privately: " + ec.message());
+  privateMapping = std::move(region);
+  privateWeights = true;
+  return llvm::Error::success();
+}
+
+llvm::Error Artifact::setFp8Scales(llvm::ArrayRef<double> scales) {
+  if (!fp8)
+    return makeError(dir + ": has no FP8 layers (compile it with --assign-precision)");
+  if (scales.size() != fp8->layers.size())
+    return makeError("fp8 scales: " + Twine(scales.size()) + " given, the artifact has " +
+                     Twine(fp8->layers.size()) + " FP8 layers");
+  // Check everything before writing anything.
+  std::vector<const TensorInfo *> slotsOf;
+  for (auto [layer, scale] : llvm::zip(fp8->layers, scales)) {
+    if (!std::isfinite(scale) || scale <= 0 || !std::isfinite(static_cast<float>(scale)))
+      return makeError("fp8 scales: layer '" + layer.name + "': scale " +
+                       llvm::formatv("{0}", scale) + " is not a positive finite f32");
+    if (layer.scaleTensor.empty())
+      return makeError(dir + ": layer '" + layer.name + "' has no run-time scale ('scale_tensor'; "
+                       "an artifact compiled before FP8 scales were parameters: recompile it)");
+    const TensorInfo *info = weights->find(layer.scaleTensor);
+    if (!info || info->dtype != DType::F32 || info->numBytes() != sizeof(float))
+      return makeError(weightsPath + ": no f32 scalar '" + layer.scaleTensor +
+                       "', the run-time scale of layer '" + layer.name + "'");
+    slotsOf.push_back(info);
+  }
+  if (llvm::Error e = makeParametersWritable())
+    return e;
+  for (auto [i, info] : llvm::enumerate(slotsOf)) {
+    float value = static_cast<float>(scales[i]);
+    std::memcpy(params() + info->begin, &value, sizeof(float));
+    fp8->layers[i].activationScale = value;
+    if (onCuda) // one f32 each into the device copy of the parameters
+      if (llvm::Error e =
+              cuda::copyToDevice(static_cast<uint8_t *>(deviceParams) + info->begin, &value,
+                                 sizeof(float), "FP8 scale update"))
+        return e;
+  }
+  return llvm::Error::success();
+}
+
 llvm::Error Artifact::swapAdapter(unsigned slotIndex, llvm::StringRef path, double multiplier,
                                   const AdapterReadOptions &options) {
   if (slotIndex >= slots.size())
@@ -639,23 +698,8 @@ llvm::Error Artifact::swapAdapter(unsigned slotIndex, llvm::StringRef path, doub
       writes.push_back({info, &f->second, factor, &compiledFactor});
     }
   }
-  if (!privateWeights) {
-    int fd;
-    if (std::error_code ec = llvm::sys::fs::openFileForRead(weightsPath, fd))
-      return makeError(weightsPath + ": cannot open: " + ec.message());
-    // Offsets of mapped regions must be page-aligned: map from 0 and skip the header.
-    std::error_code ec;
-    uint64_t total = weights->dataFileOffset() + weights->dataSize();
-    auto region = std::make_unique<llvm::sys::fs::mapped_file_region>(
-        llvm::sys::fs::convertFDToNativeFile(fd), llvm::sys::fs::mapped_file_region::priv, total,
-        0, ec);
-    llvm::sys::fs::file_t native = llvm::sys::fs::convertFDToNativeFile(fd);
-    llvm::sys::fs::closeFile(native);
-    if (ec)
-      return makeError(weightsPath + ": cannot map privately: " + ec.message());
-    privateMapping = std::move(region);
-    privateWeights = true;
-  }
+  if (llvm::Error e = makeParametersWritable())
+    return e;
   for (const Write &w : writes) {
     float *dst = reinterpret_cast<float *>(params() + w.info->begin);
     if (w.placement->column >= 0) {
@@ -852,6 +896,7 @@ llvm::Error AmaxHistory::record(llvm::ArrayRef<Tensor> outputs) {
   if (history.empty()) {
     history.resize(n);
     maxima.assign(n, 0);
+    saturatedRuns.assign(n, 0);
   }
   const float *amax = it->data<float>();
   for (size_t i = 0; i < n; ++i) {
@@ -860,6 +905,11 @@ llvm::Error AmaxHistory::record(llvm::ArrayRef<Tensor> outputs) {
     if (h.size() > static_cast<size_t>(config.amaxHistoryLen))
       h.erase(h.begin());
     maxima[i] = std::max<double>(maxima[i], amax[i]);
+    // x · scale went past ±fp8_max under the scale this run used. The scale is an f32 rounding
+    // of fp8_max / amax: allow for it at the amax it was set from.
+    const Fp8Scaling::Layer &l = config.layers[i];
+    if (static_cast<double>(amax[i]) * l.activationScale > l.fp8Max * (1 + 1e-6))
+      ++saturatedRuns[i];
   }
   ++numRuns;
   return llvm::Error::success();
@@ -881,7 +931,11 @@ double AmaxHistory::maxRecorded(size_t layer) const {
 }
 
 bool AmaxHistory::saturated(size_t layer) const {
-  const Fp8Scaling::Layer &l = config.layers[layer];
-  // The compiled scale is an f32 rounding of fp8_max / amax: allow for it at the calibrated amax.
-  return maxRecorded(layer) * l.activationScale > l.fp8Max * (1 + 1e-6);
+  return !saturatedRuns.empty() && saturatedRuns[layer];
+}
+
+void AmaxHistory::setScales(llvm::ArrayRef<double> scales) {
+  assert(scales.size() == config.layers.size() && "one scale per FP8 layer");
+  for (auto [l, s] : llvm::zip(config.layers, scales))
+    l.activationScale = static_cast<float>(s);
 }

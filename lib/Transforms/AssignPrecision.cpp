@@ -104,12 +104,24 @@ EmulatedLinearOperands lorc::emulateLinearPrecision(OpBuilder &b, Location loc, 
                                     : Type(Float8E5M2Type::get(ctx));
   // Weight: per output channel.
   out.weight = weightConstant(lowered, ".fp8");
-  // Activation: per tensor, delayed scaling from the calibration amax.
+  // Activation: per tensor, delayed scaling from the calibration amax. The scale is a named
+  // run-time parameter, `<weight>.input_scale`: --lorc-externalize-weights gives it its own
+  // slot in the parameter buffer (never shared with an equal one), which
+  // lorc::Artifact::setFp8Scales overwrites between runs (Transformer Engine's scale update).
+  // It is stored as tensor<1xf32> (upstream's memref.global lowering cannot read a rank-0
+  // dense_resource) and reshaped to the per-tensor scale's tensor<f32>.
   auto scalar = RankedTensorType::get({}, xType.getElementType());
+  auto one = RankedTensorType::get({1}, xType.getElementType());
   out.activationScale =
       static_cast<float>(fp8Scale(fp8Max(kind), activationAmax, marginBits));
-  Value scale = arith::ConstantOp::create(
-      b, loc, scalar, DenseElementsAttr::get(scalar, ArrayRef<float>(out.activationScale)));
+  auto scaleOp = arith::ConstantOp::create(
+      b, loc, one,
+      DenseResourceElementsAttr::get(
+          one, w.name + ".input_scale",
+          HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(out.activationScale))));
+  scaleOp->setAttr(kRuntimeParameterAttr, b.getUnitAttr());
+  Value scale = tensor::CollapseShapeOp::create(b, loc, scalar, scaleOp,
+                                                ArrayRef<ReassociationIndices>{});
   auto qType = RankedTensorType::get(xType.getShape(), f8);
   Value xq = QuantizeOp::create(b, loc, qType, input, scale, IntegerAttr());
   out.input = DequantizeOp::create(b, loc, xType, xq, scale, IntegerAttr());

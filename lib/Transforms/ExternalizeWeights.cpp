@@ -74,15 +74,20 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
   WalkResult walk = entry.walk([&](arith::ConstantOp op) -> WalkResult {
     auto type = dyn_cast<RankedTensorType>(op.getType());
     auto attr = dyn_cast<ElementsAttr>(op.getValue());
-    // Integer tables (position ids, ...) are not weights and stay in the code.
-    if (!type || !attr || type.getRank() == 0 || type.getNumElements() < minElements ||
-        !isa<FloatType>(type.getElementType()))
+    // Integer tables (position ids, ...) are not weights and stay in the code. A run-time
+    // parameter (an FP8 activation scale) is externalized whatever its size, in a slot of its
+    // own: the runtime overwrites it, so it must not be shared with an equal constant.
+    bool runtime = op->hasAttr(kRuntimeParameterAttr);
+    if (!type || !attr || !isa<FloatType>(type.getElementType()) ||
+        (!runtime && (type.getRank() == 0 || type.getNumElements() < minElements)))
       return WalkResult::advance();
     if (!type.getElementType().isF32() && !type.getElementType().isBF16())
       return op.emitOpError() << "weight of element type " << type.getElementType()
                               << " cannot be externalized: the parameter buffers hold f32 "
                                  "and bf16 only";
-    auto [it, inserted] = slotOf.try_emplace(op.getValue(), slots.size());
+    auto [it, inserted] = runtime ? std::make_pair(slotOf.end(), true)
+                                  : slotOf.try_emplace(op.getValue(), slots.size());
+    unsigned slotIndex = inserted ? slots.size() : it->second;
     if (inserted) {
       WeightSlot slot;
       slot.type = type;
@@ -98,7 +103,7 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
                                 << " bytes, expected " << width * type.getNumElements();
       slots.push_back(std::move(slot));
     }
-    uses.push_back({op, it->second});
+    uses.push_back({op, slotIndex});
     return WalkResult::advance();
   });
   if (walk.wasInterrupted())
@@ -151,6 +156,9 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
         ArrayRef<OpFoldResult>{b.getIndexAttr(n)}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
     if (slot.type.getRank() == 1) {
       views[i] = flat;
+    } else if (slot.type.getRank() == 0) { // tensor<1xT> → tensor<T>
+      views[i] = tensor::CollapseShapeOp::create(b, loc, slot.type, flat,
+                                                 ArrayRef<ReassociationIndices>{});
     } else {
       ReassociationIndices all;
       for (int64_t d = 0; d < slot.type.getRank(); ++d)

@@ -2,7 +2,7 @@
 //
 // lorc-run <artifact-dir> (--inputs in.safetensors | --text "..." [--text "..."]...)
 //          [-o out.safetensors] [--threads N] [--bench[=N]] [--bench-json=FILE]
-//          [--device=auto|cpu|cuda] [--fp8-amax]
+//          [--device=auto|cpu|cuda] [--fp8-amax] [--fp8-update-scales]
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,6 +53,12 @@ struct Flags {
       cl::desc("Print each FP8 layer's input amax recorded over the runs (the first and the "
                "--bench ones) against its calibrated amax, the scale delayed scaling would set, "
                "and whether inputs were saturated")};
+  cl::opt<bool> fp8UpdateScales{
+      "fp8-update-scales",
+      cl::desc("Delayed scaling applied, as Transformer Engine does after every step: after "
+               "each run (the first and the --bench ones) set every FP8 layer's activation "
+               "scale to fp8_max / amax(history) / 2^margin for the next run; -o then writes "
+               "the last run's outputs (implies --fp8-amax)")};
   cl::opt<bool> cudaStats{
       "cuda-stats",
       cl::desc("On the CUDA library: print a run's kernel launches, cuBLAS calls and driver "
@@ -207,14 +213,37 @@ int main(int argc, char **argv) {
   }
 
   std::optional<lorc::AmaxHistory> amax;
-  if (flags.fp8Amax) {
+  if (flags.fp8Amax || flags.fp8UpdateScales) {
     if (!a.fp8Scaling())
-      return fail("--fp8-amax: " + flags.artifact +
-                  " records no FP8 amax (compile it with --assign-precision)");
+      return fail(Twine(flags.fp8UpdateScales ? "--fp8-update-scales: " : "--fp8-amax: ") +
+                  flags.artifact + " records no FP8 amax (compile it with --assign-precision)");
     amax.emplace(*a.fp8Scaling());
   }
+  // Records a run's amaxes and, with --fp8-update-scales, sets the scales of the next run
+  // (a layer whose inputs were all zero keeps its scale).
   auto record = [&](const std::vector<lorc::Tensor> &outs) -> Error {
-    return amax ? amax->record(outs) : Error::success();
+    if (!amax)
+      return Error::success();
+    if (Error e = amax->record(outs))
+      return e;
+    if (!flags.fp8UpdateScales)
+      return Error::success();
+    std::vector<double> scales;
+    for (size_t i = 0; i < a.fp8Scaling()->layers.size(); ++i) {
+      double s = amax->scale(i);
+      scales.push_back(s > 0 ? s : a.fp8Scaling()->layers[i].activationScale);
+    }
+    if (Error e = a.setFp8Scales(scales))
+      return e;
+    amax->setScales(scales);
+    return Error::success();
+  };
+  auto writeOutputs = [&](const std::vector<lorc::Tensor> &outs) -> Error {
+    lorc::SafetensorsWriter writer;
+    writer.setMetadata("generator", "lorc-run");
+    for (const lorc::Tensor &t : outs)
+      writer.addReference(t.name, t.dtype, t.shape, t.bytes);
+    return writer.write(flags.output);
   };
 
   if (flags.cudaStats && a.target() != "cuda")
@@ -232,14 +261,11 @@ int main(int argc, char **argv) {
   if (Error e = record(*outs))
     return fail(toString(std::move(e)));
 
-  if (!flags.output.empty()) {
-    lorc::SafetensorsWriter writer;
-    writer.setMetadata("generator", "lorc-run");
-    for (const lorc::Tensor &t : *outs)
-      writer.addReference(t.name, t.dtype, t.shape, t.bytes);
-    if (Error e = writer.write(flags.output))
+  // With scale updates the outputs change from run to run: -o gets the last run's.
+  bool outputsLater = flags.fp8UpdateScales && flags.bench.getNumOccurrences();
+  if (!flags.output.empty() && !outputsLater)
+    if (Error e = writeOutputs(*outs))
       return fail(toString(std::move(e)));
-  }
   printSummary(*outs);
   int64_t batch = 0, seq = 0;
   for (const lorc::Tensor &t : inputs)
@@ -268,9 +294,15 @@ int main(int argc, char **argv) {
 
   if (flags.bench.getNumOccurrences()) {
     unsigned iters = flags.bench ? flags.bench : 10;
-    for (int i = 0; i < 2; ++i) // warm-up beyond the first run
-      if (auto r = a.run(inputs); !r)
+    for (int i = 0; i < 2; ++i) { // warm-up beyond the first run
+      auto r = a.run(inputs);
+      if (!r)
         return fail(toString(r.takeError()));
+      if (flags.fp8UpdateScales) // every run is a step of delayed scaling
+        if (Error e = record(*r))
+          return fail(toString(std::move(e)));
+    }
+    std::vector<lorc::Tensor> last;
     std::vector<double> ms, enqueue;
     uint64_t benchAllocations = lorc::cuda::callCounts().driverAllocations;
     for (unsigned i = 0; i < iters; ++i) {
@@ -284,7 +316,12 @@ int main(int argc, char **argv) {
         return fail(toString(r.takeError()));
       if (Error e = record(*r))
         return fail(toString(std::move(e)));
+      if (i + 1 == iters)
+        last = std::move(*r);
     }
+    if (!flags.output.empty() && outputsLater)
+      if (Error e = writeOutputs(last))
+        return fail(toString(std::move(e)));
     auto medianOf = [](std::vector<double> &v) {
       std::sort(v.begin(), v.end());
       size_t n = v.size();

@@ -95,9 +95,12 @@ struct Fp8Scaling {
     std::string name;   ///< the layer's weight name
     std::string format; ///< "fp8-e4m3" or "fp8-e5m2"
     double fp8Max = 0;  ///< 448 or 57344
-    /// The amax calibrated at compile time and the activation scale compiled into the code,
-    /// fp8_max / calibratedAmax / 2^margin.
+    /// The amax calibrated at compile time and the activation scale in use: the one compiled
+    /// into the artifact, fp8_max / calibratedAmax / 2^margin, until setFp8Scales.
     double calibratedAmax = 0, activationScale = 0;
+    /// The weights-file tensor (an f32 scalar) holding the activation scale the code reads,
+    /// which setFp8Scales overwrites; empty in artifacts compiled before it was a parameter.
+    std::string scaleTensor;
   };
   std::string amaxOutput;
   /// Transformer Engine's delayed-scaling settings the artifact was calibrated with.
@@ -110,9 +113,10 @@ struct Fp8Scaling {
 /// Transformer Engine's delayed scaling, kept over runs (transformer_engine/pytorch/fp8.py and
 /// common/recipe: a rolling history of `amax_history_len` amaxes per tensor; amax = the max or
 /// the most recent entry; scale = fp8_max / amax / 2^margin), fed by each run's amax output.
-/// The compiled scales stay as calibrated: this reports what delayed scaling would set now and
-/// whether a run's inputs went past the compiled range (they were clipped to ±fp8_max).
-/// Not thread-safe; one per stream of runs.
+/// It reports what delayed scaling would set now (scale()) and whether a run's inputs went past
+/// the range of the scale that run used (they were clipped to ±fp8_max). Applying the scales,
+/// as Transformer Engine does after every step, is Artifact::setFp8Scales followed by
+/// setScales here (`lorc-run --fp8-update-scales`). Not thread-safe; one per stream of runs.
 class AmaxHistory {
 public:
   explicit AmaxHistory(Fp8Scaling scaling) : config(std::move(scaling)) {}
@@ -129,15 +133,19 @@ public:
   double scale(size_t layer) const;
   /// The largest amax recorded for `layer` over all runs.
   double maxRecorded(size_t layer) const;
-  /// Whether a recorded amax exceeded calibratedAmax · 2^margin, i.e. x · compiled scale went
-  /// past ±fp8_max and was saturated.
+  /// Whether some run's amax times the scale that run used exceeded fp8_max, i.e. its input
+  /// was saturated (with the compiled scale: an amax above calibratedAmax · 2^margin).
   bool saturated(size_t layer) const;
+  /// The scales the next runs use (after Artifact::setFp8Scales), one per layer: what
+  /// saturated() measures the next recorded runs against.
+  void setScales(llvm::ArrayRef<double> scales);
 
 private:
   Fp8Scaling config;
   size_t numRuns = 0;
   std::vector<std::vector<float>> history; ///< per layer, the last amaxHistoryLen amaxes
   std::vector<double> maxima;
+  std::vector<size_t> saturatedRuns; ///< per layer, the runs whose input was saturated
 };
 
 /// A loaded artifact directory (see docs/Artifact.md for the format).
@@ -202,6 +210,16 @@ public:
   llvm::Error swapAdapter(unsigned slot, llvm::StringRef path, double multiplier,
                           const AdapterReadOptions &options = {});
 
+  /// Sets the activation scale of every FP8 layer (fp8Scaling().layers order) for the next
+  /// runs: Transformer Engine's delayed-scaling update, fed by AmaxHistory::scale. The scales
+  /// are run-time parameters (each layer's `scale_tensor` in the weights file, docs/Artifact.md):
+  /// written into a private copy-on-write mapping of the parameters (the file is never
+  /// written) and, on CUDA, into their device copy. Errors, before anything is written: a
+  /// count other than the layers', a scale that is not a positive finite f32, an artifact
+  /// without FP8 layers or compiled before the scales were parameters. Not thread-safe with
+  /// run().
+  llvm::Error setFp8Scales(llvm::ArrayRef<double> scales);
+
   /// Runs the artifact. `inputs` must match inputs() by name, dtype and shape; every violation
   /// (missing or unknown input, wrong dtype, rank, size, value range) is an error naming the
   /// input. Returns the outputs in outputs() order.
@@ -210,6 +228,8 @@ public:
 private:
   Artifact() = default;
   llvm::Error checkInputs(llvm::ArrayRef<const Tensor *> ordered) const;
+  /// Replaces the read-only mapping of the parameters by a private copy-on-write one (once).
+  llvm::Error makeParametersWritable();
 
   std::string dir;
   std::string libraryTarget, fallback;

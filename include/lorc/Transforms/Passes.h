@@ -85,8 +85,14 @@ std::optional<F32ConstantData> precisionEligibleWeight(mlir::Operation *linear);
 ///     arith.truncf to bf16 and arith.extf back;
 ///   * FP8: the weight quantised per output channel (`<name>.fp8`, scale fp8_max / amax(row) /
 ///     2^margin) and the input through lorc.quantize / lorc.dequantize with the per-tensor scale
-///     fp8_max / `activationAmax` / 2^margin (Transformer Engine's delayed scaling).
+///     fp8_max / `activationAmax` / 2^margin (Transformer Engine's delayed scaling), a
+///     run-time parameter named `<weight>.input_scale` (kRuntimeParameterAttr).
 /// Creates the ops at `b`'s insertion point; the caller swaps them in. `p` must not be F32.
+/// Marks a constant that `--lorc-externalize-weights` must externalize whatever its size or
+/// rank and never share with an equal constant: a value the runtime overwrites between runs
+/// (an FP8 layer's activation scale, `<weight>.input_scale`).
+inline constexpr llvm::StringLiteral kRuntimeParameterAttr = "lorc.runtime_parameter";
+
 struct EmulatedLinearOperands {
   mlir::Value input, weight;
   /// FP8: the activation's scale; 0 for bf16.

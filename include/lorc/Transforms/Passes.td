@@ -348,7 +348,9 @@ def LorcAssignPrecisionPass : Pass<"lorc-assign-precision", "mlir::ModuleOp"> {
       would keep the FP8 bytes and use cuBLASLt); the input goes through `lorc.quantize` /
       `lorc.dequantize` with a per-tensor scale fp8_max / amax / 2^margin (Transformer Engine's
       delayed scaling), amax read from `amax` (a safetensors file of f32 scalars named by the
-      layer's weight, recorded on calibration inputs by lorc-compile --assign-precision);
+      layer's weight, recorded on calibration inputs by lorc-compile --assign-precision); the
+      scale is a constant named `<weight>.input_scale` and marked `lorc.runtime_parameter`, so
+      that --lorc-externalize-weights makes it a parameter the runtime can update;
     * `bf16`: the weight is rounded to bf16 (nearest even) and stored as f32, the input goes
       through `arith.truncf` to bf16 and `arith.extf` back: products of bf16 values are exact
       in f32, so the f32 GEMM computes a bf16 GEMM with f32 accumulation. No amax is needed.
@@ -438,9 +440,12 @@ def LorcExternalizeWeightsPass : Pass<"lorc-externalize-weights", "mlir::ModuleO
     layout in the function attribute `lorc.parameters` (one dictionary per tensor: `name`,
     `offset` in elements, `shape`). bf16 constants (weights narrowed by `--lorc-narrow-weights`)
     become slices of a second argument `%params_bf16: tensor<Mxbf16>` (argument 1), laid out in
-    `lorc.parameters_bf16`; their bytes follow every f32 tensor's in the data section. With `weights-file`, the
-    parameter buffers are written there as a safetensors file whose data section is exactly those buffers, f32 then bf16 (lorc-compile
-    writes it into the artifact instead).
+    `lorc.parameters_bf16`; their bytes follow every f32 tensor's in the data section. A constant
+    marked `lorc.runtime_parameter` (an FP8 layer's activation scale, which the runtime
+    overwrites between runs) is externalized whatever its size or rank, into a slot of its own
+    that no equal constant shares. With `weights-file`, the parameter buffers are written there
+    as a safetensors file whose data section is exactly those buffers, f32 then bf16
+    (lorc-compile writes it into the artifact instead).
 
     Why: weights stay outside the compiled code, as IREE's parameters, so compiling a model does
     not push megabytes of constants through LLVM, the artifact's library stays small, and the

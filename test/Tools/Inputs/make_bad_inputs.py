@@ -25,6 +25,8 @@ a JSON header and the data section, so valid and deliberately broken files are e
       artifact's manifest: offset-inside-f32, unaligned-offset, f16 (bf16 buffer's dtype),
       more-elements (past the file's end) or three (a third entry)
   make_bad_inputs.py describe FILE      prints "name dtype [shape] finite|nonfinite" per tensor
+  make_bad_inputs.py closer REF A B     exits non-zero unless B's sentence_embedding is closer
+      to REF's than A's (max |delta|)
   make_bad_inputs.py same-embeddings A B  exits non-zero unless the sentence_embedding tensors
       of A and B have the same shape and agree to 1e-5
 """
@@ -261,6 +263,20 @@ def same_embeddings(a, b):
         sys.exit("sentence_embedding differs by %g > 1e-5" % delta)
 
 
+def closer(ref, a, b):
+    """Exits non-zero unless B's sentence_embedding is strictly closer to REF's than A's
+    (max |delta|); prints both distances."""
+    def embedding(path):
+        _, t = read_safetensors(path)
+        return t["sentence_embedding"][2]
+    r, va, vb = embedding(ref), embedding(a), embedding(b)
+    da = max(abs(x - y) for x, y in zip(va, r))
+    db = max(abs(x - y) for x, y in zip(vb, r))
+    print("max |delta| to the reference: first %.4g, second %.4g" % (da, db))
+    if not db < da:
+        sys.exit("the second is not closer to the reference than the first")
+
+
 def edit_parameters(manifest, kind):
     """Damages the `parameters` list of an artifact's manifest (one with a bf16 buffer)."""
     with open(manifest) as f:
@@ -292,6 +308,8 @@ def main(argv):
         size = os.path.getsize(argv[2])
         with open(argv[2], "r+b") as f:
             f.truncate(n if n >= 0 else size + n)
+    elif len(argv) == 5 and argv[1] == "closer":
+        closer(argv[2], argv[3], argv[4])
     elif len(argv) == 4 and argv[1] == "parameters":
         edit_parameters(argv[2], argv[3])
     elif len(argv) == 3 and argv[1] == "describe":
