@@ -219,8 +219,10 @@ int main(int argc, char **argv) {
                   flags.artifact + " records no FP8 amax (compile it with --assign-precision)");
     amax.emplace(*a.fp8Scaling());
   }
-  // Records a run's amaxes and, with --fp8-update-scales, sets the scales of the next run
-  // (a layer whose inputs were all zero keeps its scale).
+  // Records a run's amaxes and, with --fp8-update-scales, sets the scales of the next run. A
+  // layer keeps its scale where the new one would not be a positive finite f32 (inputs all
+  // zero, an amax of inf or NaN, or one so small the scale overflows), as Transformer Engine
+  // keeps it for a zero or non-finite amax.
   auto record = [&](const std::vector<lorc::Tensor> &outs) -> Error {
     if (!amax)
       return Error::success();
@@ -231,7 +233,8 @@ int main(int argc, char **argv) {
     std::vector<double> scales;
     for (size_t i = 0; i < a.fp8Scaling()->layers.size(); ++i) {
       double s = amax->scale(i);
-      scales.push_back(s > 0 ? s : a.fp8Scaling()->layers[i].activationScale);
+      bool usable = s > 0 && std::isfinite(static_cast<float>(s));
+      scales.push_back(usable ? s : a.fp8Scaling()->layers[i].activationScale);
     }
     if (Error e = a.setFp8Scales(scales))
       return e;
