@@ -81,6 +81,30 @@ TEST(Fp8, SaturatesAndKeepsSign) {
   EXPECT_FLOAT_EQ(fp8FakeQuant(1000.0f, 0.25f, Fp8Kind::E4M3FN), 1024.0f); // 250 -> 256
 }
 
+// Per-output-channel quantisation of a weight (what an FP8 layer stores): row r's scale is
+// fp8_max / amax(row r) / 2^margin, an all-zero row gets scale 1 and codes ±0, and the codes
+// decoded and divided by the scale give fp8FakeQuantRows' values bit for bit.
+TEST(Fp8, QuantizeRowsPerOutputChannel) {
+  const float w[3][4] = {{1.0f, -2.0f, 0.3f, 8.0f}, {0.0f, -0.0f, 0.0f, 0.0f},
+                         {1e-3f, -5e-4f, 2e-3f, 0.0f}};
+  Fp8Rows q = fp8QuantizeRows(&w[0][0], 3, 4, Fp8Kind::E4M3FN, /*marginBits=*/1);
+  ASSERT_EQ(q.codes.size(), 12u);
+  ASSERT_EQ(q.scales.size(), 3u);
+  EXPECT_FLOAT_EQ(q.scales[0], 448.0f / 8.0f / 2.0f);
+  EXPECT_EQ(q.scales[1], 1.0f);
+  EXPECT_FLOAT_EQ(q.scales[2], 448.0f / 2e-3f / 2.0f);
+  EXPECT_EQ(q.codes[3], fp8Encode(8.0f * 28.0f, Fp8Kind::E4M3FN)); // 224: half the range
+  EXPECT_EQ(q.codes[4], 0x00);
+  EXPECT_EQ(q.codes[5], 0x80);
+  std::vector<float> fake = fp8FakeQuantRows(&w[0][0], 3, 4, Fp8Kind::E4M3FN, 1);
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 4; ++c) {
+      float v = fp8Decode(q.codes[r * 4 + c], Fp8Kind::E4M3FN) / q.scales[r];
+      EXPECT_EQ(std::memcmp(&v, &fake[r * 4 + c], sizeof v), 0) << r << "," << c;
+      EXPECT_NEAR(v, w[r][c], std::fabs(w[r][c]) / 8) << r << "," << c; // 3 mantissa bits
+    }
+}
+
 /// The CPU's own f32 → bf16 conversion (AVX512_BF16 VCVTNEPS2BF16: round to nearest even; it
 /// flushes subnormal inputs and outputs to zero and quiets NaN, keeping sign and payload).
 __attribute__((target("avx512bf16,avx512vl"))) uint16_t hardwareBf16(float x) {

@@ -188,6 +188,7 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
                           ArrayRef<std::string> inputNames, ArrayRef<Type> resultTypes,
                           ArrayRef<std::string> resultNames, int64_t paramElements,
                           std::optional<std::pair<int64_t, int64_t>> bf16Params,
+                          std::optional<std::pair<int64_t, int64_t>> fp8Params,
                           llvm::json::Array libraries, bool hasVocab, bool lowerCase,
                           llvm::json::Array adapterSlots,
                           std::optional<llvm::json::Object> fp8) {
@@ -214,7 +215,8 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
   for (auto [t, n] : llvm::zip(resultTypes, resultNames))
     outputs.push_back(llvm::json::Object{{"name", n}, {"dtype", dtypeOf(t)}, {"shape", shapeOf(t)}});
   // The entry's leading arguments: the f32 buffer from the weights file's data section start,
-  // then, with bf16 weights, the bf16 buffer from `offset` bytes into it.
+  // then, with bf16 weights, the bf16 buffer from `offset` bytes into it, and with FP8-stored
+  // weights, the FP8 E4M3 buffer after that.
   llvm::json::Array parameters{llvm::json::Object{
       {"file", "weights.safetensors"}, {"dtype", "f32"}, {"elements", paramElements}}};
   if (bf16Params)
@@ -222,6 +224,11 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
                                             {"dtype", "bf16"},
                                             {"offset", bf16Params->first},
                                             {"elements", bf16Params->second}});
+  if (fp8Params)
+    parameters.push_back(llvm::json::Object{{"file", "weights.safetensors"},
+                                            {"dtype", "f8e4m3"},
+                                            {"offset", fp8Params->first},
+                                            {"elements", fp8Params->second}});
   llvm::json::Object manifest{
       {"format", "lorc-artifact"},
       {"version", 1},
@@ -422,23 +429,39 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     PassManager pm(&context);
     pm.addPass(createLorcNarrowWeightsPass(narrow));
     if (failed(pm.run(module)))
-      return diags.take("narrowing the weights of bf16 GEMMs");
+      return diags.take("narrowing the weights of bf16 GEMMs and FP8 layers");
   }
   SafetensorsWriter weights(/*dataAlignment=*/64);
   weights.setMetadata("generator", "lorc-compile");
   if (failed(externalizeWeights(entry, /*minElements=*/16, weights)))
     return diags.take("externalizing weights");
   entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
-  // Two parameter buffers (docs/Artifact.md): f32 from the data section's start, bf16 from
-  // the first bf16 tensor's offset (when there are bf16 weights).
+  // Up to three parameter buffers (docs/Artifact.md): f32 from the data section's start, then
+  // bf16 (when there are bf16 weights) and FP8 E4M3 codes (when FP8 layers store their weights
+  // FP8), each from its first tensor's offset, in that order, the last ending at the end.
   int64_t paramElements = static_cast<int64_t>(weights.dataSize() / sizeof(float));
-  std::optional<std::pair<int64_t, int64_t>> bf16Params; // (byte offset, elements)
-  if (auto t = dyn_cast<RankedTensorType>(entry.getArgumentTypes().front());
-      entry.getNumArguments() > 1 && entry->hasAttr("lorc.parameters_bf16")) {
-    auto bf16Type = cast<RankedTensorType>(entry.getArgumentTypes()[1]);
-    paramElements = t.getDimSize(0);
-    bf16Params = {static_cast<int64_t>(weights.dataSize()) - 2 * bf16Type.getDimSize(0),
-                  bf16Type.getDimSize(0)};
+  std::optional<std::pair<int64_t, int64_t>> bf16Params, fp8Params; // (byte offset, elements)
+  {
+    unsigned arg = 1;
+    auto elementsOf = [&](unsigned i) {
+      return cast<RankedTensorType>(entry.getArgumentTypes()[i]).getDimSize(0);
+    };
+    std::optional<int64_t> bf16Elements, fp8Elements;
+    if (entry->hasAttr("lorc.parameters_bf16"))
+      bf16Elements = elementsOf(arg++);
+    if (entry->hasAttr("lorc.parameters_fp8"))
+      fp8Elements = elementsOf(arg++);
+    int64_t end = static_cast<int64_t>(weights.dataSize());
+    if (fp8Elements) {
+      fp8Params = {end - *fp8Elements, *fp8Elements};
+      end = fp8Params->first;
+    }
+    if (bf16Elements) {
+      bf16Params = {end - 2 * *bf16Elements, *bf16Elements};
+      end = bf16Params->first;
+    }
+    if (bf16Elements || fp8Elements)
+      paramElements = elementsOf(0);
   }
   stage->finish();
 
@@ -590,7 +613,7 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     if (std::error_code ec = llvm::sys::fs::copy_file(vocab, inTmp("vocab.txt")))
       return makeError(vocab + ": cannot copy into the artifact: " + ec.message());
   if (llvm::Error e = writeManifest(inTmp("manifest.json"), options, be.model, inputTypes,
-                                    inputNames, resultTypes, resultNames, paramElements, bf16Params,
+                                    inputNames, resultTypes, resultNames, paramElements, bf16Params, fp8Params,
                                     std::move(libraries),
                                     hasVocab, readLowerCase(options.modelDir),
                                     std::move(adapterSlots), std::move(fp8)))

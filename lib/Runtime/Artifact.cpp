@@ -133,6 +133,9 @@ llvm::Expected<TensorSpec> parseSpec(const llvm::json::Value &v, llvm::StringRef
   return spec;
 }
 
+/// The most arguments callEntry passes (pointers: results, parameter buffers, inputs).
+constexpr size_t kMaxEntryArguments = 8;
+
 /// Calls the C-interface entry point with `args` (all pointers: results first).
 void callEntry(void *fn, llvm::ArrayRef<void *> a) {
   using P = void *;
@@ -143,6 +146,12 @@ void callEntry(void *fn, llvm::ArrayRef<void *> a) {
   case 5: return reinterpret_cast<void (*)(P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3], a[4]);
   case 6:
     return reinterpret_cast<void (*)(P, P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3], a[4], a[5]);
+  case 7:
+    return reinterpret_cast<void (*)(P, P, P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3], a[4],
+                                                               a[5], a[6]);
+  case 8:
+    return reinterpret_cast<void (*)(P, P, P, P, P, P, P, P)>(fn)(a[0], a[1], a[2], a[3], a[4],
+                                                                  a[5], a[6], a[7]);
   default: llvm_unreachable("arity checked at load time");
   }
 }
@@ -194,6 +203,8 @@ std::vector<ResultView> invoke(void *entry, const uint8_t *params, const Paramet
   descs.push_back(descriptor(params, {layout.f32Elements}));
   if (layout.bf16Elements >= 0)
     descs.push_back(descriptor(params + layout.bf16Offset, {layout.bf16Elements}));
+  if (layout.fp8Elements >= 0)
+    descs.push_back(descriptor(params + layout.fp8Offset, {layout.fp8Elements}));
   for (auto [t, data] : llvm::zip(inputs, inputData))
     descs.push_back(descriptor(data, t->shape));
   std::vector<void *> args{results.data()};
@@ -432,31 +443,42 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
   }
 
   // Parameters: the data section of weights.safetensors, as one f32 buffer from its start and,
-  // for artifacts with bf16 weights, a bf16 buffer after it (docs/Artifact.md).
+  // for artifacts with bf16 weights, a bf16 buffer after it, then, for artifacts with weights
+  // stored FP8, an E4M3 buffer after that (docs/Artifact.md).
   const llvm::json::Array *params = m->getArray("parameters");
-  if (!params || params->empty() || params->size() > 2)
-    return makeError(manifestPath + ": expected one or two entries in 'parameters'");
+  if (!params || params->empty() || params->size() > 3)
+    return makeError(manifestPath + ": expected one to three entries in 'parameters'");
   std::optional<llvm::StringRef> file;
+  uint64_t previousEnd = 0; // bytes: where the previous buffer ends
   for (auto [i, v] : llvm::enumerate(*params)) {
     const llvm::json::Object *p = v.getAsObject();
     std::string where = manifestPath + ": parameters[" + std::to_string(i) + "]";
     std::optional<llvm::StringRef> f = p ? p->getString("file") : std::nullopt;
     std::optional<int64_t> elements = p ? p->getInteger("elements") : std::nullopt;
-    llvm::StringRef want = i == 0 ? "f32" : "bf16";
-    if (!f || !elements || *elements < 0 || p->getString("dtype") != want)
-      return makeError(where + " needs 'file', 'elements' and dtype " + want);
+    std::optional<llvm::StringRef> dtype = p ? p->getString("dtype") : std::nullopt;
+    // f32 first; then bf16 and/or f8e4m3, in that order.
+    bool ok = dtype && (i == 0 ? *dtype == "f32"
+                               : (*dtype == "bf16" && i == 1) ||
+                                     (*dtype == "f8e4m3" && a->paramLayout.fp8Elements < 0));
+    if (!f || !elements || *elements < 0 || !ok)
+      return makeError(where + " needs 'file', 'elements' and dtype " +
+                       (i == 0 ? "f32" : i == 1 ? "bf16 or f8e4m3" : "f8e4m3"));
     if (i == 0) {
       file = f;
       a->paramLayout.f32Elements = *elements;
+      previousEnd = static_cast<uint64_t>(*elements) * 4;
       continue;
     }
+    unsigned width = *dtype == "bf16" ? 2 : 1;
     std::optional<int64_t> offset = p->getInteger("offset");
-    if (*f != *file || !offset || *offset < a->paramLayout.f32Elements * 4 ||
+    if (*f != *file || !offset || *offset < 0 || static_cast<uint64_t>(*offset) < previousEnd ||
         *offset % 4 != 0)
       return makeError(where + " needs the f32 buffer's 'file' and a 4-byte aligned 'offset' "
-                               "at or after the f32 buffer's end");
-    a->paramLayout.bf16Offset = static_cast<uint64_t>(*offset);
-    a->paramLayout.bf16Elements = *elements;
+                               "at or after the previous buffer's end");
+    (width == 2 ? a->paramLayout.bf16Offset : a->paramLayout.fp8Offset) =
+        static_cast<uint64_t>(*offset);
+    (width == 2 ? a->paramLayout.bf16Elements : a->paramLayout.fp8Elements) = *elements;
+    previousEnd = static_cast<uint64_t>(*offset) + static_cast<uint64_t>(*elements) * width;
   }
   llvm::Expected<std::unique_ptr<SafetensorsFile>> w = SafetensorsFile::open(path(*file));
   if (!w)
@@ -464,16 +486,15 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
   a->weights = std::move(*w);
   a->weightsPath = path(*file);
   const ParameterLayout &layout = a->paramLayout;
-  uint64_t expected = layout.bf16Elements >= 0
-                          ? layout.bf16Offset + static_cast<uint64_t>(layout.bf16Elements) * 2
-                          : static_cast<uint64_t>(layout.f32Elements) * sizeof(float);
+  uint64_t expected = previousEnd; // the last buffer ends at the data section's end
   if (a->weights->dataSize() != expected)
     return makeError(path(*file) + ": holds " + Twine(a->weights->dataSize()) +
                      " bytes of parameters, the manifest expects " + Twine(expected));
   if (reinterpret_cast<uintptr_t>(a->weights->dataBegin()) % alignof(float) != 0)
     return makeError(path(*file) + ": parameter data is not 4-byte aligned");
 
-  if (a->inputSpecs.size() + 2 + (layout.bf16Elements >= 0) > 6)
+  // The entry point's arguments: the results' pointer, the parameter buffers and the inputs.
+  if (1 + layout.count() + a->inputSpecs.size() > kMaxEntryArguments)
     return makeError(manifestPath + ": too many inputs for this runtime's entry-point ABI");
   std::optional<llvm::StringRef> entry = m->getString("entry");
   if (chosen->file.empty() || !entry)

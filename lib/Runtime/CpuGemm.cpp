@@ -432,7 +432,58 @@ void lorc::cpuGemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a
   }
 }
 
-void lorc::clearPackedWeights() { OneDnn::get().clearPacked(); }
+namespace {
+/// Decoded FP8 weights of parameters (decodeFp8Rows with `cache`), by their operands.
+struct DecodedFp8 {
+  std::mutex mutex;
+  std::map<std::array<int64_t, 7>, std::unique_ptr<std::vector<float>>> weights;
+  static DecodedFp8 &get() {
+    static DecodedFp8 d;
+    return d;
+  }
+};
+
+void decodeInto(const lorc::Fp8RowsOperand &w, float *out) {
+  float table[256];
+  for (int code = 0; code < 256; ++code)
+    table[code] = lorc::fp8Decode(static_cast<uint8_t>(code), lorc::Fp8Kind::E4M3FN);
+  for (int64_t r = 0; r < w.rows; ++r) {
+    float s = w.scales[r * w.scaleStride];
+    const uint8_t *row = w.codes + r * w.codeStrides[0];
+    for (int64_t c = 0; c < w.cols; ++c)
+      out[r * w.cols + c] = table[row[c * w.codeStrides[1]]] / s;
+  }
+}
+} // namespace
+
+const float *lorc::decodeFp8Rows(const Fp8RowsOperand &w, bool cache,
+                                 std::vector<float> &scratch) {
+  size_t size = static_cast<size_t>(w.rows * w.cols);
+  if (!cache) {
+    scratch.resize(size);
+    decodeInto(w, scratch.data());
+    return scratch.data();
+  }
+  DecodedFp8 &d = DecodedFp8::get();
+  std::array<int64_t, 7> key{reinterpret_cast<int64_t>(w.codes), w.rows,           w.cols,
+                             w.codeStrides[0], w.codeStrides[1],
+                             reinterpret_cast<int64_t>(w.scales), w.scaleStride};
+  std::lock_guard<std::mutex> lock(d.mutex);
+  std::unique_ptr<std::vector<float>> &slot = d.weights[key];
+  if (!slot) {
+    auto decoded = std::make_unique<std::vector<float>>(size);
+    decodeInto(w, decoded->data());
+    slot = std::move(decoded);
+  }
+  return slot->data();
+}
+
+void lorc::clearPackedWeights() {
+  OneDnn::get().clearPacked();
+  DecodedFp8 &d = DecodedFp8::get();
+  std::lock_guard<std::mutex> lock(d.mutex);
+  d.weights.clear();
+}
 
 // OpenBLAS' thread control (declared in its cblas.h; declared here so other BLAS builds link).
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));

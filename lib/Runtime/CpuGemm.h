@@ -21,6 +21,7 @@
 #define LORC_LIB_RUNTIME_CPUGEMM_H
 
 #include <cstdint>
+#include <vector>
 
 namespace lorc {
 
@@ -65,8 +66,26 @@ void cpuGemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, Gemm
              bool bIsParameter, float *c, const int64_t cStrides[3], GemmPrecision precision,
              const GemmEpilogue &epilogue = {});
 
-/// Forgets every packed parameter (their source bytes changed or are about to be unmapped).
+/// Forgets every packed parameter and every decoded FP8 weight (their source bytes changed or
+/// are about to be unmapped).
 void clearPackedWeights();
+
+/// An FP8 E4M3 weight stored as codes [rows, cols] (element strides `codeStrides`) and one
+/// f32 scale per row (element stride `scaleStride`): lorc.dequantize {axis = 0}'s operands.
+struct Fp8RowsOperand {
+  const uint8_t *codes;
+  int64_t rows, cols;
+  int64_t codeStrides[2];
+  const float *scales;
+  int64_t scaleStride;
+};
+
+/// W[r, c] = value(codes[r, c]) / scales[r] in f32 (lib/Support/Fp8.cpp fp8Decode; the same
+/// division the compiled lorc.dequantize performs, so the values are bit-identical), dense
+/// row-major [rows, cols]. With `cache` (a parameter: its bytes are constant for the artifact's
+/// lifetime) the decoded copy is kept until clearPackedWeights(), so that it is decoded, and
+/// then packed by cpuGemm, once; otherwise it is written to `scratch`.
+const float *decodeFp8Rows(const Fp8RowsOperand &w, bool cache, std::vector<float> &scratch);
 
 /// Sets the threads of the GEMM libraries (oneDNN's OpenMP pool and OpenBLAS' pool).
 void setGemmThreads(int threads);

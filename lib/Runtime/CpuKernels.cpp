@@ -82,6 +82,30 @@ void matmul3(MemRef<3> *a, BMemRef *b, MemRef<3> *c, int32_t transA, int32_t tra
       bIsParameter, c->aligned + c->offset, cs, precision);
 }
 
+/// An FP8 E4M3 memref (codes): W of the `_fp8w` entry points.
+template <int N> using Fp8MemRef = lorc::StridedMemRef<uint8_t, N>;
+
+/// W = value(q) / s[row] (lorc.dequantize {axis = 0}) as a dense row-major f32 [rows, cols]
+/// memref: decoded once for a parameter (lorc::decodeFp8Rows), else into `scratch`.
+MemRef<2> decodedWeight(Fp8MemRef<2> *q, MemRef<1> *scales, bool parameter,
+                        std::vector<float> &scratch) {
+  lorc::Fp8RowsOperand w{q->aligned + q->offset,
+                         q->sizes[0],
+                         q->sizes[1],
+                         {q->strides[0], q->strides[1]},
+                         scales->aligned + scales->offset,
+                         scales->strides[0]};
+  float *data = const_cast<float *>(lorc::decodeFp8Rows(w, parameter, scratch));
+  MemRef<2> m;
+  m.allocated = m.aligned = data;
+  m.offset = 0;
+  m.sizes[0] = q->sizes[0];
+  m.sizes[1] = q->sizes[1];
+  m.strides[0] = q->sizes[1];
+  m.strides[1] = 1;
+  return m;
+}
+
 } // namespace
 
 // C += op(A)·op(B) on strided memrefs (lib/Runtime/CpuGemm.h); A is stored [k, m] when transA,
@@ -146,6 +170,28 @@ LORC_EXPORT _mlir_ciface_lorc_cpu_batch_matmul_bf16w(MemRef<3> *a, Bf16MemRef<3>
                                                      MemRef<3> *c, int32_t transA,
                                                      int32_t transB, int32_t bIsParameter) {
   matmul3(a, b, c, transA, transB, bIsParameter, lorc::GemmPrecision::BF16);
+}
+// The `_fp8w` forms: f32 GEMMs whose B is an FP8 layer's weight stored FP8 (E4M3 codes [n, k]
+// or [k, n] and f32 row scales, --lorc-narrow-weights), i.e. B = lorc.dequantize {axis = 0}.
+// A parameter's B is decoded once and then packed once (the CPU emulation of an FP8 GEMM:
+// the products of the dequantised values, f32 accumulation).
+LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_fp8w(MemRef<2> *a, Fp8MemRef<2> *bq,
+                                              MemRef<1> *bScales, MemRef<2> *c, int32_t transA,
+                                              int32_t transB, int32_t bIsParameter) {
+  std::vector<float> scratch;
+  MemRef<2> b = decodedWeight(bq, bScales, bIsParameter != 0, scratch);
+  matmul2(a, &b, c, transA, transB, bIsParameter, lorc::GemmPrecision::F32);
+}
+LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w(MemRef<2> *a, Fp8MemRef<2> *bq,
+                                                       MemRef<1> *bScales, MemRef<2> *c,
+                                                       MemRef<1> *bias, MemRef<2> *residual,
+                                                       int32_t transA, int32_t transB,
+                                                       int32_t bIsParameter, int32_t accumulate,
+                                                       int32_t activation) {
+  std::vector<float> scratch;
+  MemRef<2> b = decodedWeight(bq, bScales, bIsParameter != 0, scratch);
+  matmulEpilogue(a, &b, c, bias, residual, transA, transB, bIsParameter, accumulate, activation,
+                 lorc::GemmPrecision::F32);
 }
 #undef LORC_EXPORT
 

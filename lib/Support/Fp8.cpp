@@ -68,20 +68,31 @@ float lorc::fp8Decode(uint8_t c, Fp8Kind kind) {
   return v;
 }
 
-std::vector<float> lorc::fp8FakeQuantRows(const float *w, int64_t n, int64_t k, Fp8Kind kind,
-                                          int64_t marginBits) {
-  std::vector<float> q(w, w + n * k);
+Fp8Rows lorc::fp8QuantizeRows(const float *w, int64_t n, int64_t k, Fp8Kind kind,
+                               int64_t marginBits) {
+  Fp8Rows q{std::vector<uint8_t>(static_cast<size_t>(n * k)),
+            std::vector<float>(static_cast<size_t>(n), 1.0f)};
   for (int64_t r = 0; r < n; ++r) {
+    const float *row = w + r * k;
     float rowMax = 0;
     for (int64_t c = 0; c < k; ++c)
-      rowMax = std::max(rowMax, std::fabs(q[r * k + c]));
-    if (rowMax == 0)
-      continue;
-    float scale = static_cast<float>(fp8Scale(fp8Max(kind), rowMax, marginBits));
+      rowMax = std::max(rowMax, std::fabs(row[c]));
+    if (rowMax > 0)
+      q.scales[r] = static_cast<float>(fp8Scale(fp8Max(kind), rowMax, marginBits));
     for (int64_t c = 0; c < k; ++c)
-      q[r * k + c] = fp8FakeQuant(q[r * k + c], scale, kind);
+      q.codes[r * k + c] = fp8Encode(row[c] * q.scales[r], kind);
   }
   return q;
+}
+
+std::vector<float> lorc::fp8FakeQuantRows(const float *w, int64_t n, int64_t k, Fp8Kind kind,
+                                          int64_t marginBits) {
+  Fp8Rows q = fp8QuantizeRows(w, n, k, kind, marginBits);
+  std::vector<float> out(static_cast<size_t>(n * k));
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < k; ++c)
+      out[r * k + c] = fp8Decode(q.codes[r * k + c], kind) / q.scales[r];
+  return out;
 }
 
 float lorc::bf16Round(float x) {

@@ -4,7 +4,8 @@
 // replaced by ones through which the f32 GEMM computes the chosen precision's GEMM with f32
 // accumulation (the CPU emulation; emulateLinearPrecision below):
 //   * FP8: the weight quantised per output channel at compile time (scale = fp8_max / row amax
-//     / 2^margin) and stored dequantised; the input through lorc.quantize / lorc.dequantize with
+//     / 2^margin) and held dequantised, its row scales on the constant (kFp8WeightAttr) so that
+//     --lorc-narrow-weights can store it as FP8 codes; the input through lorc.quantize / lorc.dequantize with
 //     a per-tensor scale from the calibration amax (Transformer Engine's delayed scaling:
 //     scale = fp8_max / amax / 2^margin, amax from the history the driver recorded);
 //   * bf16: the weight rounded to bf16 and the input through arith.truncf / arith.extf.
@@ -102,8 +103,20 @@ EmulatedLinearOperands lorc::emulateLinearPrecision(OpBuilder &b, Location loc, 
   Fp8Kind kind = fp8KindOf(p);
   Type f8 = kind == Fp8Kind::E4M3FN ? Type(Float8E4M3FNType::get(ctx))
                                     : Type(Float8E5M2Type::get(ctx));
-  // Weight: per output channel.
+  // Weight: per output channel. The constant holds the dequantised values (what the f32 GEMM
+  // reads); its row scales ride along as `lorc.fp8_weight`, so that --lorc-narrow-weights can
+  // store the weight as its FP8 codes and scales instead (a quarter of the bytes).
   out.weight = weightConstant(lowered, ".fp8");
+  {
+    Fp8Rows rows = fp8QuantizeRows(w.values.data(), n, k, kind, marginBits);
+    auto scalesType = RankedTensorType::get({n}, Float32Type::get(ctx));
+    out.weight.getDefiningOp()->setAttr(
+        kFp8WeightAttr,
+        b.getDictionaryAttr(
+            {b.getNamedAttr("format", b.getStringAttr(layerPrecisionName(p))),
+             b.getNamedAttr("row_scales",
+                            DenseElementsAttr::get(scalesType, ArrayRef<float>(rows.scales)))}));
+  }
   // Activation: per tensor, delayed scaling from the calibration amax. The scale is a named
   // run-time parameter, `<weight>.input_scale`: --lorc-externalize-weights gives it its own
   // slot in the parameter buffer (never shared with an equal one), which

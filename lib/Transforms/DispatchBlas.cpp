@@ -1,6 +1,7 @@
 //===- DispatchBlas.cpp - hand f32 matmuls on buffers to BLAS -------------===//
 
 #include "lorc/Dialect/Lorc/IR/Activation.h"
+#include "lorc/Conversion/LorcToLinalg/LorcToLinalg.h"
 #include "lorc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -101,8 +102,106 @@ bool isParameterView(Value v) {
   auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
   if (!func || !arg.getOwner()->isEntryBlock())
     return false;
-  return (arg.getArgNumber() == 0 && func->hasAttr("lorc.parameters")) ||
-         (arg.getArgNumber() == 1 && func->hasAttr("lorc.parameters_bf16"));
+  unsigned buffers = 1 + func->hasAttr("lorc.parameters_bf16") +
+                     func->hasAttr("lorc.parameters_fp8");
+  return func->hasAttr("lorc.parameters") && arg.getArgNumber() < buffers;
+}
+
+/// Whether `v` is constant for the artifact's lifetime: a parameter view or a global.
+bool isConstantBuffer(Value v) {
+  Value root = v;
+  while (Operation *def = root.getDefiningOp()) {
+    if (isa<memref::GetGlobalOp>(def))
+      return true;
+    auto view = dyn_cast<ViewLikeOpInterface>(def);
+    if (!view)
+      break;
+    root = view.getViewSource();
+  }
+  return isParameterView(v);
+}
+
+/// An FP8 layer's weight stored FP8 (--lorc-narrow-weights) that a matmul reads as B: the
+/// buffer last written, before the matmul, by a `lorc.fp8_row_decode` generic
+/// (convert-lorc-to-linalg's lowering of lorc.dequantize {axis = 0}) from constant E4M3 codes
+/// and row scales. Bufferization may give several decodes one buffer (their tensor.empty
+/// inits were CSE'd), each followed by the GEMMs that read it, so the decode is the nearest
+/// writer walking back from the matmul; anything else that may write the buffer in between
+/// (or a decode nested in a loop) and the matmul keeps its f32 B.
+struct Fp8Weight {
+  Value buffer;
+  Value codes, scales;
+};
+
+/// Whether `op` (or an op nested in it) has one of `aliases` as an operand other than as a
+/// linalg input or a dealloc/cast/view, i.e. may write it.
+bool mayWrite(Operation *op, const llvm::SmallPtrSetImpl<Value> &aliases) {
+  WalkResult r = op->walk([&](Operation *o) {
+    for (OpOperand &use : o->getOpOperands()) {
+      if (!aliases.contains(use.get()))
+        continue;
+      if (isa<memref::CastOp, memref::DeallocOp, ViewLikeOpInterface>(o))
+        continue;
+      if (auto l = dyn_cast<linalg::LinalgOp>(o); l && l.isDpsInput(&use))
+        continue;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return r.wasInterrupted();
+}
+
+std::optional<Fp8Weight> fp8WeightOf(Operation *matmul) {
+  Value b = matmul->getOperand(1);
+  while (auto cast = b.getDefiningOp<memref::CastOp>())
+    b = cast.getSource();
+  if (!b.getDefiningOp<memref::AllocOp>())
+    return std::nullopt;
+  llvm::SmallPtrSet<Value, 4> aliases{b};
+  for (Operation *user : b.getUsers())
+    if (isa<memref::CastOp>(user))
+      aliases.insert(user->getResult(0));
+  // Walk back from the matmul, out through enclosing regions, to the nearest writer. An
+  // enclosing op (a loop) must not write the buffer anywhere in its body: a later iteration's
+  // matmul would read that instead.
+  for (Operation *at = matmul; at && !isa<func::FuncOp>(at); at = at->getParentOp()) {
+    if (at != matmul && mayWrite(at, aliases))
+      return std::nullopt;
+    for (Operation *o = at->getPrevNode(); o; o = o->getPrevNode()) {
+      auto gen = dyn_cast<linalg::GenericOp>(o);
+      if (gen && gen->hasAttr(kFp8RowDecodeAttr) && gen.hasPureBufferSemantics() &&
+          gen.getNumDpsInputs() == 2 && gen.getNumDpsInits() == 1 &&
+          aliases.contains(gen.getDpsInits()[0])) {
+        Value codes = gen.getDpsInputs()[0], scales = gen.getDpsInputs()[1];
+        auto ct = dyn_cast<MemRefType>(codes.getType());
+        auto st = dyn_cast<MemRefType>(scales.getType());
+        if (!ct || !st || ct.getRank() != 2 || !isa<Float8E4M3FNType>(ct.getElementType()) ||
+            st.getRank() != 1 || !st.getElementType().isF32() || ct.getMemorySpace() ||
+            st.getMemorySpace() || !isConstantBuffer(codes) || !isConstantBuffer(scales))
+          return std::nullopt;
+        return Fp8Weight{b, codes, scales};
+      }
+      if (mayWrite(o, aliases))
+        return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+/// Erases `buffer`, and the decodes that write it, when nothing else uses it any more (every
+/// matmul that read it now reads the codes).
+void eraseIfUnread(Value buffer) {
+  SmallVector<Operation *> users(buffer.getUsers().begin(), buffer.getUsers().end());
+  if (!llvm::all_of(users, [&](Operation *u) {
+        auto gen = dyn_cast<linalg::GenericOp>(u);
+        return (gen && gen->hasAttr(kFp8RowDecodeAttr) && gen.getNumDpsInits() == 1 &&
+                gen.getDpsInits()[0] == buffer) ||
+               isa<memref::DeallocOp>(u) || (isa<memref::CastOp>(u) && u->use_empty());
+      }))
+    return;
+  for (Operation *u : users)
+    u->erase();
+  buffer.getDefiningOp()->erase();
 }
 
 /// Declares (once) the runtime function `name(args...)` with the C interface.
@@ -238,6 +337,7 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
       return signalPassFailure();
     }
     bool cpu = library == "cpu";
+    llvm::SetVector<Value> fp8Buffers;
     SmallVector<linalg::LinalgOp> candidates;
     module.walk([&](linalg::LinalgOp op) {
       if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) && op.hasPureBufferSemantics())
@@ -259,10 +359,17 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
       std::optional<std::pair<bool, bool>> trans = getTransposes(op, batched ? 1 : 0);
       if (!trans)
         continue;
+      // An FP8-stored weight: the f32 GEMM's `_fp8w` form reads its codes and row scales (not
+      // in the CUDA twin, which checks the decode kernel as it checks the epilogue kernels).
+      std::optional<Fp8Weight> fp8 = cpu && !batched && foldEpilogues && gemmPrecision == "f32"
+                                         ? fp8WeightOf(op)
+                                         : std::nullopt;
+      if (fp8)
+        fp8Buffers.insert(fp8->buffer);
       if (cpu && !batched && foldEpilogues) {
         Folded folded = foldNeighbours(cast<linalg::MatmulOp>(op.getOperation()));
-        if (folded.init || folded.epilogue) {
-          callWithEpilogue(module, op, *trans, folded);
+        if (folded.init || folded.epilogue || fp8) {
+          callWithEpilogue(module, op, *trans, folded, fp8);
           continue;
         }
       }
@@ -314,21 +421,36 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
       op->erase();
       ++numDispatched;
     }
+    for (Value buffer : fp8Buffers)
+      eraseIfUnread(buffer);
   }
 
-  /// One call of lorc_cpu_matmul_epilogue_* for the matmul and what it absorbs.
+  /// One call of lorc_cpu_matmul_epilogue_* for the matmul and what it absorbs; with `fp8`, of
+  /// lorc_cpu_matmul_fp8w (nothing folded) or lorc_cpu_matmul_epilogue_fp8w, which take B's
+  /// E4M3 codes and row scales in B's place.
   void callWithEpilogue(ModuleOp module, linalg::LinalgOp op, std::pair<bool, bool> trans,
-                        const Folded &folded) {
+                        const Folded &folded, std::optional<Fp8Weight> fp8 = std::nullopt) {
     bool bf16B = hasBf16B(op);
-    func::FuncOp decl =
-        getOrDeclareEpilogue(module, "lorc_cpu_matmul_epilogue_" + precisionOf(op) +
-                                         (bf16B ? "w" : ""),
-                             bf16B ? Type(BFloat16Type::get(op->getContext())) : Type());
+    MLIRContext *ctx = &getContext();
+    bool plain = fp8 && !folded.init && !folded.epilogue; // C += A·B: no bias, no epilogue
+    func::FuncOp decl;
+    if (fp8) {
+      Type m2 = dynamicStrided(ctx, 2), m1 = dynamicStrided(ctx, 1);
+      Type q = dynamicStrided(ctx, 2, Float8E4M3FNType::get(ctx));
+      Type i32 = IntegerType::get(ctx, 32);
+      decl = plain ? getOrDeclare(module, "lorc_cpu_matmul_fp8w", {m2, q, m1, m2, i32, i32, i32})
+                   : getOrDeclare(module, "lorc_cpu_matmul_epilogue_fp8w",
+                                  {m2, q, m1, m2, m1, m2, i32, i32, i32, i32, i32});
+      ++numFp8Weights;
+    } else {
+      decl = getOrDeclareEpilogue(module, "lorc_cpu_matmul_epilogue_" + precisionOf(op) +
+                                              (bf16B ? "w" : ""),
+                                  bf16B ? Type(BFloat16Type::get(ctx)) : Type());
+    }
     // At the epilogue when there is one: the residual may be defined (a view) after the matmul;
     // nothing in between touches memory, and A, B and C are defined before the matmul.
     OpBuilder b(folded.epilogue ? folded.epilogue : op.getOperation());
     Location loc = op.getLoc();
-    MLIRContext *ctx = &getContext();
     auto cast = [&](Value v, unsigned rank) {
       Type element = llvm::cast<MemRefType>(v.getType()).getElementType();
       return memref::CastOp::create(b, loc, dynamicStrided(ctx, rank, element), v).getResult();
@@ -340,16 +462,19 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
                   rank);
     };
     auto i32 = [&](int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32).getResult(); };
-    bool parameter = isParameterView(op->getOperand(1));
-    SmallVector<Value> args{cast(op->getOperand(0), 2), cast(op->getOperand(1), 2),
-                            cast(op->getOperand(2), 2),
-                            folded.bias ? cast(folded.bias, 1) : empty(1),
-                            folded.residual ? cast(folded.residual, 2) : empty(2),
-                            i32(trans.first),
-                            i32(trans.second),
-                            i32(parameter),
-                            i32(folded.init ? 0 : 1),
-                            i32(folded.activation)};
+    bool parameter = fp8 ? true : isParameterView(op->getOperand(1));
+    SmallVector<Value> args{cast(op->getOperand(0), 2)};
+    if (fp8)
+      args.append({cast(fp8->codes, 2), cast(fp8->scales, 1)});
+    else
+      args.push_back(cast(op->getOperand(1), 2));
+    args.push_back(cast(op->getOperand(2), 2));
+    if (!plain)
+      args.append({folded.bias ? cast(folded.bias, 1) : empty(1),
+                   folded.residual ? cast(folded.residual, 2) : empty(2)});
+    args.append({i32(trans.first), i32(trans.second), i32(parameter)});
+    if (!plain)
+      args.append({i32(folded.init ? 0 : 1), i32(folded.activation)});
     func::CallOp::create(b, loc, decl, args);
     numParameterOperands += parameter;
     numBiasFolded += folded.bias ? 1 : 0;

@@ -29,7 +29,7 @@ struct WeightSlot {
   int64_t offsetElements = 0;
 };
 
-/// Returns the bytes of `attr` (row-major f32 or bf16), or failure with a diagnostic on `op`.
+/// Returns the bytes of `attr` (row-major f32, bf16 or f8E4M3FN), or failure with a diagnostic on `op`.
 LogicalResult getWeightBytes(arith::ConstantOp op, ElementsAttr attr, WeightSlot &slot) {
   if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
     if (dense.isSplat()) {
@@ -81,10 +81,11 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
     if (!type || !attr || !isa<FloatType>(type.getElementType()) ||
         (!runtime && (type.getRank() == 0 || type.getNumElements() < minElements)))
       return WalkResult::advance();
-    if (!type.getElementType().isF32() && !type.getElementType().isBF16())
+    if (!type.getElementType().isF32() && !type.getElementType().isBF16() &&
+        !isa<Float8E4M3FNType>(type.getElementType()))
       return op.emitOpError() << "weight of element type " << type.getElementType()
-                              << " cannot be externalized: the parameter buffers hold f32 "
-                                 "and bf16 only";
+                              << " cannot be externalized: the parameter buffers hold f32, "
+                                 "bf16 and f8E4M3FN only";
     auto [it, inserted] = runtime ? std::make_pair(slotOf.end(), true)
                                   : slotOf.try_emplace(op.getValue(), slots.size());
     unsigned slotIndex = inserted ? slots.size() : it->second;
@@ -109,46 +110,65 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
   if (walk.wasInterrupted())
     return failure();
 
-  // f32 weights first, then bf16 ones (weights narrowed by --lorc-narrow-weights): two
-  // buffers, the second the suffix of the data section after the last f32 tensor (4-byte
-  // aligned, as every f32 tensor's size is).
-  auto isBf16 = [](const WeightSlot &slot) { return slot.type.getElementType().isBF16(); };
-  for (bool bf16 : {false, true})
+  // Up to three buffers, each a stretch of the data section: f32 weights from its start, then
+  // bf16 ones (weights narrowed by --lorc-narrow-weights), then FP8 E4M3 codes (weights of FP8
+  // layers). Each buffer spans up to the next one's first tensor (the writer aligns tensors to
+  // 64 bytes, so every stretch is a whole number of elements).
+  enum : unsigned { kF32 = 0, kBf16 = 1, kFp8 = 2, kBuffers = 3 };
+  auto bufferOf = [](const WeightSlot &slot) -> unsigned {
+    Type e = slot.type.getElementType();
+    return e.isF32() ? kF32 : e.isBF16() ? kBf16 : kFp8;
+  };
+  const DType dtypes[kBuffers] = {DType::F32, DType::BF16, DType::F8_E4M3};
+  const uint64_t widths[kBuffers] = {4, 2, 1};
+  uint64_t begins[kBuffers] = {0, 0, 0};
+  bool present[kBuffers] = {true, false, false};
+  for (unsigned buffer = 0; buffer < kBuffers; ++buffer)
     for (WeightSlot &slot : slots) {
-      if (isBf16(slot) != bf16)
+      if (bufferOf(slot) != buffer)
         continue;
-      DType dtype = bf16 ? DType::BF16 : DType::F32;
       uint64_t begin =
           slot.owned.empty()
-              ? writer.addReference(slot.name, dtype, slot.type.getShape(), slot.bytes)
-              : writer.addOwned(slot.name, dtype, slot.type.getShape(), slot.owned);
+              ? writer.addReference(slot.name, dtypes[buffer], slot.type.getShape(), slot.bytes)
+              : writer.addOwned(slot.name, dtypes[buffer], slot.type.getShape(), slot.owned);
+      if (buffer != kF32 && !present[buffer])
+        begins[buffer] = begin;
+      present[buffer] = true;
       slot.offsetElements = static_cast<int64_t>(begin); // bytes, made elements below
     }
-  bool anyBf16 = llvm::any_of(slots, isBf16);
-  uint64_t bf16Begin = writer.dataSize();
-  for (WeightSlot &slot : slots)
-    if (isBf16(slot))
-      bf16Begin = std::min<uint64_t>(bf16Begin, slot.offsetElements);
-  for (WeightSlot &slot : slots)
-    slot.offsetElements = isBf16(slot) ? (slot.offsetElements - bf16Begin) / 2
-                                       : slot.offsetElements / sizeof(float);
-  // Every f32 tensor ends before the first bf16 one; the f32 buffer spans up to it.
-  int64_t f32Total = static_cast<int64_t>((anyBf16 ? bf16Begin : writer.dataSize()) / sizeof(float));
-  int64_t bf16Total = static_cast<int64_t>((writer.dataSize() - bf16Begin) / 2);
-  auto paramsType = RankedTensorType::get({f32Total}, Float32Type::get(ctx));
-  if (failed(entry.insertArgument(0, paramsType, DictionaryAttr::get(ctx), entry.getLoc())))
-    return entry.emitOpError() << "cannot add the parameter argument";
-  if (anyBf16 && failed(entry.insertArgument(1, RankedTensorType::get({bf16Total}, BFloat16Type::get(ctx)),
-                                             DictionaryAttr::get(ctx), entry.getLoc())))
-    return entry.emitOpError() << "cannot add the bf16 parameter argument";
+  int64_t totals[kBuffers] = {0, 0, 0};
+  for (unsigned buffer = 0; buffer < kBuffers; ++buffer) {
+    uint64_t end = writer.dataSize();
+    for (unsigned next = buffer + 1; next < kBuffers; ++next)
+      if (present[next]) {
+        end = begins[next];
+        break;
+      }
+    totals[buffer] = static_cast<int64_t>((end - begins[buffer]) / widths[buffer]);
+  }
+  for (WeightSlot &slot : slots) {
+    unsigned buffer = bufferOf(slot);
+    slot.offsetElements = static_cast<int64_t>(
+        (static_cast<uint64_t>(slot.offsetElements) - begins[buffer]) / widths[buffer]);
+  }
+  // The arguments: f32 first, then bf16 and FP8 where present.
+  unsigned argOf[kBuffers] = {0, 1, present[kBf16] ? 2u : 1u};
+  Type elements[kBuffers] = {Float32Type::get(ctx), BFloat16Type::get(ctx),
+                             Float8E4M3FNType::get(ctx)};
+  for (unsigned buffer = 0; buffer < kBuffers; ++buffer)
+    if (present[buffer] &&
+        failed(entry.insertArgument(argOf[buffer],
+                                    RankedTensorType::get({totals[buffer]}, elements[buffer]),
+                                    DictionaryAttr::get(ctx), entry.getLoc())))
+      return entry.emitOpError() << "cannot add parameter argument " << argOf[buffer];
 
   // Materialise each weight once, at the top of the entry block.
   OpBuilder b = OpBuilder::atBlockBegin(&entry.front());
   SmallVector<Value> views(slots.size());
-  SmallVector<Attribute> layout, bf16Layout;
+  SmallVector<Attribute> layouts[kBuffers];
   for (auto [i, slot] : llvm::enumerate(slots)) {
     Location loc = entry.getLoc();
-    Value params = entry.getArgument(isBf16(slot) ? 1 : 0);
+    Value params = entry.getArgument(argOf[bufferOf(slot)]);
     int64_t n = slot.type.getNumElements();
     auto flatType = RankedTensorType::get({n}, slot.type.getElementType());
     Value flat = tensor::ExtractSliceOp::create(
@@ -165,7 +185,7 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
         all.push_back(d);
       views[i] = tensor::ExpandShapeOp::create(b, loc, slot.type, flat, {all});
     }
-    (isBf16(slot) ? bf16Layout : layout).push_back(b.getDictionaryAttr({
+    layouts[bufferOf(slot)].push_back(b.getDictionaryAttr({
         b.getNamedAttr("name", b.getStringAttr(slot.name)),
         b.getNamedAttr("offset", b.getI64IntegerAttr(slot.offsetElements)),
         b.getNamedAttr("shape", b.getDenseI64ArrayAttr(slot.type.getShape())),
@@ -175,9 +195,11 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
     op.replaceAllUsesWith(views[slot]);
     op.erase();
   }
-  if (anyBf16)
-    entry->setAttr("lorc.parameters_bf16", b.getArrayAttr(bf16Layout));
-  entry->setAttr("lorc.parameters", b.getArrayAttr(layout));
+  if (present[kBf16])
+    entry->setAttr("lorc.parameters_bf16", b.getArrayAttr(layouts[kBf16]));
+  if (present[kFp8])
+    entry->setAttr("lorc.parameters_fp8", b.getArrayAttr(layouts[kFp8]));
+  entry->setAttr("lorc.parameters", b.getArrayAttr(layouts[kF32]));
   return success();
 }
 

@@ -15,6 +15,9 @@
 
 #include "llvm/ADT/StringSet.h"
 
+#include <cmath>
+#include <cstring>
+
 #define DEBUG_TYPE "lorc-narrow-weights"
 
 namespace lorc {
@@ -52,6 +55,71 @@ struct LorcNarrowWeightsPass : lorc::impl::LorcNarrowWeightsPassBase<LorcNarrowW
     });
   }
 
+  /// FP8 E4M3 layers' weights (`lorc.fp8_weight` on their dequantised f32 constant) become
+  /// their codes and row scales read through lorc.dequantize {axis = 0}, where the codes
+  /// reproduce every value bit for bit (value(q) / s, as the constant was computed).
+  void storeFp8Weights(const llvm::StringSet<> &keep) {
+    SmallVector<arith::ConstantOp> weights;
+    getOperation().walk([&](arith::ConstantOp op) {
+      auto info = op->getAttrOfType<DictionaryAttr>(kFp8WeightAttr);
+      auto format = info ? info.getAs<StringAttr>("format") : StringAttr();
+      if (format && format.getValue() == "fp8-e4m3" && !op->use_empty() &&
+          llvm::all_of(op->getUses(), [](OpOperand &u) {
+            auto linear = dyn_cast<LinearOp>(u.getOwner());
+            return linear && &u == &linear.getWeightMutable();
+          }))
+        weights.push_back(op);
+    });
+    MLIRContext *ctx = &getContext();
+    for (arith::ConstantOp op : weights) {
+      auto scalesAttr = op->getAttrOfType<DictionaryAttr>(kFp8WeightAttr)
+                            .getAs<DenseElementsAttr>("row_scales");
+      std::optional<F32ConstantData> w = readF32Constant(op.getResult());
+      if (!w || w->shape.size() != 2 || keep.contains(w->name) || !scalesAttr ||
+          !scalesAttr.getElementType().isF32() ||
+          scalesAttr.getNumElements() != w->shape[0])
+        continue;
+      int64_t n = w->shape[0], k = w->shape[1];
+      std::vector<float> scales(scalesAttr.getValues<float>().begin(),
+                                scalesAttr.getValues<float>().end());
+      std::vector<uint8_t> codes(w->values.size());
+      bool exact = true;
+      for (int64_t r = 0; r < n && exact; ++r)
+        for (int64_t c = 0; c < k && exact; ++c) {
+          float v = w->values[r * k + c];
+          uint8_t q = fp8Encode(v * scales[r], Fp8Kind::E4M3FN);
+          float back = fp8Decode(q, Fp8Kind::E4M3FN) / scales[r];
+          exact = std::memcmp(&back, &v, sizeof(float)) == 0 || (std::isnan(back) && std::isnan(v));
+          codes[r * k + c] = q;
+        }
+      if (!exact) {
+        ++numFp8Kept;
+        continue;
+      }
+      // "<weight>.e4m3" and "<weight>.e4m3_scale" (the f32 constant was "<weight>.fp8").
+      StringRef base = w->name.empty() ? StringRef("weight") : StringRef(w->name);
+      base.consume_back(".fp8");
+      OpBuilder b(op);
+      Location loc = op.getLoc();
+      auto codesType = RankedTensorType::get(w->shape, Float8E4M3FNType::get(ctx));
+      auto scalesType = RankedTensorType::get({n}, Float32Type::get(ctx));
+      Value q = arith::ConstantOp::create(
+          b, loc, codesType,
+          DenseResourceElementsAttr::get(
+              codesType, (base + ".e4m3").str(),
+              HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<uint8_t>(codes))));
+      Value s = arith::ConstantOp::create(
+          b, loc, scalesType,
+          DenseResourceElementsAttr::get(
+              scalesType, (base + ".e4m3_scale").str(),
+              HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(scales))));
+      Value wide = DequantizeOp::create(b, loc, op.getType(), q, s, b.getI64IntegerAttr(0));
+      op.getResult().replaceAllUsesWith(wide);
+      op.erase();
+      ++numFp8;
+    }
+  }
+
   void runOnOperation() override {
     if (precision != "f32" && precision != "bf16") {
       getOperation().emitError() << "lorc-narrow-weights: precision=" << precision
@@ -61,6 +129,8 @@ struct LorcNarrowWeightsPass : lorc::impl::LorcNarrowWeightsPassBase<LorcNarrowW
     llvm::StringSet<> keep;
     for (const std::string &name : keepF32)
       keep.insert(name);
+    if (fp8)
+      storeFp8Weights(keep);
     SmallVector<arith::ConstantOp> candidates;
     getOperation().walk([&](arith::ConstantOp op) {
       auto type = dyn_cast<RankedTensorType>(op.getType());

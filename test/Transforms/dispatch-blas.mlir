@@ -439,3 +439,118 @@ func.func @bf16_weight(%p: memref<4xf32>, %p16: memref<128xbf16>, %a: memref<4x8
   linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %w : memref<4x8xf32>, memref<16x8xbf16>) outs(%c : memref<4x16xf32>)
   return
 }
+
+// -----
+
+// An FP8 layer's weight stored FP8 (--lorc-narrow-weights): B is the buffer a
+// lorc.fp8_row_decode generic writes from E4M3 codes (a view of the FP8 parameter argument)
+// and row scales (a view of the f32 one). The CPU calls take the codes and scales in B's
+// place, as a parameter (decoded and packed once), and the decode and its buffer go. The CUDA
+// library and the CPU twin (fold-epilogues=false) keep the decode kernel and the f32 call.
+// CHECK-LABEL: func.func @fp8_weight
+//   CHECK-NOT:   memref.alloc
+//   CHECK-NOT:   linalg.generic
+//       CHECK:   %[[Q:.*]] = memref.cast %{{.*}} : memref<16x8xf8E4M3FN> to memref<?x?xf8E4M3FN, strided<[?, ?], offset: ?>>
+//       CHECK:   %[[S:.*]] = memref.cast %{{.*}} : memref<16xf32, strided<[1], offset: 64>> to memref<?xf32, strided<[?], offset: ?>>
+//       CHECK:   call @lorc_cpu_matmul_epilogue_fp8w(%{{.*}}, %[[Q]], %[[S]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}})
+//       CHECK:   call @lorc_cpu_matmul_fp8w(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}})
+//   CHECK-NOT:   memref.dealloc
+//       CHECK:   return
+//       CHECK: func.func private @lorc_cpu_matmul_epilogue_fp8w(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf8E4M3FN, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32, i32, i32)
+//       CHECK: func.func private @lorc_cpu_matmul_fp8w(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf8E4M3FN, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32)
+// CUDA-LABEL: func.func @fp8_weight
+//       CUDA:   linalg.generic
+//   CUDA-COUNT-2:   call @lorc_cuda_matmul_f32(
+// NOFOLD-LABEL: func.func @fp8_weight
+//       NOFOLD:   linalg.generic
+//   NOFOLD-COUNT-2:   call @lorc_cpu_matmul_f32(
+func.func @fp8_weight(%p: memref<80xf32>, %p8: memref<128xf8E4M3FN>, %a: memref<4x8xf32>, %c: memref<4x16xf32>) attributes {lorc.parameters = [], lorc.parameters_fp8 = []} {
+  %v = memref.subview %p8[0] [128] [1] : memref<128xf8E4M3FN> to memref<128xf8E4M3FN, strided<[1]>>
+  %q = memref.expand_shape %v [[0, 1]] output_shape [16, 8] : memref<128xf8E4M3FN, strided<[1]>> into memref<16x8xf8E4M3FN>
+  %s = memref.subview %p[64] [16] [1] : memref<80xf32> to memref<16xf32, strided<[1], offset: 64>>
+  %w = memref.alloc() : memref<16x8xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%q, %s : memref<16x8xf8E4M3FN>, memref<16xf32, strided<[1], offset: 64>>) outs(%w : memref<16x8xf32>) attrs = {lorc.fp8_row_decode} {
+  ^bb0(%in: f8E4M3FN, %sc: f32, %out: f32):
+    %e = arith.extf %in : f8E4M3FN to f32
+    %d = arith.divf %e, %sc : f32
+    linalg.yield %d : f32
+  }
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x16xf32>)
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %w : memref<4x8xf32>, memref<16x8xf32>) outs(%c : memref<4x16xf32>)
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %w : memref<4x8xf32>, memref<16x8xf32>) outs(%c : memref<4x16xf32>)
+  memref.dealloc %w : memref<16x8xf32>
+  return
+}
+
+// -----
+
+// Codes that are not a parameter (an argument of a function without lorc.parameters) may
+// change between runs: the decode stays and the GEMM reads its f32 buffer.
+// CHECK-LABEL: func.func @fp8_not_parameter
+//       CHECK:   linalg.generic
+//       CHECK:   call @lorc_cpu_matmul_f32(
+func.func @fp8_not_parameter(%q: memref<16x8xf8E4M3FN>, %s: memref<16xf32>, %a: memref<4x8xf32>, %c: memref<4x16xf32>) {
+  %w = memref.alloc() : memref<16x8xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%q, %s : memref<16x8xf8E4M3FN>, memref<16xf32>) outs(%w : memref<16x8xf32>) attrs = {lorc.fp8_row_decode} {
+  ^bb0(%in: f8E4M3FN, %sc: f32, %out: f32):
+    %e = arith.extf %in : f8E4M3FN to f32
+    %d = arith.divf %e, %sc : f32
+    linalg.yield %d : f32
+  }
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %w : memref<4x8xf32>, memref<16x8xf32>) outs(%c : memref<4x16xf32>)
+  memref.dealloc %w : memref<16x8xf32>
+  return
+}
+
+// -----
+
+// Bufferization may give several layers' decodes one buffer (their tensor.empty inits were
+// CSE'd): each GEMM takes the codes of the nearest decode before it. A loop that writes the
+// buffer after its GEMM (a later iteration's GEMM would read that) keeps the f32 call.
+// CHECK-LABEL: func.func @fp8_shared_buffer
+//       CHECK:   %[[Q1:.*]] = memref.expand_shape %{{.*}} output_shape [16, 8] : memref<128xf8E4M3FN, strided<[1]>>
+//       CHECK:   %[[Q2:.*]] = memref.expand_shape %{{.*}} output_shape [16, 8] : memref<128xf8E4M3FN, strided<[1], offset: 128>>
+//       CHECK:   %[[C1:.*]] = memref.cast %[[Q1]]
+//       CHECK:   call @lorc_cpu_matmul_fp8w(%{{.*}}, %[[C1]],
+//       CHECK:   %[[C2:.*]] = memref.cast %[[Q2]]
+//       CHECK:   call @lorc_cpu_matmul_fp8w(%{{.*}}, %[[C2]],
+//       CHECK:   scf.for
+//       CHECK:     call @lorc_cpu_matmul_f32(
+//       CHECK:     linalg.generic
+func.func @fp8_shared_buffer(%p: memref<80xf32>, %p8: memref<256xf8E4M3FN>, %a: memref<4x8xf32>, %c: memref<4x16xf32>) attributes {lorc.parameters = [], lorc.parameters_fp8 = []} {
+  %v1 = memref.subview %p8[0] [128] [1] : memref<256xf8E4M3FN> to memref<128xf8E4M3FN, strided<[1]>>
+  %q1 = memref.expand_shape %v1 [[0, 1]] output_shape [16, 8] : memref<128xf8E4M3FN, strided<[1]>> into memref<16x8xf8E4M3FN>
+  %v2 = memref.subview %p8[128] [128] [1] : memref<256xf8E4M3FN> to memref<128xf8E4M3FN, strided<[1], offset: 128>>
+  %q2 = memref.expand_shape %v2 [[0, 1]] output_shape [16, 8] : memref<128xf8E4M3FN, strided<[1], offset: 128>> into memref<16x8xf8E4M3FN, strided<[8, 1], offset: 128>>
+  %s = memref.subview %p[64] [16] [1] : memref<80xf32> to memref<16xf32, strided<[1], offset: 64>>
+  %w = memref.alloc() : memref<16x8xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%q1, %s : memref<16x8xf8E4M3FN>, memref<16xf32, strided<[1], offset: 64>>) outs(%w : memref<16x8xf32>) attrs = {lorc.fp8_row_decode} {
+  ^bb0(%in: f8E4M3FN, %sc: f32, %out: f32):
+    %e = arith.extf %in : f8E4M3FN to f32
+    %d = arith.divf %e, %sc : f32
+    linalg.yield %d : f32
+  }
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %w : memref<4x8xf32>, memref<16x8xf32>) outs(%c : memref<4x16xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%q2, %s : memref<16x8xf8E4M3FN, strided<[8, 1], offset: 128>>, memref<16xf32, strided<[1], offset: 64>>) outs(%w : memref<16x8xf32>) attrs = {lorc.fp8_row_decode} {
+  ^bb0(%in: f8E4M3FN, %sc: f32, %out: f32):
+    %e = arith.extf %in : f8E4M3FN to f32
+    %d = arith.divf %e, %sc : f32
+    linalg.yield %d : f32
+  }
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %w : memref<4x8xf32>, memref<16x8xf32>) outs(%c : memref<4x16xf32>)
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  scf.for %i = %c0 to %c2 step %c1 {
+    linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %w : memref<4x8xf32>, memref<16x8xf32>) outs(%c : memref<4x16xf32>)
+    linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%q1, %s : memref<16x8xf8E4M3FN>, memref<16xf32, strided<[1], offset: 64>>) outs(%w : memref<16x8xf32>) attrs = {lorc.fp8_row_decode} {
+    ^bb0(%in: f8E4M3FN, %sc: f32, %out: f32):
+      %e = arith.extf %in : f8E4M3FN to f32
+      %d = arith.divf %e, %sc : f32
+      linalg.yield %d : f32
+    }
+  }
+  memref.dealloc %w : memref<16x8xf32>
+  return
+}

@@ -150,7 +150,7 @@ func.func @forward() -> tensor<4x4xf32> {
 // The parameter buffer holds f32 only: a large constant of another element type is an error.
 
 func.func @forward(%x: tensor<4x4xf16>) -> tensor<4x4xf16> {
-  // expected-error @+1 {{weight of element type 'f16' cannot be externalized: the parameter buffers hold f32 and bf16 only}}
+  // expected-error @+1 {{weight of element type 'f16' cannot be externalized: the parameter buffers hold f32, bf16 and f8E4M3FN only}}
   %w = arith.constant dense<0.5> : tensor<4x4xf16>
   %y = arith.addf %x, %w : tensor<4x4xf16>
   return %y : tensor<4x4xf16>
@@ -212,4 +212,46 @@ func.func @forward(%x: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<16xf32>, ten
   %a32 = arith.extf %a : tensor<2x8xbf16> to tensor<2x8xf32>
   %c32 = arith.extf %c : tensor<4x8xbf16> to tensor<4x8xf32>
   return %a32, %b, %c32 : tensor<2x8xf32>, tensor<16xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// FP8 E4M3 weights (an FP8 layer's codes, --lorc-narrow-weights) go to a third buffer after the
+// bf16 one, laid out in lorc.parameters_fp8 with offsets in bytes (one per element); their
+// bytes follow every bf16 tensor's.
+
+// CHECK-LABEL: func.func @forward
+//  CHECK-SAME:   (%[[P:.*]]: tensor<16xf32>, %[[P16:.*]]: tensor<16xbf16>, %[[P8:.*]]: tensor<64xf8E4M3FN>, %[[X:.*]]: tensor<2x8xf32>)
+//  CHECK-SAME:   lorc.parameters = [{name = "constant_1", offset = 0 : i64, shape = array<i64: 16>}]
+//  CHECK-SAME:   lorc.parameters_bf16 = [{name = "constant_0", offset = 0 : i64, shape = array<i64: 2, 8>}]
+//  CHECK-SAME:   lorc.parameters_fp8 = [{name = "constant_2", offset = 0 : i64, shape = array<i64: 4, 8>}, {name = "constant_3", offset = 32 : i64, shape = array<i64: 32>}]
+//       CHECK:   tensor.extract_slice %[[P16]][0] [16] [1] : tensor<16xbf16> to tensor<16xbf16>
+//       CHECK:   tensor.extract_slice %[[P]][0] [16] [1] : tensor<16xf32> to tensor<16xf32>
+//       CHECK:   %[[Q:.*]] = tensor.extract_slice %[[P8]][0] [32] [1] : tensor<64xf8E4M3FN> to tensor<32xf8E4M3FN>
+//       CHECK:   tensor.expand_shape %[[Q]] {{\[\[}}0, 1]] output_shape [4, 8] : tensor<32xf8E4M3FN> into tensor<4x8xf8E4M3FN>
+//       CHECK:   tensor.extract_slice %[[P8]][32] [32] [1] : tensor<64xf8E4M3FN> to tensor<32xf8E4M3FN>
+func.func @forward(%x: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<16xf32>, tensor<4x8xf32>, tensor<32xf32>) {
+  %a = arith.constant dense<1.5> : tensor<2x8xbf16>
+  %b = arith.constant dense<2.0> : tensor<16xf32>
+  %c = arith.constant dense<-3.0> : tensor<4x8xf8E4M3FN>
+  %d = arith.constant dense<0.5> : tensor<32xf8E4M3FN>
+  %a32 = arith.extf %a : tensor<2x8xbf16> to tensor<2x8xf32>
+  %c32 = arith.extf %c : tensor<4x8xf8E4M3FN> to tensor<4x8xf32>
+  %d32 = arith.extf %d : tensor<32xf8E4M3FN> to tensor<32xf32>
+  return %a32, %b, %c32, %d32 : tensor<2x8xf32>, tensor<16xf32>, tensor<4x8xf32>, tensor<32xf32>
+}
+
+// -----
+
+// FP8 weights without bf16 ones: the FP8 buffer is argument 1.
+
+// CHECK-LABEL: func.func @forward
+//  CHECK-SAME:   (%{{.*}}: tensor<16xf32>, %{{.*}}: tensor<32xf8E4M3FN>, %{{.*}}: tensor<2x8xf32>)
+//   CHECK-NOT:   lorc.parameters_bf16
+//  CHECK-SAME:   lorc.parameters_fp8 = [{name = "constant_1", offset = 0 : i64, shape = array<i64: 4, 8>}]
+func.func @forward(%x: tensor<2x8xf32>) -> (tensor<16xf32>, tensor<4x8xf32>) {
+  %b = arith.constant dense<2.0> : tensor<16xf32>
+  %c = arith.constant dense<-3.0> : tensor<4x8xf8E4M3FN>
+  %c32 = arith.extf %c : tensor<4x8xf8E4M3FN> to tensor<4x8xf32>
+  return %b, %c32 : tensor<16xf32>, tensor<4x8xf32>
 }

@@ -159,11 +159,17 @@ enum class Device {
 /// Where an artifact's parameter buffers lie in its weights file's data section (the manifest's
 /// "parameters", docs/Artifact.md): `f32Elements` f32 values from the start, then, in
 /// artifacts with bf16 weights (--precision=bf16), `bf16Elements` bf16 values from byte
-/// `bf16Offset`. The entry point takes one descriptor per buffer, f32 first.
+/// `bf16Offset`, then, in artifacts whose FP8 layers store their weights FP8,
+/// `fp8Elements` E4M3 codes (one byte each) from byte `fp8Offset`. The entry point takes one
+/// descriptor per buffer present, in that order.
 struct ParameterLayout {
   int64_t f32Elements = 0;
   uint64_t bf16Offset = 0;
   int64_t bf16Elements = -1; ///< -1: no bf16 buffer
+  uint64_t fp8Offset = 0;
+  int64_t fp8Elements = -1; ///< -1: no FP8 buffer
+  /// The number of buffers (descriptors) the entry point takes: 1 to 3.
+  unsigned count() const { return 1 + (bf16Elements >= 0) + (fp8Elements >= 0); }
 };
 
 class Artifact {

@@ -42,9 +42,18 @@ inline double fp8Scale(double fp8Max, double amax, int64_t marginBits) {
 /// `historyLen` entries, or the most recent one; 0 for an empty history.
 float delayedScalingAmax(const std::vector<float> &history, int64_t historyLen, bool mostRecent);
 
+/// An [n, k] row-major weight quantised to FP8 per output channel: the codes ([n, k], row-major)
+/// and each row's scale_r = fp8_max / amax(row r) / 2^marginBits (1 for an all-zero row), so
+/// that fp8Decode(codes[r·k + c]) / scales[r] is fp8FakeQuantRows' value. What a weight stored
+/// FP8 holds (`--lorc-narrow-weights`, docs/Artifact.md).
+struct Fp8Rows {
+  std::vector<uint8_t> codes;
+  std::vector<float> scales;
+};
+Fp8Rows fp8QuantizeRows(const float *w, int64_t n, int64_t k, Fp8Kind kind, int64_t marginBits);
 /// An [n, k] row-major weight through FP8 per output channel, dequantised: row r uses
 /// scale_r = fp8_max / amax(row r) / 2^marginBits (all-zero rows stay zero). What
-/// `--lorc-assign-precision` stores for an FP8 layer.
+/// `--lorc-assign-precision` computes an FP8 layer with (fp8QuantizeRows' codes, decoded).
 std::vector<float> fp8FakeQuantRows(const float *w, int64_t n, int64_t k, Fp8Kind kind,
                                     int64_t marginBits);
 

@@ -92,6 +92,11 @@ std::optional<F32ConstantData> precisionEligibleWeight(mlir::Operation *linear);
 /// rank and never share with an equal constant: a value the runtime overwrites between runs
 /// (an FP8 layer's activation scale, `<weight>.input_scale`).
 inline constexpr llvm::StringLiteral kRuntimeParameterAttr = "lorc.runtime_parameter";
+/// On an FP8 layer's dequantised f32 weight constant [N, K] (`<name>.fp8`):
+/// `{format = "fp8-e4m3" | "fp8-e5m2", row_scales = dense<...> : tensor<Nxf32>}`, the
+/// per-output-channel scales it was quantised with (lorc::fp8QuantizeRows), from which
+/// `--lorc-narrow-weights` recovers the codes to store the weight FP8.
+inline constexpr llvm::StringLiteral kFp8WeightAttr = "lorc.fp8_weight";
 
 struct EmulatedLinearOperands {
   mlir::Value input, weight;

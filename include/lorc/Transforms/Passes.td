@@ -57,6 +57,16 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     oneDNN runs as one matmul with a bias and eltwise/binary post-ops
     (lib/Runtime/CpuGemm.h). A matmul with neither neighbour keeps the plain call.
 
+    FP8 weights stored FP8 (`library=cpu`, 2-D f32 matmuls, with `fold-epilogues`): when B is
+    the buffer that a `lorc.fp8_row_decode` generic (the lowering of `lorc.dequantize {axis =
+    0}` of an E4M3 weight, --lorc-narrow-weights) writes from constant codes and row scales
+    (parameter views or globals), the call takes the codes and scales in B's place:
+    `lorc_cpu_matmul_fp8w(A, Bq, Bscales, C, transA, transB, bIsParameter)` or
+    `lorc_cpu_matmul_epilogue_fp8w(A, Bq, Bscales, C, bias, residual, ...)`. The runtime
+    decodes B once (value(q) / s, bit-identical to the generic) and packs it once; the generic
+    and its buffer are erased when no other op reads them. On cuda the decode stays a generated
+    kernel before the f32 GEMM (cuBLASLt FP8 GEMMs are docs/Fp8Gemm.md's plan).
+
     Matmuls of other element types are left alone (they lower to loops).
   }];
   let options = [
@@ -83,7 +93,9 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     Statistic<"numZeroFillsFolded", "num-zero-fills-folded",
               "Number of cuda GEMMs whose C zero fill became beta = 0 (accumulate = 0)">,
     Statistic<"numConverted", "num-converted-to-bf16",
-              "Number of GEMM operands converted to bf16 buffers before a cuda bf16 call">
+              "Number of GEMM operands converted to bf16 buffers before a cuda bf16 call">,
+    Statistic<"numFp8Weights", "num-fp8-weights",
+              "Number of CPU GEMMs that read an FP8-stored weight's codes (`_fp8w`)">
   ];
 }
 
@@ -343,9 +355,11 @@ def LorcAssignPrecisionPass : Pass<"lorc-assign-precision", "mlir::ModuleOp"> {
     where the entry names none):
 
     * `fp8-e4m3` / `fp8-e5m2`: the weight is quantised per output channel at compile time,
-      scale = fp8_max / amax(row) / 2^margin, and stored dequantised (f32), so the f32 GEMM
-      computes what an FP8 GEMM with f32 accumulation computes: the CPU emulation (the GPU path
-      would keep the FP8 bytes and use cuBLASLt); the input goes through `lorc.quantize` /
+      scale = fp8_max / amax(row) / 2^margin, and held dequantised (f32), so the f32 GEMM
+      computes what an FP8 GEMM with f32 accumulation computes: the CPU emulation. The row
+      scales ride along on the constant (`lorc.fp8_weight`), from which
+      `--lorc-narrow-weights` stores an E4M3 weight as its codes and scales (the GPU path would
+      read those with cuBLASLt: docs/Fp8Gemm.md); the input goes through `lorc.quantize` /
       `lorc.dequantize` with a per-tensor scale fp8_max / amax / 2^margin (Transformer Engine's
       delayed scaling), amax read from `amax` (a safetensors file of f32 scalars named by the
       layer's weight, recorded on calibration inputs by lorc-compile --assign-precision); the
@@ -440,12 +454,16 @@ def LorcExternalizeWeightsPass : Pass<"lorc-externalize-weights", "mlir::ModuleO
     layout in the function attribute `lorc.parameters` (one dictionary per tensor: `name`,
     `offset` in elements, `shape`). bf16 constants (weights narrowed by `--lorc-narrow-weights`)
     become slices of a second argument `%params_bf16: tensor<Mxbf16>` (argument 1), laid out in
-    `lorc.parameters_bf16`; their bytes follow every f32 tensor's in the data section. A constant
+    `lorc.parameters_bf16`; their bytes follow every f32 tensor's in the data section.
+    f8E4M3FN constants (the codes of FP8 layers' weights stored FP8 by --lorc-narrow-weights)
+    become slices of a third argument `%params_fp8: tensor<Lxf8E4M3FN>` (after the bf16 one, or
+    argument 1 without it), laid out in `lorc.parameters_fp8` (offsets in bytes, one per
+    element); their bytes follow every bf16 tensor's. A constant
     marked `lorc.runtime_parameter` (an FP8 layer's activation scale, which the runtime
     overwrites between runs) is externalized whatever its size or rank, into a slot of its own
     that no equal constant shares. With `weights-file`, the parameter buffers are written there
-    as a safetensors file whose data section is exactly those buffers, f32 then bf16
-    (lorc-compile writes it into the artifact instead).
+    as a safetensors file whose data section is exactly those buffers, f32, then bf16, then
+    FP8 (lorc-compile writes it into the artifact instead).
 
     Why: weights stay outside the compiled code, as IREE's parameters, so compiling a model does
     not push megabytes of constants through LLVM, the artifact's library stays small, and the
@@ -492,6 +510,23 @@ def LorcNarrowWeightsPass : Pass<"lorc-narrow-weights", "mlir::ModuleOp"> {
     A constant is narrowed only when every use is such a weight. Weights named in `keep-f32`
     stay f32 (lorc-compile names the unmerged adapters' tensors, which `lorc-run --adapter`
     rewrites in f32), as do constants of fewer than `min-elements` elements.
+
+    With `fp8` (on by default), the weight of an FP8 E4M3 layer of `--lorc-assign-precision`
+    (its dequantised f32 constant carries the row scales, `lorc.fp8_weight`) is stored as its
+    FP8 codes and per-row scales and read through `lorc.dequantize {axis = 0}`:
+
+        %q = arith.constant dense_resource<name.e4m3> : tensor<NxKxf8E4M3FN>
+        %s = arith.constant dense_resource<name.e4m3_scale> : tensor<Nxf32>
+        %w = lorc.dequantize %q, %s {axis = 0 : i64} : ... -> tensor<NxKxf32>
+        lorc.linear %x, %w ...
+
+    The values are bit-identical (value(q) / s, which is how the f32 constant was computed), so
+    results do not change; a weight whose codes do not reproduce it exactly stays f32.
+    `--lorc-externalize-weights` stores the codes in the FP8 parameter buffer and
+    `--lorc-dispatch-blas` hands them with the scales to the CPU's `_fp8w` entry points, which
+    decode once and pack; on CUDA the decode is a generated kernel before the f32 GEMM. Why: a
+    quarter of the bytes on disk and in memory for FP8 layers' weights. E5M2 weights (an
+    explicit `fp8-e5m2` choice) stay f32: the FP8 buffer holds E4M3 codes only.
   }];
   let options = [
     Option<"precision", "precision", "std::string", "\"f32\"",
@@ -500,11 +535,16 @@ def LorcNarrowWeightsPass : Pass<"lorc-narrow-weights", "mlir::ModuleOp"> {
     ListOption<"keepF32", "keep-f32", "std::string",
                "Weight names (resource keys) that stay f32">,
     Option<"minElements", "min-elements", "int64_t", "16",
-           "Constants with fewer elements stay f32">
+           "Constants with fewer elements stay f32">,
+    Option<"fp8", "fp8", "bool", "true",
+           "Store the weights of FP8 E4M3 layers as FP8 codes and row scales">
   ];
   let dependentDialects = ["mlir::arith::ArithDialect"];
   let statistics = [
-    Statistic<"numNarrowed", "num-narrowed", "Number of weights stored bf16">
+    Statistic<"numNarrowed", "num-narrowed", "Number of weights stored bf16">,
+    Statistic<"numFp8", "num-fp8", "Number of weights stored FP8 E4M3">,
+    Statistic<"numFp8Kept", "num-fp8-kept",
+              "FP8 weights kept f32 because their codes did not reproduce them">
   ];
 }
 

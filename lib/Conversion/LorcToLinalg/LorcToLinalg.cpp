@@ -1030,7 +1030,7 @@ struct DequantizeOpLowering : OpRewritePattern<DequantizeOp> {
   LogicalResult matchAndRewrite(DequantizeOp op, PatternRewriter &b) const override {
     auto type = op.getResult().getType();
     Fp8Format f = fp8Format(op.getInput().getType().getElementType());
-    b.replaceOp(op, buildScaled(b, op.getLoc(), op.getInput(), op.getScale(), op.getAxis(), type,
+    Value decoded = buildScaled(b, op.getLoc(), op.getInput(), op.getScale(), op.getAxis(), type,
                                 [&](OpBuilder &nb, Location nl, Value q, Value s) -> Value {
                                   Value byte = arith::BitcastOp::create(nb, nl, nb.getI8Type(), q);
                                   Value code =
@@ -1040,7 +1040,14 @@ struct DequantizeOpLowering : OpRewritePattern<DequantizeOp> {
                                   if (!type.getElementType().isF32())
                                     v = arith::TruncFOp::create(nb, nl, type.getElementType(), v);
                                   return v;
-                                }));
+                                });
+    // An E4M3 weight stored FP8 (--lorc-narrow-weights): W[r, c] = value(q[r, c]) / s[r] in f32,
+    // tagged so that --lorc-dispatch-blas can hand q and s to the CPU's `_fp8w` GEMMs, which
+    // decode once instead of on every run.
+    if (type.getRank() == 2 && type.getElementType().isF32() && op.getAxis() == 0 &&
+        isa<Float8E4M3FNType>(op.getInput().getType().getElementType()))
+      decoded.getDefiningOp()->setAttr(kFp8RowDecodeAttr, b.getUnitAttr());
+    b.replaceOp(op, decoded);
     return success();
   }
 };
