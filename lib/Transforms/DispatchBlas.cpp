@@ -107,6 +107,13 @@ bool isParameterView(Value v) {
   return func->hasAttr("lorc.parameters") && arg.getArgNumber() < buffers;
 }
 
+/// Whether the runtime may keep a packed copy of `matmul`'s B: a parameter view, except in
+/// the GEMM of one chunk of a layer under a memory budget (kChunkGemmAttr), where every
+/// chunk's packed copy would stay resident whatever the budget.
+bool isCachedParameter(Operation *matmul) {
+  return isParameterView(matmul->getOperand(1)) && !matmul->hasAttr(kChunkGemmAttr);
+}
+
 /// Whether `v` is constant for the artifact's lifetime: a parameter view or a global.
 bool isConstantBuffer(Value v) {
   Value root = v;
@@ -401,7 +408,7 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
       args.push_back(arith::ConstantIntOp::create(b, loc, trans->first ? 1 : 0, 32));
       args.push_back(arith::ConstantIntOp::create(b, loc, trans->second ? 1 : 0, 32));
       if (cpu) {
-        bool parameter = isParameterView(op->getOperand(1));
+        bool parameter = isCachedParameter(op);
         args.push_back(arith::ConstantIntOp::create(b, loc, parameter ? 1 : 0, 32));
         numParameterOperands += parameter;
       } else {
@@ -462,7 +469,7 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
                   rank);
     };
     auto i32 = [&](int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32).getResult(); };
-    bool parameter = fp8 ? true : isParameterView(op->getOperand(1));
+    bool parameter = fp8 ? true : isCachedParameter(op);
     SmallVector<Value> args{cast(op->getOperand(0), 2)};
     if (fp8)
       args.append({cast(fp8->codes, 2), cast(fp8->scales, 1)});

@@ -554,3 +554,19 @@ func.func @fp8_shared_buffer(%p: memref<80xf32>, %p8: memref<256xf8E4M3FN>, %a: 
   memref.dealloc %w : memref<16x8xf32>
   return
 }
+
+// -----
+
+// The GEMM of one chunk of a layer under a memory budget (lorc.chunk_gemm, from the lowering
+// of lorc.chunked_matmul) reads a view of the parameters but passes bIsParameter = 0: the
+// runtime packs it per call rather than keeping every chunk's packed copy resident.
+// CHECK-LABEL: func.func @chunk_gemm
+// (The printer names an i32 constant 0 %c0_i32[_N] and a 1 %c1_i32[_N].)
+//       CHECK:   call @lorc_cpu_matmul_f32(%cast, %cast_0, %cast_1, %c0_i32, %c0_i32_{{[0-9]+}}, %c0_i32_{{[0-9]+}})
+//       CHECK:   call @lorc_cpu_matmul_f32(%cast_4, %cast_5, %cast_6, %c0_i32_{{[0-9]+}}, %c0_i32_{{[0-9]+}}, %c1_i32)
+func.func @chunk_gemm(%p: memref<128xf32>, %a: memref<4x8xf32>, %c: memref<4x16xf32>) attributes {lorc.parameters = []} {
+  %w = memref.expand_shape %p [[0, 1]] output_shape [8, 16] : memref<128xf32> into memref<8x16xf32>
+  linalg.matmul {lorc.chunk_gemm} ins(%a, %w : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  linalg.matmul ins(%a, %w : memref<4x8xf32>, memref<8x16xf32>) outs(%c : memref<4x16xf32>)
+  return
+}

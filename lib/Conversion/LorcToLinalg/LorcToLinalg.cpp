@@ -485,6 +485,9 @@ struct ChunkedMatmulOpLowering : OpRewritePattern<ChunkedMatmulOp> {
                                                      ValueRange{a, bt}, ValueRange{acc[0]})
                                 .getResult(0);
                       }
+                      // A chunk's GEMM: the runtime must not keep a packed copy of its B
+                      // (every chunk's would stay resident, whatever the budget).
+                      r.getDefiningOp()->setAttr(kChunkGemmAttr, bk.getUnitAttr());
                       scf::YieldOp::create(bk, lk, r);
                     });
                 SmallVector<OpFoldResult> offsets{i, j}, sizes{mi, nj};

@@ -26,6 +26,10 @@ void populateLorcToLinalgConversionPatterns(mlir::RewritePatternSet &patterns,
 /// of an E4M3 [N, K] tensor to f32: W[r, c] = value(q[r, c]) / s[r] (inputs q, s; one output).
 /// `--lorc-dispatch-blas` folds it into the `_fp8w` GEMM entry points that read W.
 inline constexpr llvm::StringLiteral kFp8RowDecodeAttr = "lorc.fp8_row_decode";
+/// On the linalg.matmul of one chunk of a `lorc.chunked_matmul` (a layer under a memory
+/// budget): `--lorc-dispatch-blas` passes its B as not a parameter, so the runtime packs it per
+/// call instead of keeping every chunk's packed copy resident.
+inline constexpr llvm::StringLiteral kChunkGemmAttr = "lorc.chunk_gemm";
 
 } // namespace lorc
 
