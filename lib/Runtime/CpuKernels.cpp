@@ -12,8 +12,11 @@
 #include "lorc/Runtime/MemRef.h"
 
 #include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -192,6 +195,37 @@ LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w(MemRef<2> *a, Fp8MemRef<2
   MemRef<2> b = decodedWeight(bq, bScales, bIsParameter != 0, scratch);
   matmulEpilogue(a, &b, c, bias, residual, transA, transB, bIsParameter, accumulate, activation,
                  lorc::GemmPrecision::F32);
+}
+// Read-ahead of the next chunk of a layer under a memory budget (`--lorc-dispatch-blas` emits
+// it before each chunk's GEMM): asks the kernel to start reading the pages the view spans
+// (madvise MADV_WILLNEED: asynchronous for a file mapping such as the weights), so that they
+// load while the current chunk multiplies. A hint: failures are ignored. Off unless
+// LORC_PREFETCH=1: on the 2-core development machine (virtio disk, ~1.3 GB/s) the page-fault
+// read-around already hides a cold weights file and the advice cost 6% of a MiniLM run under
+// 1 MiB, cold or warm (bench/chunked_prefetch.sh); it is for slower storage.
+LORC_EXPORT _mlir_ciface_lorc_cpu_prefetch(MemRef<2> *v) {
+  static const bool off = [] {
+    const char *env = std::getenv("LORC_PREFETCH");
+    return !env || !*env || std::strcmp(env, "0") == 0;
+  }();
+  if (off || v->sizes[0] <= 0 || v->sizes[1] <= 0)
+    return;
+  int64_t last = (v->sizes[0] - 1) * v->strides[0] + (v->sizes[1] - 1) * v->strides[1];
+  if (last < 0)
+    return; // negative strides: not a view lorc makes
+  const char *begin = reinterpret_cast<const char *>(v->aligned + v->offset);
+  const char *end = reinterpret_cast<const char *>(v->aligned + v->offset + last + 1);
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t first = reinterpret_cast<uintptr_t>(begin) & ~(page - 1);
+  uintptr_t last_ = reinterpret_cast<uintptr_t>(end);
+  // A [rows, K-chunk] view of a row-major [N, K] weight spans whole rows, so the K chunks of
+  // one block of rows ask for the same pages: advise each range once.
+  thread_local uintptr_t advisedFirst = 0, advisedEnd = 0;
+  if (first >= advisedFirst && last_ <= advisedEnd)
+    return;
+  madvise(reinterpret_cast<void *>(first), last_ - first, MADV_WILLNEED);
+  advisedFirst = first;
+  advisedEnd = last_;
 }
 #undef LORC_EXPORT
 

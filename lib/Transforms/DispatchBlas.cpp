@@ -4,7 +4,10 @@
 #include "lorc/Conversion/LorcToLinalg/LorcToLinalg.h"
 #include "lorc/Transforms/Passes.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -314,6 +317,54 @@ func::FuncOp getOrDeclareEpilogue(ModuleOp module, StringRef name, Type bElement
                       {m2, dynamicStrided(ctx, 2, bElement), m2, m1, m2, i32, i32, i32, i32, i32});
 }
 
+/// Before the GEMM of one chunk of a layer under a memory budget (kChunkGemmAttr) whose B is
+/// a view of the parameters (the mapped weights file) that changes with the enclosing scf.for:
+/// `lorc_cpu_prefetch(B of the next iteration)`, an asynchronous read-ahead of those pages
+/// (madvise MADV_WILLNEED), so that loading chunk i+1 overlaps chunk i's GEMM. The next view
+/// is the current one's computation cloned with the induction variable advanced one step,
+/// under `iv + step < ub`. Returns whether it emitted one.
+bool prefetchNextChunk(ModuleOp module, Operation *matmul) {
+  Value view = matmul->getOperand(1);
+  auto type = dyn_cast<MemRefType>(view.getType());
+  auto loop = matmul->getParentOfType<scf::ForOp>();
+  if (!matmul->hasAttr(kChunkGemmAttr) || !loop || !type || type.getRank() != 2 ||
+      !type.getElementType().isF32() || !isParameterView(view))
+    return false;
+  // What computes the view inside the loop body (views, index arithmetic): all pure.
+  SetVector<Operation *> slice;
+  BackwardSliceOptions options;
+  options.filter = [&](Operation *o) { return loop->isProperAncestor(o); };
+  options.inclusive = true;
+  if (failed(getBackwardSlice(view, &slice, options)))
+    return false;
+  Value iv = loop.getInductionVar();
+  bool dependsOnIv = false;
+  for (Operation *o : slice) {
+    if (!isMemoryEffectFree(o) || o->getNumRegions() != 0)
+      return false;
+    dependsOnIv |= llvm::is_contained(o->getOperands(), iv);
+  }
+  if (!dependsOnIv || slice.empty())
+    return false;
+  MLIRContext *ctx = module.getContext();
+  func::FuncOp decl = getOrDeclare(module, "lorc_cpu_prefetch", {dynamicStrided(ctx, 2)});
+  OpBuilder b(matmul);
+  Location loc = matmul->getLoc();
+  Value next = arith::AddIOp::create(b, loc, iv, loop.getStep());
+  Value more = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, next,
+                                     loop.getUpperBound());
+  auto guard = scf::IfOp::create(b, loc, more, /*withElseRegion=*/false);
+  OpBuilder inner = guard.getThenBodyBuilder();
+  IRMapping map;
+  map.map(iv, next);
+  for (Operation *o : slice) // topologically ordered
+    inner.clone(*o, map);
+  Value nextView = map.lookup(view);
+  Value cast = memref::CastOp::create(inner, loc, dynamicStrided(ctx, 2), nextView);
+  func::CallOp::create(inner, loc, decl, ValueRange{cast});
+  return true;
+}
+
 /// Whether B (operand 1) is stored bf16: weights narrowed by --lorc-narrow-weights.
 bool hasBf16B(Operation *op) {
   return cast<MemRefType>(op->getOperand(1).getType()).getElementType().isBF16();
@@ -351,6 +402,8 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
         candidates.push_back(op);
     });
     for (linalg::LinalgOp op : candidates) {
+      if (cpu && prefetchNextChunk(module, op))
+        ++numPrefetches;
       bool batched = isa<linalg::BatchMatmulOp>(op);
       unsigned rank = batched ? 3 : 2;
       // f32 operands, except that a bf16 GEMM's B may be stored bf16 (a narrowed weight; a

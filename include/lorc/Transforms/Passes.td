@@ -67,6 +67,18 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     and its buffer are erased when no other op reads them. On cuda the decode stays a generated
     kernel before the f32 GEMM (cuBLASLt FP8 GEMMs are docs/Fp8Gemm.md's plan).
 
+    Chunks of a layer under a memory budget (`library=cpu`, matmuls tagged `lorc.chunk_gemm`
+    by the lowering of `lorc.chunked_matmul`): B is passed as not a parameter (packed per call,
+    not cached, so the chunks' packed copies do not stay resident), and when B is a view of the
+    parameters that changes with the enclosing `scf.for`, the call is preceded by
+    `lorc_cpu_prefetch(B')` under `iv + step < ub`, B' being the view the next iteration reads
+    (its computation cloned with the induction variable advanced): the runtime asks the kernel
+    to read those pages of the mapped weights file ahead (madvise MADV_WILLNEED, with
+    LORC_PREFETCH=1), so loading chunk i+1 overlaps chunk i's GEMM: the double buffering of
+    Accelera's chunking, with the page cache as the second buffer. The runtime leaves it off by
+    default: on the development machine the fault read-around already hid a cold file and the
+    advice cost 6% (docs/CostModel.md).
+
     Matmuls of other element types are left alone (they lower to loops).
   }];
   let options = [
@@ -95,7 +107,9 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     Statistic<"numConverted", "num-converted-to-bf16",
               "Number of GEMM operands converted to bf16 buffers before a cuda bf16 call">,
     Statistic<"numFp8Weights", "num-fp8-weights",
-              "Number of CPU GEMMs that read an FP8-stored weight's codes (`_fp8w`)">
+              "Number of CPU GEMMs that read an FP8-stored weight's codes (`_fp8w`)">,
+    Statistic<"numPrefetches", "num-prefetches",
+              "Number of chunk GEMMs preceded by a read-ahead of the next chunk's weights">
   ];
 }
 
