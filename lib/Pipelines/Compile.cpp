@@ -29,6 +29,8 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -504,6 +506,21 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(m, llvmContext);
     if (!llvmModule)
       return diags.take("translating to LLVM IR");
+    // The parameter buffers the entry point takes, as the manifest lists them: the loader
+    // compares the two, so that a manifest edited to list another set is an error, not a call
+    // with misplaced descriptors (lorc::kParameterDtypesSymbol).
+    {
+      std::string dtypes = "f32";
+      if (bf16Params)
+        dtypes += ",bf16";
+      if (fp8Params)
+        dtypes += ",f8e4m3";
+      llvm::Constant *text = llvm::ConstantDataArray::getString(llvmContext, dtypes);
+      auto *global = new llvm::GlobalVariable(*llvmModule, text->getType(), /*isConstant=*/true,
+                                              llvm::GlobalValue::ExternalLinkage, text,
+                                              lorc::kParameterDtypesSymbol);
+      global->setVisibility(llvm::GlobalValue::DefaultVisibility);
+    }
     stage->finish();
     llvmModules.push_back(std::move(llvmModule));
     if (emit == EmitKind::Llvm)

@@ -518,6 +518,18 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
   a->entry = dlsym(a->library, entry->str().c_str());
   if (!a->entry)
     return makeError(libPath + ": missing entry point '" + *entry + "'");
+  // The entry takes one descriptor per parameter buffer: the manifest must list the buffers
+  // the library was compiled for, or every later argument would be misplaced.
+  if (auto *compiled = static_cast<const char *>(dlsym(a->library, kParameterDtypesSymbol))) {
+    std::string listed = "f32";
+    if (a->paramLayout.bf16Elements >= 0)
+      listed += ",bf16";
+    if (a->paramLayout.fp8Elements >= 0)
+      listed += ",f8e4m3";
+    if (listed != compiled)
+      return makeError(manifestPath + ": 'parameters' lists the buffers " + listed +
+                       ", but " + libPath + " was compiled for " + compiled);
+  }
   if (a->onCuda) // the library's constructors loaded its kernel modules
     if (llvm::Error e = cuda::synchronize())
       return makeError(libPath + ": loading the kernels: " + llvm::toString(std::move(e)));

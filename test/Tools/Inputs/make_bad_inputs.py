@@ -24,7 +24,7 @@ a JSON header and the data section, so valid and deliberately broken files are e
   make_bad_inputs.py parameters MANIFEST CASE  damages the f32 + bf16 `parameters` of an
       artifact's manifest: offset-inside-f32, unaligned-offset, f16 (bf16 buffer's dtype),
       more-elements (past the file's end), three (a second bf16 entry) or four (four
-      entries)
+      entries); extra-empty (on an f32-only artifact: an empty f8e4m3 buffer added)
   make_bad_inputs.py describe FILE      prints "name dtype [shape] finite|nonfinite" per tensor
   make_bad_inputs.py closer REF A B     exits non-zero unless B's sentence_embedding is closer
       to REF's than A's (max |delta|)
@@ -282,6 +282,13 @@ def edit_parameters(manifest, kind):
     """Damages the `parameters` list of an artifact's manifest (one with a bf16 buffer)."""
     with open(manifest) as f:
         m = json.load(f)
+    if kind == "extra-empty":  # an empty FP8 buffer the library was not compiled for
+        f32 = m["parameters"][0]
+        m["parameters"] = [f32, {"file": f32["file"], "dtype": "f8e4m3",
+                                 "offset": f32["elements"] * 4, "elements": 0}]
+        with open(manifest, "w") as f:
+            json.dump(m, f, indent=2)
+        return
     f32, bf16 = m["parameters"]
     if kind == "offset-inside-f32":  # the bf16 buffer would overlap the f32 one
         bf16["offset"] = f32["elements"] * 4 - 4
