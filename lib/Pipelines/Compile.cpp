@@ -506,19 +506,20 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(m, llvmContext);
     if (!llvmModule)
       return diags.take("translating to LLVM IR");
-    // The parameter buffers the entry point takes, as the manifest lists them: the loader
-    // compares the two, so that a manifest edited to list another set is an error, not a call
-    // with misplaced descriptors (lorc::kParameterDtypesSymbol).
+    // The descriptors the entry point takes, as the manifest describes them: the loader
+    // compares the two, so that a manifest edited to list other parameter buffers or inputs is
+    // an error, not a call with misplaced descriptors (lorc::kEntrySignatureSymbol).
     {
-      std::string dtypes = "f32";
+      std::string signature = "parameters=f32";
       if (bf16Params)
-        dtypes += ",bf16";
+        signature += ",bf16";
       if (fp8Params)
-        dtypes += ",f8e4m3";
-      llvm::Constant *text = llvm::ConstantDataArray::getString(llvmContext, dtypes);
+        signature += ",f8e4m3";
+      signature += ";inputs=" + std::to_string(inputTypes.size());
+      llvm::Constant *text = llvm::ConstantDataArray::getString(llvmContext, signature);
       auto *global = new llvm::GlobalVariable(*llvmModule, text->getType(), /*isConstant=*/true,
                                               llvm::GlobalValue::ExternalLinkage, text,
-                                              lorc::kParameterDtypesSymbol);
+                                              lorc::kEntrySignatureSymbol);
       global->setVisibility(llvm::GlobalValue::DefaultVisibility);
     }
     stage->finish();

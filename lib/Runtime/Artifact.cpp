@@ -518,17 +518,19 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
   a->entry = dlsym(a->library, entry->str().c_str());
   if (!a->entry)
     return makeError(libPath + ": missing entry point '" + *entry + "'");
-  // The entry takes one descriptor per parameter buffer: the manifest must list the buffers
-  // the library was compiled for, or every later argument would be misplaced.
-  if (auto *compiled = static_cast<const char *>(dlsym(a->library, kParameterDtypesSymbol))) {
-    std::string listed = "f32";
+  // The entry takes one descriptor per parameter buffer and per input: the manifest must
+  // describe those the library was compiled for, or arguments would be misplaced.
+  if (auto *compiled = static_cast<const char *>(dlsym(a->library, kEntrySignatureSymbol))) {
+    std::string described = "parameters=f32";
     if (a->paramLayout.bf16Elements >= 0)
-      listed += ",bf16";
+      described += ",bf16";
     if (a->paramLayout.fp8Elements >= 0)
-      listed += ",f8e4m3";
-    if (listed != compiled)
-      return makeError(manifestPath + ": 'parameters' lists the buffers " + listed +
-                       ", but " + libPath + " was compiled for " + compiled);
+      described += ",f8e4m3";
+    described += ";inputs=" + std::to_string(a->inputSpecs.size());
+    if (described != compiled)
+      return makeError(manifestPath + ": its 'parameters' and 'inputs' describe an entry point "
+                       "taking " + described + ", but " + libPath + " was compiled for " +
+                       compiled);
   }
   if (a->onCuda) // the library's constructors loaded its kernel modules
     if (llvm::Error e = cuda::synchronize())

@@ -162,11 +162,12 @@ enum class Device {
 /// `bf16Offset`, then, in artifacts whose FP8 layers store their weights FP8,
 /// `fp8Elements` E4M3 codes (one byte each) from byte `fp8Offset`. The entry point takes one
 /// descriptor per buffer present, in that order.
-/// The symbol of an artifact library naming the parameter buffers its entry point takes, in
-/// order, as a NUL-terminated list of the manifest's dtypes ("f32", "f32,bf16",
-/// "f32,bf16,f8e4m3", ...). Artifact::load compares it with the manifest's "parameters" (a
-/// library without it, from before the symbol existed, is not checked).
-inline constexpr const char *kParameterDtypesSymbol = "lorc_parameter_dtypes";
+/// The symbol of an artifact library describing the descriptors its entry point takes, a
+/// NUL-terminated string: the parameter buffers in order, by the manifest's dtypes, and the
+/// number of inputs, e.g. "parameters=f32,bf16;inputs=2". Artifact::load compares it with the
+/// manifest's "parameters" and "inputs" (a library without it, from before the symbol
+/// existed, is not checked).
+inline constexpr const char *kEntrySignatureSymbol = "lorc_entry_signature";
 
 struct ParameterLayout {
   int64_t f32Elements = 0;
