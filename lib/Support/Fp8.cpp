@@ -87,7 +87,11 @@ Fp8Rows lorc::fp8QuantizeRows(const float *w, int64_t n, int64_t k, Fp8Kind kind
 
 std::vector<float> lorc::fp8FakeQuantRows(const float *w, int64_t n, int64_t k, Fp8Kind kind,
                                           int64_t marginBits) {
-  Fp8Rows q = fp8QuantizeRows(w, n, k, kind, marginBits);
+  return fp8DequantizeRows(fp8QuantizeRows(w, n, k, kind, marginBits), n, k, kind);
+}
+
+std::vector<float> lorc::fp8DequantizeRows(const Fp8Rows &q, int64_t n, int64_t k,
+                                           Fp8Kind kind) {
   std::vector<float> out(static_cast<size_t>(n * k));
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < k; ++c)

@@ -91,9 +91,8 @@ EmulatedLinearOperands lorc::emulateLinearPrecision(OpBuilder &b, Location loc, 
                                        HeapAsmResourceBlob::allocateAndCopyInferAlign(values)));
   };
   EmulatedLinearOperands out;
-  std::vector<float> lowered = lowerWeightValues(w.values, n, k, p, marginBits);
   if (p == LayerPrecision::BF16) {
-    out.weight = weightConstant(lowered, ".bf16");
+    out.weight = weightConstant(lowerWeightValues(w.values, n, k, p, marginBits), ".bf16");
     auto bf16Type = RankedTensorType::get(xType.getShape(), BFloat16Type::get(ctx),
                                           xType.getEncoding());
     Value t = arith::TruncFOp::create(b, loc, bf16Type, input);
@@ -106,9 +105,9 @@ EmulatedLinearOperands lorc::emulateLinearPrecision(OpBuilder &b, Location loc, 
   // Weight: per output channel. The constant holds the dequantised values (what the f32 GEMM
   // reads); its row scales ride along as `lorc.fp8_weight`, so that --lorc-narrow-weights can
   // store the weight as its FP8 codes and scales instead (a quarter of the bytes).
-  out.weight = weightConstant(lowered, ".fp8");
+  Fp8Rows rows = fp8QuantizeRows(w.values.data(), n, k, kind, marginBits);
+  out.weight = weightConstant(fp8DequantizeRows(rows, n, k, kind), ".fp8");
   {
-    Fp8Rows rows = fp8QuantizeRows(w.values.data(), n, k, kind, marginBits);
     auto scalesType = RankedTensorType::get({n}, Float32Type::get(ctx));
     out.weight.getDefiningOp()->setAttr(
         kFp8WeightAttr,

@@ -51,6 +51,8 @@ struct Fp8Rows {
   std::vector<float> scales;
 };
 Fp8Rows fp8QuantizeRows(const float *w, int64_t n, int64_t k, Fp8Kind kind, int64_t marginBits);
+/// fp8Decode(codes[r·k + c]) / scales[r] for every element of `q` ([n, k] row-major).
+std::vector<float> fp8DequantizeRows(const Fp8Rows &q, int64_t n, int64_t k, Fp8Kind kind);
 /// An [n, k] row-major weight through FP8 per output channel, dequantised: row r uses
 /// scale_r = fp8_max / amax(row r) / 2^marginBits (all-zero rows stay zero). What
 /// `--lorc-assign-precision` computes an FP8 layer with (fp8QuantizeRows' codes, decoded).
