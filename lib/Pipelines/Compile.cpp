@@ -458,10 +458,8 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
       fp8Params = {end - *fp8Elements, *fp8Elements};
       end = fp8Params->first;
     }
-    if (bf16Elements) {
+    if (bf16Elements)
       bf16Params = {end - 2 * *bf16Elements, *bf16Elements};
-      end = bf16Params->first;
-    }
     if (bf16Elements || fp8Elements)
       paramElements = elementsOf(0);
   }
@@ -510,13 +508,9 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     // compares the two, so that a manifest edited to list other parameter buffers or inputs is
     // an error, not a call with misplaced descriptors (lorc::kEntrySignatureSymbol).
     {
-      std::string signature = "parameters=f32";
-      if (bf16Params)
-        signature += ",bf16";
-      if (fp8Params)
-        signature += ",f8e4m3";
-      signature += ";inputs=" + std::to_string(inputTypes.size());
-      llvm::Constant *text = llvm::ConstantDataArray::getString(llvmContext, signature);
+      llvm::Constant *text = llvm::ConstantDataArray::getString(
+          llvmContext, entrySignature(bf16Params.has_value(), fp8Params.has_value(),
+                                      inputTypes.size()));
       auto *global = new llvm::GlobalVariable(*llvmModule, text->getType(), /*isConstant=*/true,
                                               llvm::GlobalValue::ExternalLinkage, text,
                                               lorc::kEntrySignatureSymbol);

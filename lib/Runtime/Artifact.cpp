@@ -521,12 +521,9 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
   // The entry takes one descriptor per parameter buffer and per input: the manifest must
   // describe those the library was compiled for, or arguments would be misplaced.
   if (auto *compiled = static_cast<const char *>(dlsym(a->library, kEntrySignatureSymbol))) {
-    std::string described = "parameters=f32";
-    if (a->paramLayout.bf16Elements >= 0)
-      described += ",bf16";
-    if (a->paramLayout.fp8Elements >= 0)
-      described += ",f8e4m3";
-    described += ";inputs=" + std::to_string(a->inputSpecs.size());
+    std::string described =
+        entrySignature(a->paramLayout.bf16Elements >= 0, a->paramLayout.fp8Elements >= 0,
+                       a->inputSpecs.size());
     if (described != compiled)
       return makeError(manifestPath + ": its 'parameters' and 'inputs' describe an entry point "
                        "taking " + described + ", but " + libPath + " was compiled for " +

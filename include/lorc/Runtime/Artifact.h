@@ -169,6 +169,13 @@ enum class Device {
 /// existed, is not checked).
 inline constexpr const char *kEntrySignatureSymbol = "lorc_entry_signature";
 
+/// The kEntrySignatureSymbol string of an entry taking the f32 buffer, the bf16 and FP8 ones
+/// where present, and `inputs` inputs: what lorc-compile stores and Artifact::load expects.
+inline std::string entrySignature(bool bf16, bool fp8, size_t inputs) {
+  return std::string("parameters=f32") + (bf16 ? ",bf16" : "") + (fp8 ? ",f8e4m3" : "") +
+         ";inputs=" + std::to_string(inputs);
+}
+
 struct ParameterLayout {
   int64_t f32Elements = 0;
   uint64_t bf16Offset = 0;
