@@ -50,8 +50,6 @@ extern "C" void _mlir_ciface_lorc_cpu_batch_matmul_bf16(MemRef<3> *, MemRef<3> *
 extern "C" void _mlir_ciface_lorc_cpu_batch_matmul_bf16w(MemRef<3> *, Bf16MemRef<3> *,
                                                          MemRef<3> *, int32_t, int32_t, int32_t);
 template <int N> using Fp8MemRef = lorc::StridedMemRef<uint8_t, N>;
-extern "C" void _mlir_ciface_lorc_cpu_matmul_fp8w(MemRef<2> *, Fp8MemRef<2> *, MemRef<1> *,
-                                                  MemRef<2> *, int32_t, int32_t, int32_t);
 extern "C" void _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w(MemRef<2> *, Fp8MemRef<2> *,
                                                            MemRef<1> *, MemRef<2> *,
                                                            MemRef<1> *, MemRef<2> *, int32_t,
@@ -321,13 +319,21 @@ TEST(CpuKernels, Bf16StoredWeightsMatchBf16Gemm) {
   lorc::clearPackedWeights();
 }
 
-// Weights stored FP8 (`_fp8w`: E4M3 codes and one f32 scale per stored row, an FP8 layer's
-// weight under --lorc-narrow-weights) give exactly the `_f32` result on the dequantised values
-// (value(q) / s, fp8FakeQuantRows: what the weight was before it was stored FP8), plain and
-// with an epilogue, B [n, k] used transposed or [k, n] not, a parameter (decoded once, cached
+// Weights stored FP8 (`_epilogue_fp8w`: E4M3 codes and one f32 scale per stored row, an FP8
+// layer's weight under --lorc-narrow-weights) give exactly the `_f32` result on the dequantised
+// values (value(q) / s, fp8FakeQuantRows: what the weight was before it was stored FP8), plain
+// and with an epilogue, B [n, k] used transposed or [k, n] not, a parameter (decoded once, cached
 // until clearPackedWeights) or not.
 TEST(CpuKernels, Fp8StoredWeightsMatchDequantisedF32Gemm) {
   const int64_t m = 19, n = 40, k = 72;
+  // The plain C += op(A)·op(B): no bias or residual (empty), accumulate, no activation.
+  MemRef<1> noBias{nullptr, nullptr, 0, {0}, {1}};
+  MemRef<2> noResidual{nullptr, nullptr, 0, {0, 0}, {0, 1}};
+  auto plainFp8w = [&](MemRef<2> *a, Fp8MemRef<2> *bq, MemRef<1> *s, MemRef<2> *c,
+                       int32_t transB, int32_t parameter) {
+    _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w(a, bq, s, c, &noBias, &noResidual, 0, transB,
+                                               parameter, 1, 0);
+  };
   std::vector<float> a = values(m * k, 21), w = values(n * k, 22);
   std::vector<float> biasData = values(n, 23), residual = values(m * n, 24);
   for (int parameter = 0; parameter < 2; ++parameter)
@@ -341,7 +347,7 @@ TEST(CpuKernels, Fp8StoredWeightsMatchDequantisedF32Gemm) {
       std::vector<float> want(m * n, 0.25f), got(m * n, 0.25f);
       MemRef<2> C = view2(want, m, n), Cq = view2(got, m, n);
       _mlir_ciface_lorc_cpu_matmul_f32(&A, &B, &C, 0, transB, parameter);
-      _mlir_ciface_lorc_cpu_matmul_fp8w(&A, &Bq, &S, &Cq, 0, transB, parameter);
+      plainFp8w(&A, &Bq, &S, &Cq, transB, parameter);
       EXPECT_EQ(got, want) << "matmul parameter=" << parameter << " transB=" << transB;
       EXPECT_GT(maxAbsDiff(got, std::vector<double>(got.size(), 0.25)), 1e-2) << "not a no-op";
 
@@ -365,13 +371,13 @@ TEST(CpuKernels, Fp8StoredWeightsMatchDequantisedF32Gemm) {
   MemRef<1> S{q.scales.data(), q.scales.data(), 0, {n}, {1}};
   std::vector<float> first(m * n, 0.0f), cached(m * n, 0.0f), fresh(m * n, 0.0f);
   MemRef<2> C1 = view2(first, m, n), C2 = view2(cached, m, n), C3 = view2(fresh, m, n);
-  _mlir_ciface_lorc_cpu_matmul_fp8w(&A, &Bq, &S, &C1, 0, 1, 1);
+  plainFp8w(&A, &Bq, &S, &C1, 1, 1);
   for (uint8_t &c : q.codes)
     c ^= 0x80; // negate every weight
-  _mlir_ciface_lorc_cpu_matmul_fp8w(&A, &Bq, &S, &C2, 0, 1, 1);
+  plainFp8w(&A, &Bq, &S, &C2, 1, 1);
   EXPECT_EQ(cached, first) << "the decoded parameter is reused";
   lorc::clearPackedWeights();
-  _mlir_ciface_lorc_cpu_matmul_fp8w(&A, &Bq, &S, &C3, 0, 1, 1);
+  plainFp8w(&A, &Bq, &S, &C3, 1, 1);
   for (int64_t i = 0; i < m * n; ++i)
     EXPECT_EQ(fresh[i], -first[i]) << i;
   lorc::clearPackedWeights();

@@ -174,17 +174,11 @@ LORC_EXPORT _mlir_ciface_lorc_cpu_batch_matmul_bf16w(MemRef<3> *a, Bf16MemRef<3>
                                                      int32_t transB, int32_t bIsParameter) {
   matmul3(a, b, c, transA, transB, bIsParameter, lorc::GemmPrecision::BF16);
 }
-// The `_fp8w` forms: f32 GEMMs whose B is an FP8 layer's weight stored FP8 (E4M3 codes [n, k]
-// or [k, n] and f32 row scales, --lorc-narrow-weights), i.e. B = lorc.dequantize {axis = 0}.
-// A parameter's B is decoded once and then packed once (the CPU emulation of an FP8 GEMM:
-// the products of the dequantised values, f32 accumulation).
-LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_fp8w(MemRef<2> *a, Fp8MemRef<2> *bq,
-                                              MemRef<1> *bScales, MemRef<2> *c, int32_t transA,
-                                              int32_t transB, int32_t bIsParameter) {
-  std::vector<float> scratch;
-  MemRef<2> b = decodedWeight(bq, bScales, bIsParameter != 0, scratch);
-  matmul2(a, &b, c, transA, transB, bIsParameter, lorc::GemmPrecision::F32);
-}
+// The `_fp8w` form: the f32 epilogue GEMM whose B is an FP8 layer's weight stored FP8 (E4M3
+// codes [n, k] or [k, n] and f32 row scales, --lorc-narrow-weights), i.e. B =
+// lorc.dequantize {axis = 0}; a plain C += A·B passes no bias or residual, accumulate = 1 and
+// no activation. A parameter's B is decoded once and then packed once (the CPU emulation of an
+// FP8 GEMM: the products of the dequantised values, f32 accumulation).
 LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w(MemRef<2> *a, Fp8MemRef<2> *bq,
                                                        MemRef<1> *bScales, MemRef<2> *c,
                                                        MemRef<1> *bias, MemRef<2> *residual,

@@ -90,18 +90,21 @@ Value convertToBf16(OpBuilder &b, Location loc, Value v) {
   return out;
 }
 
-/// Whether `v` is a view of a parameter buffer (argument 0 of a function carrying
-/// `lorc.parameters`, or its bf16 argument 1 with `lorc.parameters_bf16`:
-/// lorc-externalize-weights' convention): read-only for the artifact's lifetime, so the runtime
-/// may pack it once.
-bool isParameterView(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    auto view = dyn_cast<ViewLikeOpInterface>(def);
-    if (!view)
-      return false;
+/// The buffer `v` is a view of: `v` followed through view-like ops to their source.
+Value viewRoot(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
     v = view.getViewSource();
-  }
-  auto arg = cast<BlockArgument>(v);
+  return v;
+}
+
+/// Whether `v` is a view of a parameter buffer (argument 0 of a function carrying
+/// `lorc.parameters`, then its bf16 and FP8 arguments with `lorc.parameters_bf16` and
+/// `lorc.parameters_fp8`: lorc-externalize-weights' convention): read-only for the artifact's
+/// lifetime, so the runtime may pack it once.
+bool isParameterView(Value v) {
+  auto arg = dyn_cast<BlockArgument>(viewRoot(v));
+  if (!arg)
+    return false;
   auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
   if (!func || !arg.getOwner()->isEntryBlock())
     return false;
@@ -119,16 +122,7 @@ bool isCachedParameter(Operation *matmul) {
 
 /// Whether `v` is constant for the artifact's lifetime: a parameter view or a global.
 bool isConstantBuffer(Value v) {
-  Value root = v;
-  while (Operation *def = root.getDefiningOp()) {
-    if (isa<memref::GetGlobalOp>(def))
-      return true;
-    auto view = dyn_cast<ViewLikeOpInterface>(def);
-    if (!view)
-      break;
-    root = view.getViewSource();
-  }
-  return isParameterView(v);
+  return viewRoot(v).getDefiningOp<memref::GetGlobalOp>() || isParameterView(v);
 }
 
 /// An FP8 layer's weight stored FP8 (--lorc-narrow-weights) that a matmul reads as B: the
@@ -486,21 +480,19 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
   }
 
   /// One call of lorc_cpu_matmul_epilogue_* for the matmul and what it absorbs; with `fp8`, of
-  /// lorc_cpu_matmul_fp8w (nothing folded) or lorc_cpu_matmul_epilogue_fp8w, which take B's
-  /// E4M3 codes and row scales in B's place.
+  /// lorc_cpu_matmul_epilogue_fp8w, which takes B's E4M3 codes and row scales in B's place
+  /// (with nothing folded: no bias or residual, accumulate = 1, no activation).
   void callWithEpilogue(ModuleOp module, linalg::LinalgOp op, std::pair<bool, bool> trans,
                         const Folded &folded, std::optional<Fp8Weight> fp8 = std::nullopt) {
     bool bf16B = hasBf16B(op);
     MLIRContext *ctx = &getContext();
-    bool plain = fp8 && !folded.init && !folded.epilogue; // C += A·B: no bias, no epilogue
     func::FuncOp decl;
     if (fp8) {
       Type m2 = dynamicStrided(ctx, 2), m1 = dynamicStrided(ctx, 1);
       Type q = dynamicStrided(ctx, 2, Float8E4M3FNType::get(ctx));
       Type i32 = IntegerType::get(ctx, 32);
-      decl = plain ? getOrDeclare(module, "lorc_cpu_matmul_fp8w", {m2, q, m1, m2, i32, i32, i32})
-                   : getOrDeclare(module, "lorc_cpu_matmul_epilogue_fp8w",
-                                  {m2, q, m1, m2, m1, m2, i32, i32, i32, i32, i32});
+      decl = getOrDeclare(module, "lorc_cpu_matmul_epilogue_fp8w",
+                          {m2, q, m1, m2, m1, m2, i32, i32, i32, i32, i32});
       ++numFp8Weights;
     } else {
       decl = getOrDeclareEpilogue(module, "lorc_cpu_matmul_epilogue_" + precisionOf(op) +
@@ -528,13 +520,10 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
       args.append({cast(fp8->codes, 2), cast(fp8->scales, 1)});
     else
       args.push_back(cast(op->getOperand(1), 2));
-    args.push_back(cast(op->getOperand(2), 2));
-    if (!plain)
-      args.append({folded.bias ? cast(folded.bias, 1) : empty(1),
-                   folded.residual ? cast(folded.residual, 2) : empty(2)});
-    args.append({i32(trans.first), i32(trans.second), i32(parameter)});
-    if (!plain)
-      args.append({i32(folded.init ? 0 : 1), i32(folded.activation)});
+    args.append({cast(op->getOperand(2), 2), folded.bias ? cast(folded.bias, 1) : empty(1),
+                 folded.residual ? cast(folded.residual, 2) : empty(2), i32(trans.first),
+                 i32(trans.second), i32(parameter), i32(folded.init ? 0 : 1),
+                 i32(folded.activation)});
     func::CallOp::create(b, loc, decl, args);
     numParameterOperands += parameter;
     numBiasFolded += folded.bias ? 1 : 0;

@@ -452,12 +452,14 @@ func.func @bf16_weight(%p: memref<4xf32>, %p16: memref<128xbf16>, %a: memref<4x8
 //   CHECK-NOT:   linalg.generic
 //       CHECK:   %[[Q:.*]] = memref.cast %{{.*}} : memref<16x8xf8E4M3FN> to memref<?x?xf8E4M3FN, strided<[?, ?], offset: ?>>
 //       CHECK:   %[[S:.*]] = memref.cast %{{.*}} : memref<16xf32, strided<[1], offset: 64>> to memref<?xf32, strided<[?], offset: ?>>
-//       CHECK:   call @lorc_cpu_matmul_epilogue_fp8w(%{{.*}}, %[[Q]], %[[S]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}})
-//       CHECK:   call @lorc_cpu_matmul_fp8w(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}})
+// (Flags: transA, transB, bIsParameter, accumulate, activation; the printer names an i32
+// constant 0 %c0_i32[_N] and a 1 %c1_i32[_N]. The first call absorbs the zero fill, so it
+// does not accumulate; the second, with nothing to absorb, is the plain C += A·B.)
+//       CHECK:   call @lorc_cpu_matmul_epilogue_fp8w(%{{.*}}, %[[Q]], %[[S]], %{{.*}}, %{{.*}}, %{{.*}}, %c0_i32{{[_0-9]*}}, %c1_i32{{[_0-9]*}}, %c1_i32{{[_0-9]*}}, %c0_i32{{[_0-9]*}}, %c0_i32{{[_0-9]*}})
+//       CHECK:   call @lorc_cpu_matmul_epilogue_fp8w(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c0_i32{{[_0-9]*}}, %c1_i32{{[_0-9]*}}, %c1_i32{{[_0-9]*}}, %c1_i32{{[_0-9]*}}, %c0_i32{{[_0-9]*}})
 //   CHECK-NOT:   memref.dealloc
 //       CHECK:   return
 //       CHECK: func.func private @lorc_cpu_matmul_epilogue_fp8w(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf8E4M3FN, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32, i32, i32)
-//       CHECK: func.func private @lorc_cpu_matmul_fp8w(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf8E4M3FN, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i32, i32, i32)
 // CUDA-LABEL: func.func @fp8_weight
 //       CUDA:   linalg.generic
 //   CUDA-COUNT-2:   call @lorc_cuda_matmul_f32(
@@ -512,9 +514,9 @@ func.func @fp8_not_parameter(%q: memref<16x8xf8E4M3FN>, %s: memref<16xf32>, %a: 
 //       CHECK:   %[[Q1:.*]] = memref.expand_shape %{{.*}} output_shape [16, 8] : memref<128xf8E4M3FN, strided<[1]>>
 //       CHECK:   %[[Q2:.*]] = memref.expand_shape %{{.*}} output_shape [16, 8] : memref<128xf8E4M3FN, strided<[1], offset: 128>>
 //       CHECK:   %[[C1:.*]] = memref.cast %[[Q1]]
-//       CHECK:   call @lorc_cpu_matmul_fp8w(%{{.*}}, %[[C1]],
+//       CHECK:   call @lorc_cpu_matmul_epilogue_fp8w(%{{.*}}, %[[C1]],
 //       CHECK:   %[[C2:.*]] = memref.cast %[[Q2]]
-//       CHECK:   call @lorc_cpu_matmul_fp8w(%{{.*}}, %[[C2]],
+//       CHECK:   call @lorc_cpu_matmul_epilogue_fp8w(%{{.*}}, %[[C2]],
 //       CHECK:   scf.for
 //       CHECK:     call @lorc_cpu_matmul_f32(
 //       CHECK:     linalg.generic

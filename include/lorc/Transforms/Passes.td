@@ -61,8 +61,8 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     the buffer that a `lorc.fp8_row_decode` generic (the lowering of `lorc.dequantize {axis =
     0}` of an E4M3 weight, --lorc-narrow-weights) writes from constant codes and row scales
     (parameter views or globals), the call takes the codes and scales in B's place:
-    `lorc_cpu_matmul_fp8w(A, Bq, Bscales, C, transA, transB, bIsParameter)` or
-    `lorc_cpu_matmul_epilogue_fp8w(A, Bq, Bscales, C, bias, residual, ...)`. The runtime
+    `lorc_cpu_matmul_epilogue_fp8w(A, Bq, Bscales, C, bias, residual, ...)`, also for a matmul
+    with nothing to absorb (no bias or residual, accumulate = 1, no activation). The runtime
     decodes B once (value(q) / s, bit-identical to the generic) and packs it once; the generic
     and its buffer are erased when no other op reads them. On cuda the decode stays a generated
     kernel before the f32 GEMM (cuBLASLt FP8 GEMMs are docs/Fp8Gemm.md's plan).
