@@ -636,7 +636,7 @@ llvm::Error Artifact::setFp8Scales(llvm::ArrayRef<double> scales) {
   // Check everything before writing anything.
   std::vector<const TensorInfo *> slotsOf;
   for (auto [layer, scale] : llvm::zip(fp8->layers, scales)) {
-    if (!std::isfinite(scale) || scale <= 0 || !std::isfinite(static_cast<float>(scale)))
+    if (!isUsableFp8Scale(scale))
       return makeError("fp8 scales: layer '" + layer.name + "': scale " +
                        llvm::formatv("{0}", scale) + " is not a positive finite f32");
     if (layer.scaleTensor.empty())

@@ -233,8 +233,7 @@ int main(int argc, char **argv) {
     std::vector<double> scales;
     for (size_t i = 0; i < a.fp8Scaling()->layers.size(); ++i) {
       double s = amax->scale(i);
-      bool usable = s > 0 && std::isfinite(static_cast<float>(s));
-      scales.push_back(usable ? s : a.fp8Scaling()->layers[i].activationScale);
+      scales.push_back(lorc::isUsableFp8Scale(s) ? s : a.fp8Scaling()->layers[i].activationScale);
     }
     if (Error e = a.setFp8Scales(scales))
       return e;

@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,12 @@ struct AdapterSlot {
   double multiplier = 1;
   std::vector<Module> modules;
 };
+
+/// Whether `scale` can be an FP8 layer's activation scale: positive and finite as an f32 (the
+/// type the artifact stores it in). Artifact::setFp8Scales accepts only such scales.
+inline bool isUsableFp8Scale(double scale) {
+  return scale > 0 && std::isfinite(static_cast<float>(scale));
+}
 
 /// The FP8 layers of an artifact built by `lorc-compile --assign-precision` for the cpu target
 /// (manifest "fp8"; docs/Artifact.md): every run returns each FP8 layer's input amax (max |x|
