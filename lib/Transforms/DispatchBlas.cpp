@@ -301,14 +301,17 @@ Folded foldNeighbours(linalg::MatmulOp op) {
   return f;
 }
 
-/// The epilogue entry point: (A, B, C, bias [n], residual [m, n], transA, transB,
-/// bIsParameter, accumulate, activation); B has `bElement` elements (f32 unless given).
-func::FuncOp getOrDeclareEpilogue(ModuleOp module, StringRef name, Type bElement = {}) {
+/// The epilogue entry point: (A, B..., C, bias [n], residual [m, n], transA, transB,
+/// bIsParameter, accumulate, activation); B is the operands `b` (one 2-D memref, or an FP8
+/// weight's codes and row scales).
+func::FuncOp getOrDeclareEpilogue(ModuleOp module, StringRef name, ArrayRef<Type> b) {
   MLIRContext *ctx = module.getContext();
   Type m2 = dynamicStrided(ctx, 2), m1 = dynamicStrided(ctx, 1);
   Type i32 = IntegerType::get(ctx, 32);
-  return getOrDeclare(module, name,
-                      {m2, dynamicStrided(ctx, 2, bElement), m2, m1, m2, i32, i32, i32, i32, i32});
+  SmallVector<Type> args{m2};
+  args.append(b.begin(), b.end());
+  args.append({m2, m1, m2, i32, i32, i32, i32, i32});
+  return getOrDeclare(module, name, args);
 }
 
 /// Before the GEMM of one chunk of a layer under a memory budget (kChunkGemmAttr) whose B is
@@ -488,16 +491,14 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
     MLIRContext *ctx = &getContext();
     func::FuncOp decl;
     if (fp8) {
-      Type m2 = dynamicStrided(ctx, 2), m1 = dynamicStrided(ctx, 1);
-      Type q = dynamicStrided(ctx, 2, Float8E4M3FNType::get(ctx));
-      Type i32 = IntegerType::get(ctx, 32);
-      decl = getOrDeclare(module, "lorc_cpu_matmul_epilogue_fp8w",
-                          {m2, q, m1, m2, m1, m2, i32, i32, i32, i32, i32});
+      decl = getOrDeclareEpilogue(
+          module, "lorc_cpu_matmul_epilogue_fp8w",
+          {dynamicStrided(ctx, 2, Float8E4M3FNType::get(ctx)), dynamicStrided(ctx, 1)});
       ++numFp8Weights;
     } else {
-      decl = getOrDeclareEpilogue(module, "lorc_cpu_matmul_epilogue_" + precisionOf(op) +
-                                              (bf16B ? "w" : ""),
-                                  bf16B ? Type(BFloat16Type::get(ctx)) : Type());
+      decl = getOrDeclareEpilogue(
+          module, "lorc_cpu_matmul_epilogue_" + precisionOf(op) + (bf16B ? "w" : ""),
+          {dynamicStrided(ctx, 2, bf16B ? Type(BFloat16Type::get(ctx)) : Type())});
     }
     // At the epilogue when there is one: the residual may be defined (a view) after the matmul;
     // nothing in between touches memory, and A, B and C are defined before the matmul.
