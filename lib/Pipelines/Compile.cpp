@@ -494,6 +494,7 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
         cpuOptions.gemmPrecision = options.precision;
         cpuOptions.tileAttention = options.fuse;
         cpuOptions.tileRows = options.fuse;
+        cpuOptions.vectorize = options.vectorize;
         buildCpuPipeline(pm, cpuOptions);
       }
       if (failed(pm.run(m)))

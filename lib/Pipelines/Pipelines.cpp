@@ -55,11 +55,15 @@ static void addApproximateMath(OpPassManager &pm) {
 static void addHostToLLVM(OpPassManager &pm) {
   // bf16 casts (bf16 layers of --lorc-assign-precision) as integer code: no AVX512_BF16 needed.
   pm.addPass(lorc::createLorcExpandBf16CastsPass());
-  addUpstream(pm, "func.func(convert-linalg-to-loops),expand-strided-metadata,lower-affine,"
-                  "convert-scf-to-cf,convert-openmp-to-llvm,convert-math-to-llvm,"
+  // Vector ops of --lorc-vectorize: masks and row reductions to 1-D vector code first.
+  addUpstream(pm, "func.func(convert-linalg-to-loops,lower-vector-mask,"
+                  "lower-vector-multi-reduction,convert-vector-to-scf{full-unroll}),"
+                  "expand-strided-metadata,lower-affine,"
+                  "convert-scf-to-cf,convert-openmp-to-llvm,convert-vector-to-llvm,"
+                  "convert-math-to-llvm,"
                   "convert-math-to-libm,"
                   "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
-                  "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts");
+                  "convert-cf-to-llvm,convert-func-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts");
 }
 
 void lorc::buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions &options) {
@@ -72,6 +76,8 @@ void lorc::buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions
   if (options.approximateMath)
     addApproximateMath(pm);
   pm.addPass(lorc::createLorcLowerExpandShapePass());
+  if (options.vectorize)
+    pm.addNestedPass<func::FuncOp>(lorc::createLorcVectorizePass());
   if (options.parallelLoops) {
     // Rows of every non-GEMM linalg op split across the threads (docs/CpuPipeline.md).
     addUpstream(pm, "func.func(convert-linalg-to-parallel-loops)");

@@ -83,6 +83,9 @@ struct LorcOutermostParallelLoopsPass
     for (scf::ParallelOp loop : nested)
       sequentialize(loop, 0);
     for (scf::ParallelOp loop : outermost) {
+      // Rows vectorised whole by --lorc-vectorize: every dimension is a row index.
+      if (loop->hasAttr(kVectorRowsAttr))
+        continue;
       if (loop.getNumLoops() >= 2) {
         sequentialize(loop, loop.getNumLoops() - 1);
         continue;

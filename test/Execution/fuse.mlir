@@ -2,6 +2,9 @@
 // RUN: lorc-opt %s --lorc-fuse=layer-norms=false --lorc-cpu-pipeline | %lorc_runner > %t.fused
 // RUN: %python %S/Inputs/compare_printed.py %t.fused %t.reference 1e-5 | FileCheck %s
 // RUN: lorc-opt %s --lorc-fuse=layer-norms=false | FileCheck %s --check-prefix=IR
+// RUN: lorc-opt %s --lorc-cpu-pipeline=vectorize=false | %lorc_runner > %t.scalar
+// RUN: lorc-opt %s --lorc-cpu-pipeline | %lorc_runner > %t.vector
+// RUN: %python %S/Inputs/compare_printed.py %t.vector %t.scalar 1e-5 | FileCheck %s
 
 // --lorc-fuse's attention folds and --lorc-tile-rows, run on the CPU against the unfused
 // lowering on hashed inputs:

@@ -3,6 +3,9 @@
 // RUN: %python %S/Inputs/compare_printed.py %t.tiled %t.reference 1e-5 | FileCheck %s
 // RUN: lorc-opt %s --lorc-cpu-pipeline | %lorc_runner > %t.default
 // RUN: %python %S/Inputs/compare_printed.py %t.default %t.reference 1e-5 | FileCheck %s
+// RUN: lorc-opt %s --lorc-cpu-pipeline=vectorize=false | %lorc_runner > %t.scalar
+// RUN: lorc-opt %s --lorc-cpu-pipeline | %lorc_runner > %t.vector
+// RUN: %python %S/Inputs/compare_printed.py %t.vector %t.scalar 1e-5 | FileCheck %s
 
 // --lorc-tile-attention against the unfused lowering (materialised scores, one softmax; itself
 // checked against PyTorch by the MiniLM goldens) on random inputs. Tiles of 3 queries × 2 keys

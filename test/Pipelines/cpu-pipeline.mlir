@@ -6,6 +6,8 @@
 // RUN: lorc-opt %s --lorc-cpu-pipeline=parallel-loops=false | FileCheck %s --check-prefix=SERIAL
 // RUN: lorc-opt %s --lorc-cpu-pipeline=tile-attention=false | FileCheck %s --check-prefix=UNTILED
 // RUN: lorc-opt %s --lorc-cpu-pipeline=tile-rows=false | FileCheck %s --check-prefix=NOROWS
+// RUN: lorc-opt %s --lorc-cpu-pipeline | FileCheck %s --check-prefix=VECTOR
+// RUN: lorc-opt %s --lorc-cpu-pipeline=vectorize=false | FileCheck %s --check-prefix=SCALAR
 
 // The non-GEMM loops run on the CPU's threads: OpenMP regions (in LLVM-dialect form, translated
 // to __kmpc_* calls that lib/Runtime/CpuParallel.cpp implements on libgomp), each forking only
@@ -15,6 +17,15 @@
 // THREADS:     omp.wsloop {
 // THREADS:       omp.loop_nest
 // SERIAL-NOT: omp.
+
+// The non-GEMM loops are vector code (--lorc-vectorize): the layer norms' row sums over 32
+// features as tree reductions (reassoc), rows of a dynamic extent (the attention's key padding
+// mask over Sk) as masked 16-lane loads and stores. vectorize=false leaves them scalar loops.
+// VECTOR: llvm.func @forward(
+// VECTOR-DAG: "llvm.intr.vector.reduce.fadd"(%{{.*}}, %{{.*}}) <{fastmathFlags = #llvm.fastmath<reassoc>}> : (f32, vector<32xf32>) -> f32
+// VECTOR-DAG: llvm.intr.masked.load %{{.*}} : (!llvm.ptr, vector<16xi1>, vector<16xf32>) -> vector<16xf32>
+// VECTOR-DAG: llvm.intr.masked.store %{{.*}} : vector<16xf32>, vector<16xi1> into !llvm.ptr
+// SCALAR-NOT: vector<
 
 // The whole CPU pipeline on a small encoder-like function with dynamic batch and sequence
 // sizes: lorc.linear, lorc.attention with a key-padding mask, math.erf (GELU's), lorc.layer_norm.

@@ -40,6 +40,33 @@ func.func @rows(%a: memref<?x?x384xf32>, %b: memref<?x?x384xf32>) {
 
 // -----
 
+// Rows that --lorc-vectorize vectorised whole (lorc.vector_rows): both dimensions are rows,
+// so both stay parallel, also when the body has no loop; with OpenMP, one collapsed nest.
+
+// CHECK-LABEL: func.func @vector_rows
+//       CHECK:   scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %{{.*}}) step
+//   CHECK-NOT:     scf.for
+//       CHECK:     vector.transfer_read
+//       CHECK:   } {lorc.vector_rows}
+// OMP-LABEL: func.func @vector_rows
+//       OMP:   omp.parallel if(
+//       OMP:     omp.loop_nest (%{{.*}}, %{{.*}}) : index
+//   OMP-NOT:     scf.for
+func.func @vector_rows(%a: memref<?x?x32xf32>, %b: memref<?x?x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %p = ub.poison : f32
+  %n = memref.dim %a, %c0 : memref<?x?x32xf32>
+  %s = memref.dim %a, %c1 : memref<?x?x32xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%n, %s) step (%c1, %c1) {
+    %v = vector.transfer_read %a[%i, %j, %c0], %p {in_bounds = [true]} : memref<?x?x32xf32>, vector<32xf32>
+    vector.transfer_write %v, %b[%i, %j, %c0] {in_bounds = [true]} : vector<32xf32>, memref<?x?x32xf32>
+  } {lorc.vector_rows}
+  return
+}
+
+// -----
+
 // A row loop with a parallel loop nested inside (two levels): the inner one becomes scf.for,
 // so only the outer one forks; the row loop, now with a loop inside, stays parallel.
 

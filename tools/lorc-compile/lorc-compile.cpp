@@ -87,6 +87,12 @@ struct Flags {
                               "(--lorc-fuse); on the cpu target, attention as one key-tiled "
                               "loop nest (--lorc-tile-attention)"),
                      cl::init(true)};
+  cl::opt<bool> vectorize{"vectorize",
+                          cl::desc("cpu target (default true): the non-GEMM loops (norms, "
+                                   "softmax, transposes) as vector-dialect code, row by row "
+                                   "(--lorc-vectorize); false: scalar loops for LLVM's loop "
+                                   "vectoriser"),
+                          cl::init(true)};
   cl::opt<bool> allowUnknownKeys{"allow-unknown-keys",
                                  cl::desc("Warn about unknown adapter keys instead of failing")};
   cl::opt<bool> allowNonFinite{"allow-non-finite",
@@ -123,6 +129,7 @@ int main(int argc, char **argv) {
   options.calibration = flags.calibration;
   options.memoryBudget = flags.memoryBudget;
   options.fuse = flags.fuse;
+  options.vectorize = flags.vectorize;
   options.precision = flags.precision;
   options.chunkStrategy = flags.chunkStrategy;
   options.allowNonFinite = flags.allowNonFinite;

@@ -62,6 +62,9 @@ struct CompileOptions {
   /// input become one GEMM) and, on the cpu target, --lorc-tile-attention (fused, key-tiled
   /// attention); false: neither.
   bool fuse = true;
+  /// `--vectorize`: on the cpu target, --lorc-vectorize (the non-GEMM linalg ops as vector
+  /// code, one row per iteration); false: scalar loops that LLVM's loop vectoriser sees.
+  bool vectorize = true;
   bool allowUnknownKeys = false;
   bool allowNonFinite = false;
   /// LLVM optimisation level of the host code (0-3). O2 by default: on MiniLM, O3 took 18 s of

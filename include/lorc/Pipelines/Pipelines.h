@@ -42,6 +42,11 @@ struct CpuPipelineOptions : public mlir::PassPipelineOptions<CpuPipelineOptions>
       llvm::cl::desc("Fused, key-tiled attention with the online softmax "
                      "(--lorc-tile-attention); off: materialised [B, H, Sq, Sk] scores"),
       llvm::cl::init(true)};
+  Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("Vectorise the non-GEMM linalg ops row by row with the vector dialect "
+                     "(--lorc-vectorize); off: scalar loops for LLVM's loop vectoriser"),
+      llvm::cl::init(true)};
   Option<bool> tileRows{
       *this, "tile-rows",
       llvm::cl::desc("Run layer norms marked lorc.row_tile and their linear row tile by row "

@@ -97,6 +97,10 @@ inline constexpr llvm::StringLiteral kRuntimeParameterAttr = "lorc.runtime_param
 /// per-output-channel scales it was quantised with (lorc::fp8QuantizeRows), from which
 /// `--lorc-narrow-weights` recovers the codes to store the weight FP8.
 inline constexpr llvm::StringLiteral kFp8WeightAttr = "lorc.fp8_weight";
+/// On an `scf.parallel` that `--lorc-vectorize` built around rows vectorised whole: every
+/// dimension of the loop runs over rows, so `--lorc-outermost-parallel-loops` keeps all of them
+/// parallel (its rule for scalar nests makes the innermost one serial).
+inline constexpr llvm::StringLiteral kVectorRowsAttr = "lorc.vector_rows";
 
 struct EmulatedLinearOperands {
   mlir::Value input, weight;

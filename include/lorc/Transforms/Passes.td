@@ -228,6 +228,8 @@ def LorcOutermostParallelLoopsPass : Pass<"lorc-outermost-parallel-loops"> {
       runs its innermost dimension as an `scf.for` inside: threads split rows, each row is a
       contiguous loop that LLVM vectorises (collapsing it too would put a division and a
       remainder on every element);
+    * an outermost `scf.parallel` marked `lorc.vector_rows` (rows that `--lorc-vectorize`
+      vectorised whole) stays parallel in every dimension;
     * an outermost `scf.parallel` of rank 1 whose body has no loop (one element per
       iteration, over short vectors such as biases and pooled rows) becomes an `scf.for`;
       rank 1 over rows with a loop inside (a row reduction) stays parallel.
@@ -770,6 +772,52 @@ def LorcApproximateMathPass : Pass<"lorc-approximate-math"> {
   ];
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::vector::VectorDialect",
                            "mlir::math::MathDialect"];
+}
+
+def LorcVectorizePass : Pass<"lorc-vectorize", "mlir::func::FuncOp"> {
+  let summary = "The CPU's non-GEMM linalg ops on buffers as vector code, one row per iteration";
+  let description = [{
+    Runs after bufferization and `--lorc-dispatch-blas` in the CPU pipeline, on what is left of
+    linalg (layer norms, softmax and the attention's per-tile arithmetic, transposes, fills,
+    casts). Each op whose innermost loop dimension every operand reads contiguously (as its
+    innermost index with unit stride, or not at all: a broadcast) is vectorised; a
+    `linalg.generic` whose contiguous dimension is another parallel one (mean pooling's sum over
+    the sequence, features outside) has that dimension made innermost first
+    (`linalg::interchangeGenericOp`; same summation order). Each such op is
+
+    * tiled with upstream `linalg::tileLinalgOp` to one row per iteration: every other loop
+      dimension in steps of one (`scf.parallel` for parallel dimensions, `scf.for` for
+      reductions). The innermost dimension is taken whole when it is a reduction of static
+      extent at most `max-row-elements` (one `vector.multi_reduction` per row) or parallel of
+      static extent at most `parallel-tile`; a longer parallel one is stepped through in
+      `parallel-tile` elements when that divides its static extent, else in `vector-width`
+      (one register, masked). A long row as one vector would keep every intermediate of the
+      body live across all of its registers, and LLVM spills them;
+    * vectorised with upstream `linalg::vectorize` (`vector.transfer_read`/`write`, elementwise
+      arithmetic on vectors, `vector.multi_reduction` for row reductions), masked where the
+      extent is dynamic.
+
+    Loops over rows vectorised whole are marked `lorc.vector_rows`, so that
+    `--lorc-outermost-parallel-loops` splits all of their dimensions across the threads.
+
+    Left to the scalar loops (which LLVM's loop vectoriser still vectorises): contractions
+    (GEMMs not dispatched to a library), ops whose innermost dimension is strided, indexed or
+    transposed in an operand, reductions over a dynamic innermost extent (reducing across lanes
+    every `vector-width` elements is slower than LLVM's vector accumulator), and whatever
+    `linalg::vectorizeOpPrecondition` refuses.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", "16",
+           "Lanes of a dynamic-extent row per step (16 f32 = one AVX-512 register)">,
+    Option<"parallelTile", "parallel-tile", "int64_t", "64",
+           "Elements per step of a static elementwise row longer than this (4 AVX-512 "
+           "registers of f32); shorter rows are one vector">,
+    Option<"maxRowElements", "max-row-elements", "int64_t", "1024",
+           "Largest static extent of a row reduction vectorised as one vector">,
+  ];
+  let dependentDialects = ["mlir::vector::VectorDialect", "mlir::scf::SCFDialect",
+                           "mlir::affine::AffineDialect", "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
 }
 
 def LorcLowerExpandShapePass : Pass<"lorc-lower-expand-shape"> {
