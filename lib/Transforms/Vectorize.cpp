@@ -125,8 +125,7 @@ struct LorcVectorizePass : lorc::impl::LorcVectorizePassBase<LorcVectorizePass> 
     }
     SmallVector<linalg::LinalgOp> candidates;
     getOperation()->walk([&](linalg::LinalgOp op) {
-      if (op.hasPureBufferSemantics() && !linalg::isaContractionOpInterface(op) &&
-          !op->getParentOfType<vector::MaskOp>())
+      if (op.hasPureBufferSemantics() && !linalg::isaContractionOpInterface(op))
         candidates.push_back(op);
     });
     IRRewriter rewriter(&getContext());
@@ -138,8 +137,9 @@ struct LorcVectorizePass : lorc::impl::LorcVectorizePassBase<LorcVectorizePass> 
   /// one) and vectorises the tile. The innermost dimension is taken whole when it is a
   /// reduction of static extent <= maxRowElements (one vector.multi_reduction per row) or
   /// parallel of static extent <= parallelTile; else, parallel, in steps of parallelTile
-  /// (static extents it divides) or vectorWidth (masked). Leaves `op` alone (and returns
-  /// failure) when it does not fit.
+  /// (static extents it divides) or vectorWidth (masked). Returns failure, leaving `op`'s
+  /// scalar form (a generic possibly interchanged, which computes the same values in the
+  /// same order), when it does not fit.
   LogicalResult vectorizeRows(IRRewriter &rewriter, linalg::LinalgOp op) {
     unsigned numLoops = op.getNumLoops();
     if (numLoops == 0)
@@ -225,7 +225,7 @@ struct LorcVectorizePass : lorc::impl::LorcVectorizePassBase<LorcVectorizePass> 
         linalg::vectorize(rewriter, tile, vectorSizes, scalable);
     rewriter.setListener(nullptr);
     if (failed(vectorized)) {
-      // Preconditions held on the untiled op; a failure here leaves the tiled (scalar) loops,
+      // The preconditions held on the tile; a failure here leaves the tiled (scalar) loops,
       // which are still correct.
       if (tile != op)
         rewriter.eraseOp(op);
