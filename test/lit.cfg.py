@@ -32,11 +32,15 @@ if os.path.exists(os.path.join(model_dir, "model.safetensors")):
 config.substitutions.append(("%minilm", model_dir))
 
 # Whether this CPU lacks AMX (lorc-compile --host-cpu=graniterapids then makes host code it
-# cannot run: test/Tools/host-cpu-refused.test).
+# cannot run: test/Tools/host-cpu-refused.test), and whether it has AVX512_BF16 (VDPBF16PS: the
+# runtime's bf16 GEMMs round activations too; without it they run in f32 on bf16-stored weights:
+# test/e2e/precision-bf16.test).
 try:
     _flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
     if "amx_tile" not in _flags:
         config.available_features.add("cpu-without-amx")
+    if "avx512_bf16" in _flags:
+        config.available_features.add("cpu-bf16-dot")
 except OSError:
     pass
 
