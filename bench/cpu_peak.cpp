@@ -3,7 +3,7 @@
 // The arithmetic ceiling of this CPU, measured: chains of independent vector FMAs that keep
 // every vector pipe busy and touch no memory, on T threads at once.
 //   f32:  VFMADD231PS zmm   (_mm512_fmadd_ps):   16 lanes × 2 flop = 32 flop per instruction;
-//         on a CPU without AVX-512F (e.g. AMD Zen 2) VFMADD231PS ymm (_mm256_fmadd_ps, AVX2 +
+//         on a CPU without AVX-512F (AMD before Zen 4) VFMADD231PS ymm (_mm256_fmadd_ps, AVX2 +
 //         FMA): 8 lanes × 2 flop = 16
 //   bf16: VDPBF16PS zmm     (_mm512_dpbf16_ps):  16 lanes × 2 pairs × 2 flop = 64 flop
 // (Intel's intrinsics guide gives both operations; VDPBF16PS accumulates in f32, as oneDNN's
