@@ -54,6 +54,11 @@ extern "C" void _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w(MemRef<2> *, Fp8MemRe
                                                            MemRef<1> *, MemRef<2> *,
                                                            MemRef<1> *, MemRef<2> *, int32_t,
                                                            int32_t, int32_t, int32_t, int32_t);
+extern "C" void _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w_e5m2(MemRef<2> *, Fp8MemRef<2> *,
+                                                                MemRef<1> *, MemRef<2> *,
+                                                                MemRef<1> *, MemRef<2> *, int32_t,
+                                                                int32_t, int32_t, int32_t,
+                                                                int32_t);
 extern "C" void memrefCopy(int64_t, Unranked *, Unranked *);
 
 namespace {
@@ -319,49 +324,59 @@ TEST(CpuKernels, Bf16StoredWeightsMatchBf16Gemm) {
   lorc::clearPackedWeights();
 }
 
-// Weights stored FP8 (`_epilogue_fp8w`: E4M3 codes and one f32 scale per stored row, an FP8
-// layer's weight under --lorc-narrow-weights) give exactly the `_f32` result on the dequantised
-// values (value(q) / s, fp8FakeQuantRows: what the weight was before it was stored FP8), plain
-// and with an epilogue, B [n, k] used transposed or [k, n] not, a parameter (decoded once, cached
-// until clearPackedWeights) or not.
+// Weights stored FP8 (`_epilogue_fp8w`: E4M3 codes, `_epilogue_fp8w_e5m2`: E5M2 codes, and one
+// f32 scale per stored row, an FP8 layer's weight under --lorc-narrow-weights) give exactly the
+// `_f32` result on the dequantised values (value(q) / s, fp8FakeQuantRows: what the weight was
+// before it was stored FP8), plain and with an epilogue, B [n, k] used transposed or [k, n] not,
+// a parameter (decoded once, cached until clearPackedWeights) or not.
 TEST(CpuKernels, Fp8StoredWeightsMatchDequantisedF32Gemm) {
   const int64_t m = 19, n = 40, k = 72;
+  using Entry = void (*)(MemRef<2> *, Fp8MemRef<2> *, MemRef<1> *, MemRef<2> *, MemRef<1> *,
+                         MemRef<2> *, int32_t, int32_t, int32_t, int32_t, int32_t);
+  auto entryOf = [](lorc::Fp8Kind kind) -> Entry {
+    return kind == lorc::Fp8Kind::E4M3FN ? _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w
+                                         : _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w_e5m2;
+  };
   // The plain C += op(A)·op(B): no bias or residual (empty), accumulate, no activation.
   MemRef<1> noBias{nullptr, nullptr, 0, {0}, {1}};
   MemRef<2> noResidual{nullptr, nullptr, 0, {0, 0}, {0, 1}};
-  auto plainFp8w = [&](MemRef<2> *a, Fp8MemRef<2> *bq, MemRef<1> *s, MemRef<2> *c,
-                       int32_t transB, int32_t parameter) {
-    _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w(a, bq, s, c, &noBias, &noResidual, 0, transB,
-                                               parameter, 1, 0);
+  auto plainFp8w = [&](lorc::Fp8Kind kind, MemRef<2> *a, Fp8MemRef<2> *bq, MemRef<1> *s,
+                       MemRef<2> *c, int32_t transB, int32_t parameter) {
+    entryOf(kind)(a, bq, s, c, &noBias, &noResidual, 0, transB, parameter, 1, 0);
   };
   std::vector<float> a = values(m * k, 21), w = values(n * k, 22);
   std::vector<float> biasData = values(n, 23), residual = values(m * n, 24);
-  for (int parameter = 0; parameter < 2; ++parameter)
-    for (int transB = 0; transB < 2; ++transB) {
-      int64_t br = transB ? n : k, bc = transB ? k : n; // B as stored: rows carry the scales
-      lorc::Fp8Rows q = lorc::fp8QuantizeRows(w.data(), br, bc, lorc::Fp8Kind::E4M3FN, 0);
-      std::vector<float> dq = lorc::fp8FakeQuantRows(w.data(), br, bc, lorc::Fp8Kind::E4M3FN, 0);
-      MemRef<2> A = view2(a, m, k), B = view2(dq, br, bc);
-      Fp8MemRef<2> Bq{q.codes.data(), q.codes.data(), 0, {br, bc}, {bc, 1}};
-      MemRef<1> S{q.scales.data(), q.scales.data(), 0, {br}, {1}};
-      std::vector<float> want(m * n, 0.25f), got(m * n, 0.25f);
-      MemRef<2> C = view2(want, m, n), Cq = view2(got, m, n);
-      _mlir_ciface_lorc_cpu_matmul_f32(&A, &B, &C, 0, transB, parameter);
-      plainFp8w(&A, &Bq, &S, &Cq, transB, parameter);
-      EXPECT_EQ(got, want) << "matmul parameter=" << parameter << " transB=" << transB;
-      EXPECT_GT(maxAbsDiff(got, std::vector<double>(got.size(), 0.25)), 1e-2) << "not a no-op";
+  for (lorc::Fp8Kind kind : {lorc::Fp8Kind::E4M3FN, lorc::Fp8Kind::E5M2})
+    for (int parameter = 0; parameter < 2; ++parameter)
+      for (int transB = 0; transB < 2; ++transB) {
+        std::string where = std::string(kind == lorc::Fp8Kind::E4M3FN ? "e4m3" : "e5m2") +
+                            " parameter=" + std::to_string(parameter) +
+                            " transB=" + std::to_string(transB);
+        int64_t br = transB ? n : k, bc = transB ? k : n; // B as stored: rows carry the scales
+        lorc::Fp8Rows q = lorc::fp8QuantizeRows(w.data(), br, bc, kind, 0);
+        std::vector<float> dq = lorc::fp8FakeQuantRows(w.data(), br, bc, kind, 0);
+        MemRef<2> A = view2(a, m, k), B = view2(dq, br, bc);
+        Fp8MemRef<2> Bq{q.codes.data(), q.codes.data(), 0, {br, bc}, {bc, 1}};
+        MemRef<1> S{q.scales.data(), q.scales.data(), 0, {br}, {1}};
+        std::vector<float> want(m * n, 0.25f), got(m * n, 0.25f);
+        MemRef<2> C = view2(want, m, n), Cq = view2(got, m, n);
+        _mlir_ciface_lorc_cpu_matmul_f32(&A, &B, &C, 0, transB, parameter);
+        plainFp8w(kind, &A, &Bq, &S, &Cq, transB, parameter);
+        EXPECT_EQ(got, want) << "matmul " << where;
+        EXPECT_GT(maxAbsDiff(got, std::vector<double>(got.size(), 0.25)), 1e-2) << "not a no-op";
 
-      std::fill(want.begin(), want.end(), 0.0f);
-      std::fill(got.begin(), got.end(), 0.0f);
-      MemRef<1> bias{biasData.data(), biasData.data(), 0, {n}, {1}};
-      MemRef<2> res = view2(residual, m, n);
-      _mlir_ciface_lorc_cpu_matmul_epilogue_f32(&A, &B, &C, &bias, &res, 0, transB, parameter, 0,
-                                                1);
-      _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w(&A, &Bq, &S, &Cq, &bias, &res, 0, transB,
-                                                 parameter, 0, 1);
-      EXPECT_EQ(got, want) << "epilogue parameter=" << parameter << " transB=" << transB;
-    }
-  lorc::clearPackedWeights();
+        std::fill(want.begin(), want.end(), 0.0f);
+        std::fill(got.begin(), got.end(), 0.0f);
+        MemRef<1> bias{biasData.data(), biasData.data(), 0, {n}, {1}};
+        MemRef<2> res = view2(residual, m, n);
+        _mlir_ciface_lorc_cpu_matmul_epilogue_f32(&A, &B, &C, &bias, &res, 0, transB, parameter,
+                                                  0, 1);
+        entryOf(kind)(&A, &Bq, &S, &Cq, &bias, &res, 0, transB, parameter, 0, 1);
+        EXPECT_EQ(got, want) << "epilogue " << where;
+        // The reference's packed B is cached by the address of `dq`, which the next
+        // iteration's may reuse.
+        lorc::clearPackedWeights();
+      }
 
   // A parameter is decoded once: new codes at the same address are seen only after
   // clearPackedWeights() (which the artifact calls when it rewrites parameters).
@@ -371,13 +386,19 @@ TEST(CpuKernels, Fp8StoredWeightsMatchDequantisedF32Gemm) {
   MemRef<1> S{q.scales.data(), q.scales.data(), 0, {n}, {1}};
   std::vector<float> first(m * n, 0.0f), cached(m * n, 0.0f), fresh(m * n, 0.0f);
   MemRef<2> C1 = view2(first, m, n), C2 = view2(cached, m, n), C3 = view2(fresh, m, n);
-  plainFp8w(&A, &Bq, &S, &C1, 1, 1);
+  plainFp8w(lorc::Fp8Kind::E4M3FN, &A, &Bq, &S, &C1, 1, 1);
+  // The same bytes read as E5M2 are other values (some ±inf or NaN: E4M3's 0x7E is E5M2's
+  // exponent 31): the cache tells the formats apart.
+  std::vector<float> asE5m2(m * n, 0.0f);
+  MemRef<2> C5 = view2(asE5m2, m, n);
+  plainFp8w(lorc::Fp8Kind::E5M2, &A, &Bq, &S, &C5, 1, 1);
+  EXPECT_NE(asE5m2, first) << "E5M2 codes decoded as the cached E4M3 weight";
   for (uint8_t &c : q.codes)
     c ^= 0x80; // negate every weight
-  plainFp8w(&A, &Bq, &S, &C2, 1, 1);
+  plainFp8w(lorc::Fp8Kind::E4M3FN, &A, &Bq, &S, &C2, 1, 1);
   EXPECT_EQ(cached, first) << "the decoded parameter is reused";
   lorc::clearPackedWeights();
-  plainFp8w(&A, &Bq, &S, &C3, 1, 1);
+  plainFp8w(lorc::Fp8Kind::E4M3FN, &A, &Bq, &S, &C3, 1, 1);
   for (int64_t i = 0; i < m * n; ++i)
     EXPECT_EQ(fresh[i], -first[i]) << i;
   lorc::clearPackedWeights();

@@ -188,9 +188,7 @@ llvm::Error linkSharedLibrary(StringRef object, StringRef library) {
 llvm::Error writeManifest(StringRef path, const CompileOptions &options,
                           const ImportedModel &model, ArrayRef<Type> inputTypes,
                           ArrayRef<std::string> inputNames, ArrayRef<Type> resultTypes,
-                          ArrayRef<std::string> resultNames, int64_t paramElements,
-                          std::optional<std::pair<int64_t, int64_t>> bf16Params,
-                          std::optional<std::pair<int64_t, int64_t>> fp8Params,
+                          ArrayRef<std::string> resultNames, const ParameterLayout &params,
                           llvm::json::Array libraries, bool hasVocab, bool lowerCase,
                           llvm::json::Array adapterSlots,
                           std::optional<llvm::json::Object> fp8) {
@@ -217,20 +215,18 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
   for (auto [t, n] : llvm::zip(resultTypes, resultNames))
     outputs.push_back(llvm::json::Object{{"name", n}, {"dtype", dtypeOf(t)}, {"shape", shapeOf(t)}});
   // The entry's leading arguments: the f32 buffer from the weights file's data section start,
-  // then, with bf16 weights, the bf16 buffer from `offset` bytes into it, and with FP8-stored
-  // weights, the FP8 E4M3 buffer after that.
-  llvm::json::Array parameters{llvm::json::Object{
-      {"file", "weights.safetensors"}, {"dtype", "f32"}, {"elements", paramElements}}};
-  if (bf16Params)
-    parameters.push_back(llvm::json::Object{{"file", "weights.safetensors"},
-                                            {"dtype", "bf16"},
-                                            {"offset", bf16Params->first},
-                                            {"elements", bf16Params->second}});
-  if (fp8Params)
-    parameters.push_back(llvm::json::Object{{"file", "weights.safetensors"},
-                                            {"dtype", "f8e4m3"},
-                                            {"offset", fp8Params->first},
-                                            {"elements", fp8Params->second}});
+  // then the bf16, FP8 E4M3 and FP8 E5M2 buffers it has, each from `offset` bytes into it.
+  llvm::json::Array parameters;
+  for (unsigned buffer = 0; buffer < kNumParameterBuffers; ++buffer) {
+    if (params.elements[buffer] < 0)
+      continue;
+    llvm::json::Object o{{"file", "weights.safetensors"},
+                         {"dtype", kParameterBufferDTypes[buffer]},
+                         {"elements", params.elements[buffer]}};
+    if (buffer != 0)
+      o["offset"] = static_cast<int64_t>(params.offset[buffer]);
+    parameters.push_back(std::move(o));
+  }
   llvm::json::Object manifest{
       {"format", "lorc-artifact"},
       {"version", 1},
@@ -438,30 +434,23 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
   if (failed(externalizeWeights(entry, /*minElements=*/16, weights)))
     return diags.take("externalizing weights");
   entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
-  // Up to three parameter buffers (docs/Artifact.md): f32 from the data section's start, then
-  // bf16 (when there are bf16 weights) and FP8 E4M3 codes (when FP8 layers store their weights
-  // FP8), each from its first tensor's offset, in that order, the last ending at the end.
-  int64_t paramElements = static_cast<int64_t>(weights.dataSize() / sizeof(float));
-  std::optional<std::pair<int64_t, int64_t>> bf16Params, fp8Params; // (byte offset, elements)
+  // Up to four parameter buffers (docs/Artifact.md, lorc::ParameterBuffer): f32 from the data
+  // section's start, then bf16 (when there are bf16 weights), FP8 E4M3 codes and FP8 E5M2
+  // codes (when FP8 layers store their weights FP8), each from its first tensor's offset, in
+  // that order, the last ending at the end. The entry's leading arguments are those present.
+  ParameterLayout params;
   {
-    unsigned arg = 1;
-    auto elementsOf = [&](unsigned i) {
-      return cast<RankedTensorType>(entry.getArgumentTypes()[i]).getDimSize(0);
-    };
-    std::optional<int64_t> bf16Elements, fp8Elements;
-    if (entry->hasAttr("lorc.parameters_bf16"))
-      bf16Elements = elementsOf(arg++);
-    if (entry->hasAttr("lorc.parameters_fp8"))
-      fp8Elements = elementsOf(arg++);
-    int64_t end = static_cast<int64_t>(weights.dataSize());
-    if (fp8Elements) {
-      fp8Params = {end - *fp8Elements, *fp8Elements};
-      end = fp8Params->first;
-    }
-    if (bf16Elements)
-      bf16Params = {end - 2 * *bf16Elements, *bf16Elements};
-    if (bf16Elements || fp8Elements)
-      paramElements = elementsOf(0);
+    unsigned arg = 0;
+    for (unsigned buffer = 0; buffer < kNumParameterBuffers; ++buffer)
+      if (entry->hasAttr(kParameterLayoutAttrs[buffer]))
+        params.elements[buffer] =
+            cast<RankedTensorType>(entry.getArgumentTypes()[arg++]).getDimSize(0);
+    uint64_t end = weights.dataSize();
+    for (unsigned buffer = kNumParameterBuffers; buffer-- > 1;)
+      if (params.elements[buffer] >= 0) {
+        end -= static_cast<uint64_t>(params.elements[buffer]) * kParameterBufferWidths[buffer];
+        params.offset[buffer] = end;
+      }
   }
   stage->finish();
 
@@ -510,8 +499,7 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     // an error, not a call with misplaced descriptors (lorc::kEntrySignatureSymbol).
     {
       llvm::Constant *text = llvm::ConstantDataArray::getString(
-          llvmContext, entrySignature(bf16Params.has_value(), fp8Params.has_value(),
-                                      inputTypes.size()));
+          llvmContext, entrySignature(params, inputTypes.size()));
       auto *global = new llvm::GlobalVariable(*llvmModule, text->getType(), /*isConstant=*/true,
                                               llvm::GlobalValue::ExternalLinkage, text,
                                               lorc::kEntrySignatureSymbol);
@@ -626,9 +614,8 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     if (std::error_code ec = llvm::sys::fs::copy_file(vocab, inTmp("vocab.txt")))
       return makeError(vocab + ": cannot copy into the artifact: " + ec.message());
   if (llvm::Error e = writeManifest(inTmp("manifest.json"), options, be.model, inputTypes,
-                                    inputNames, resultTypes, resultNames, paramElements, bf16Params, fp8Params,
-                                    std::move(libraries),
-                                    hasVocab, readLowerCase(options.modelDir),
+                                    inputNames, resultTypes, resultNames, params,
+                                    std::move(libraries), hasVocab, readLowerCase(options.modelDir),
                                     std::move(adapterSlots), std::move(fp8)))
     return e;
 

@@ -200,11 +200,9 @@ std::vector<ResultView> invoke(void *entry, const uint8_t *params, const Paramet
     resultWords += 3 + 2 * s.shape.size();
   std::vector<int64_t> results(resultWords, 0);
   std::vector<std::vector<int64_t>> descs;
-  descs.push_back(descriptor(params, {layout.f32Elements}));
-  if (layout.bf16Elements >= 0)
-    descs.push_back(descriptor(params + layout.bf16Offset, {layout.bf16Elements}));
-  if (layout.fp8Elements >= 0)
-    descs.push_back(descriptor(params + layout.fp8Offset, {layout.fp8Elements}));
+  for (unsigned buffer = 0; buffer < kNumParameterBuffers; ++buffer)
+    if (layout.elements[buffer] >= 0)
+      descs.push_back(descriptor(params + layout.offset[buffer], {layout.elements[buffer]}));
   for (auto [t, data] : llvm::zip(inputs, inputData))
     descs.push_back(descriptor(data, t->shape));
   std::vector<void *> args{results.data()};
@@ -442,43 +440,55 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
     a->flopsPerTokenPair = 2.0 * l * 2 * h;
   }
 
-  // Parameters: the data section of weights.safetensors, as one f32 buffer from its start and,
-  // for artifacts with bf16 weights, a bf16 buffer after it, then, for artifacts with weights
-  // stored FP8, an E4M3 buffer after that (docs/Artifact.md).
+  // Parameters: the data section of weights.safetensors, as one f32 buffer from its start and
+  // then, where the artifact has them, a bf16 buffer, an FP8 E4M3 buffer and an FP8 E5M2
+  // buffer, in that order (docs/Artifact.md, lorc::ParameterBuffer).
+  static_assert(kNumParameterBuffers == 4, "the message below counts the buffers");
   const llvm::json::Array *params = m->getArray("parameters");
-  if (!params || params->empty() || params->size() > 3)
-    return makeError(manifestPath + ": expected one to three entries in 'parameters'");
+  if (!params || params->empty() || params->size() > kNumParameterBuffers)
+    return makeError(manifestPath + ": expected one to four entries in 'parameters'");
   std::optional<llvm::StringRef> file;
   uint64_t previousEnd = 0; // bytes: where the previous buffer ends
+  unsigned previousBuffer = 0;
   for (auto [i, v] : llvm::enumerate(*params)) {
     const llvm::json::Object *p = v.getAsObject();
     std::string where = manifestPath + ": parameters[" + std::to_string(i) + "]";
     std::optional<llvm::StringRef> f = p ? p->getString("file") : std::nullopt;
     std::optional<int64_t> elements = p ? p->getInteger("elements") : std::nullopt;
     std::optional<llvm::StringRef> dtype = p ? p->getString("dtype") : std::nullopt;
-    // f32 first; then bf16 and/or f8e4m3, in that order.
-    bool ok = dtype && (i == 0 ? *dtype == "f32"
-                               : (*dtype == "bf16" && i == 1) ||
-                                     (*dtype == "f8e4m3" && a->paramLayout.fp8Elements < 0));
-    if (!f || !elements || *elements < 0 || !ok)
-      return makeError(where + " needs 'file', 'elements' and dtype " +
-                       (i == 0 ? "f32" : i == 1 ? "bf16 or f8e4m3" : "f8e4m3"));
+    // f32 first; then the others, each at most once, in ParameterBuffer order.
+    unsigned buffer = kNumParameterBuffers;
+    for (unsigned b = 0; dtype && b < kNumParameterBuffers; ++b)
+      if (*dtype == kParameterBufferDTypes[b])
+        buffer = b;
+    bool ok = i == 0 ? buffer == 0 : buffer < kNumParameterBuffers && buffer > previousBuffer;
+    if (!f || !elements || *elements < 0 || !ok) {
+      // The dtypes allowed here: "f32", "bf16, f8e4m3 or f8e5m2", ...
+      unsigned first = i == 0 ? 0 : previousBuffer + 1, end = i == 0 ? 1 : kNumParameterBuffers;
+      std::string allowed;
+      for (unsigned b = first; b < end; ++b)
+        allowed += std::string(b == first ? "" : b + 1 == end ? " or " : ", ") +
+                   kParameterBufferDTypes[b];
+      if (allowed.empty())
+        allowed = "(none: f32, bf16, f8e4m3 and f8e5m2 come at most once each, in that order)";
+      return makeError(where + " needs 'file', 'elements' and dtype " + allowed);
+    }
+    previousBuffer = buffer;
     if (i == 0) {
       file = f;
-      a->paramLayout.f32Elements = *elements;
+      a->paramLayout.elements[0] = *elements;
       previousEnd = static_cast<uint64_t>(*elements) * 4;
       continue;
     }
-    unsigned width = *dtype == "bf16" ? 2 : 1;
     std::optional<int64_t> offset = p->getInteger("offset");
     if (*f != *file || !offset || *offset < 0 || static_cast<uint64_t>(*offset) < previousEnd ||
         *offset % 4 != 0)
       return makeError(where + " needs the f32 buffer's 'file' and a 4-byte aligned 'offset' "
                                "at or after the previous buffer's end");
-    (width == 2 ? a->paramLayout.bf16Offset : a->paramLayout.fp8Offset) =
-        static_cast<uint64_t>(*offset);
-    (width == 2 ? a->paramLayout.bf16Elements : a->paramLayout.fp8Elements) = *elements;
-    previousEnd = static_cast<uint64_t>(*offset) + static_cast<uint64_t>(*elements) * width;
+    a->paramLayout.offset[buffer] = static_cast<uint64_t>(*offset);
+    a->paramLayout.elements[buffer] = *elements;
+    previousEnd = static_cast<uint64_t>(*offset) +
+                  static_cast<uint64_t>(*elements) * kParameterBufferWidths[buffer];
   }
   llvm::Expected<std::unique_ptr<SafetensorsFile>> w = SafetensorsFile::open(path(*file));
   if (!w)
@@ -522,8 +532,7 @@ llvm::Expected<std::unique_ptr<Artifact>> Artifact::load(llvm::StringRef dirPath
   // describe those the library was compiled for, or arguments would be misplaced.
   if (auto *compiled = static_cast<const char *>(dlsym(a->library, kEntrySignatureSymbol))) {
     std::string described =
-        entrySignature(a->paramLayout.bf16Elements >= 0, a->paramLayout.fp8Elements >= 0,
-                       a->inputSpecs.size());
+        entrySignature(a->paramLayout, a->inputSpecs.size());
     if (described != compiled)
       return makeError(manifestPath + ": its 'parameters' and 'inputs' describe an entry point "
                        "taking " + described + ", but " + libPath + " was compiled for " +

@@ -436,7 +436,7 @@ namespace {
 /// Decoded FP8 weights of parameters (decodeFp8Rows with `cache`), by their operands.
 struct DecodedFp8 {
   std::mutex mutex;
-  std::map<std::array<int64_t, 7>, std::unique_ptr<std::vector<float>>> weights;
+  std::map<std::array<int64_t, 8>, std::unique_ptr<std::vector<float>>> weights;
   static DecodedFp8 &get() {
     static DecodedFp8 d;
     return d;
@@ -446,7 +446,7 @@ struct DecodedFp8 {
 void decodeInto(const lorc::Fp8RowsOperand &w, float *out) {
   float table[256];
   for (int code = 0; code < 256; ++code)
-    table[code] = lorc::fp8Decode(static_cast<uint8_t>(code), lorc::Fp8Kind::E4M3FN);
+    table[code] = lorc::fp8Decode(static_cast<uint8_t>(code), w.kind);
   for (int64_t r = 0; r < w.rows; ++r) {
     float s = w.scales[r * w.scaleStride];
     const uint8_t *row = w.codes + r * w.codeStrides[0];
@@ -465,9 +465,14 @@ const float *lorc::decodeFp8Rows(const Fp8RowsOperand &w, bool cache,
     return scratch.data();
   }
   DecodedFp8 &d = DecodedFp8::get();
-  std::array<int64_t, 7> key{reinterpret_cast<int64_t>(w.codes), w.rows,           w.cols,
-                             w.codeStrides[0], w.codeStrides[1],
-                             reinterpret_cast<int64_t>(w.scales), w.scaleStride};
+  std::array<int64_t, 8> key{reinterpret_cast<int64_t>(w.codes),
+                             w.rows,
+                             w.cols,
+                             w.codeStrides[0],
+                             w.codeStrides[1],
+                             reinterpret_cast<int64_t>(w.scales),
+                             w.scaleStride,
+                             static_cast<int64_t>(w.kind)};
   std::lock_guard<std::mutex> lock(d.mutex);
   std::unique_ptr<std::vector<float>> &slot = d.weights[key];
   if (!slot) {

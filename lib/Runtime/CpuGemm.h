@@ -20,6 +20,8 @@
 #ifndef LORC_LIB_RUNTIME_CPUGEMM_H
 #define LORC_LIB_RUNTIME_CPUGEMM_H
 
+#include "lorc/Support/Fp8.h"
+
 #include <cstdint>
 #include <vector>
 
@@ -70,14 +72,16 @@ void cpuGemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, Gemm
 /// are about to be unmapped).
 void clearPackedWeights();
 
-/// An FP8 E4M3 weight stored as codes [rows, cols] (element strides `codeStrides`) and one
-/// f32 scale per row (element stride `scaleStride`): lorc.dequantize {axis = 0}'s operands.
+/// An FP8 weight stored as codes [rows, cols] of format `kind` (element strides
+/// `codeStrides`) and one f32 scale per row (element stride `scaleStride`):
+/// lorc.dequantize {axis = 0}'s operands.
 struct Fp8RowsOperand {
   const uint8_t *codes;
   int64_t rows, cols;
   int64_t codeStrides[2];
   const float *scales;
   int64_t scaleStride;
+  Fp8Kind kind = Fp8Kind::E4M3FN;
 };
 
 /// W[r, c] = value(codes[r, c]) / scales[r] in f32 (lib/Support/Fp8.cpp fp8Decode; the same

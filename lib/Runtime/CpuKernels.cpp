@@ -85,19 +85,20 @@ void matmul3(MemRef<3> *a, BMemRef *b, MemRef<3> *c, int32_t transA, int32_t tra
       bIsParameter, c->aligned + c->offset, cs, precision);
 }
 
-/// An FP8 E4M3 memref (codes): W of the `_fp8w` entry points.
+/// An FP8 memref (E4M3FN or E5M2 codes): W of the `_fp8w` entry points.
 template <int N> using Fp8MemRef = lorc::StridedMemRef<uint8_t, N>;
 
 /// W = value(q) / s[row] (lorc.dequantize {axis = 0}) as a dense row-major f32 [rows, cols]
 /// memref: decoded once for a parameter (lorc::decodeFp8Rows), else into `scratch`.
-MemRef<2> decodedWeight(Fp8MemRef<2> *q, MemRef<1> *scales, bool parameter,
+MemRef<2> decodedWeight(Fp8MemRef<2> *q, MemRef<1> *scales, lorc::Fp8Kind kind, bool parameter,
                         std::vector<float> &scratch) {
   lorc::Fp8RowsOperand w{q->aligned + q->offset,
                          q->sizes[0],
                          q->sizes[1],
                          {q->strides[0], q->strides[1]},
                          scales->aligned + scales->offset,
-                         scales->strides[0]};
+                         scales->strides[0],
+                         kind};
   float *data = const_cast<float *>(lorc::decodeFp8Rows(w, parameter, scratch));
   MemRef<2> m;
   m.allocated = m.aligned = data;
@@ -174,21 +175,36 @@ LORC_EXPORT _mlir_ciface_lorc_cpu_batch_matmul_bf16w(MemRef<3> *a, Bf16MemRef<3>
                                                      int32_t transB, int32_t bIsParameter) {
   matmul3(a, b, c, transA, transB, bIsParameter, lorc::GemmPrecision::BF16);
 }
-// The `_fp8w` form: the f32 epilogue GEMM whose B is an FP8 layer's weight stored FP8 (E4M3
-// codes [n, k] or [k, n] and f32 row scales, --lorc-narrow-weights), i.e. B =
-// lorc.dequantize {axis = 0}; a plain C += A·B passes no bias or residual, accumulate = 1 and
-// no activation. A parameter's B is decoded once and then packed once (the CPU emulation of an
-// FP8 GEMM: the products of the dequantised values, f32 accumulation).
+// The `_fp8w` forms: the f32 epilogue GEMM whose B is an FP8 layer's weight stored FP8 (codes
+// [n, k] or [k, n], E4M3FN for `_fp8w` and E5M2 for `_fp8w_e5m2`, and f32 row scales,
+// --lorc-narrow-weights), i.e. B = lorc.dequantize {axis = 0}; a plain C += A·B passes no bias
+// or residual, accumulate = 1 and no activation. A parameter's B is decoded once and then
+// packed once (the CPU emulation of an FP8 GEMM: the products of the dequantised values, f32
+// accumulation).
+static void matmulEpilogueFp8(MemRef<2> *a, Fp8MemRef<2> *bq, MemRef<1> *bScales,
+                              lorc::Fp8Kind kind, MemRef<2> *c, MemRef<1> *bias,
+                              MemRef<2> *residual, int32_t transA, int32_t transB,
+                              int32_t bIsParameter, int32_t accumulate, int32_t activation) {
+  std::vector<float> scratch;
+  MemRef<2> b = decodedWeight(bq, bScales, kind, bIsParameter != 0, scratch);
+  matmulEpilogue(a, &b, c, bias, residual, transA, transB, bIsParameter, accumulate, activation,
+                 lorc::GemmPrecision::F32);
+}
 LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w(MemRef<2> *a, Fp8MemRef<2> *bq,
                                                        MemRef<1> *bScales, MemRef<2> *c,
                                                        MemRef<1> *bias, MemRef<2> *residual,
                                                        int32_t transA, int32_t transB,
                                                        int32_t bIsParameter, int32_t accumulate,
                                                        int32_t activation) {
-  std::vector<float> scratch;
-  MemRef<2> b = decodedWeight(bq, bScales, bIsParameter != 0, scratch);
-  matmulEpilogue(a, &b, c, bias, residual, transA, transB, bIsParameter, accumulate, activation,
-                 lorc::GemmPrecision::F32);
+  matmulEpilogueFp8(a, bq, bScales, lorc::Fp8Kind::E4M3FN, c, bias, residual, transA, transB,
+                    bIsParameter, accumulate, activation);
+}
+LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w_e5m2(
+    MemRef<2> *a, Fp8MemRef<2> *bq, MemRef<1> *bScales, MemRef<2> *c, MemRef<1> *bias,
+    MemRef<2> *residual, int32_t transA, int32_t transB, int32_t bIsParameter,
+    int32_t accumulate, int32_t activation) {
+  matmulEpilogueFp8(a, bq, bScales, lorc::Fp8Kind::E5M2, c, bias, residual, transA, transB,
+                    bIsParameter, accumulate, activation);
 }
 // Read-ahead of the next chunk of a layer under a memory budget (`--lorc-dispatch-blas` emits
 // it before each chunk's GEMM): asks the kernel to start reading the pages the view spans

@@ -98,9 +98,9 @@ Value viewRoot(Value v) {
 }
 
 /// Whether `v` is a view of a parameter buffer (argument 0 of a function carrying
-/// `lorc.parameters`, then its bf16 and FP8 arguments with `lorc.parameters_bf16` and
-/// `lorc.parameters_fp8`: lorc-externalize-weights' convention): read-only for the artifact's
-/// lifetime, so the runtime may pack it once.
+/// `lorc.parameters`, then one argument per other layout attribute it carries,
+/// lorc::kParameterLayoutAttrs: lorc-externalize-weights' convention): read-only for the
+/// artifact's lifetime, so the runtime may pack it once.
 bool isParameterView(Value v) {
   auto arg = dyn_cast<BlockArgument>(viewRoot(v));
   if (!arg)
@@ -108,9 +108,9 @@ bool isParameterView(Value v) {
   auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
   if (!func || !arg.getOwner()->isEntryBlock())
     return false;
-  unsigned buffers = 1 + func->hasAttr("lorc.parameters_bf16") +
-                     func->hasAttr("lorc.parameters_fp8");
-  return func->hasAttr("lorc.parameters") && arg.getArgNumber() < buffers;
+  unsigned buffers = llvm::count_if(kParameterLayoutAttrs,
+                                    [&](StringRef name) { return func->hasAttr(name); });
+  return func->hasAttr(kParameterLayoutAttrs[0]) && arg.getArgNumber() < buffers;
 }
 
 /// Whether the runtime may keep a packed copy of `matmul`'s B: a parameter view, except in
@@ -127,7 +127,8 @@ bool isConstantBuffer(Value v) {
 
 /// An FP8 layer's weight stored FP8 (--lorc-narrow-weights) that a matmul reads as B: the
 /// buffer last written, before the matmul, by a `lorc.fp8_row_decode` generic
-/// (convert-lorc-to-linalg's lowering of lorc.dequantize {axis = 0}) from constant E4M3 codes
+/// (convert-lorc-to-linalg's lowering of lorc.dequantize {axis = 0}) from constant FP8 codes
+/// (E4M3FN or E5M2)
 /// and row scales. Bufferization may give several decodes one buffer (their tensor.empty
 /// inits were CSE'd), each followed by the GEMMs that read it, so the decode is the nearest
 /// writer walking back from the matmul; anything else that may write the buffer in between
@@ -179,7 +180,8 @@ std::optional<Fp8Weight> fp8WeightOf(Operation *matmul) {
         Value codes = gen.getDpsInputs()[0], scales = gen.getDpsInputs()[1];
         auto ct = dyn_cast<MemRefType>(codes.getType());
         auto st = dyn_cast<MemRefType>(scales.getType());
-        if (!ct || !st || ct.getRank() != 2 || !isa<Float8E4M3FNType>(ct.getElementType()) ||
+        if (!ct || !st || ct.getRank() != 2 ||
+            !isa<Float8E4M3FNType, Float8E5M2Type>(ct.getElementType()) ||
             st.getRank() != 1 || !st.getElementType().isF32() || ct.getMemorySpace() ||
             st.getMemorySpace() || !isConstantBuffer(codes) || !isConstantBuffer(scales))
           return std::nullopt;
@@ -483,17 +485,20 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
   }
 
   /// One call of lorc_cpu_matmul_epilogue_* for the matmul and what it absorbs; with `fp8`, of
-  /// lorc_cpu_matmul_epilogue_fp8w, which takes B's E4M3 codes and row scales in B's place
-  /// (with nothing folded: no bias or residual, accumulate = 1, no activation).
+  /// lorc_cpu_matmul_epilogue_fp8w (E4M3FN) or lorc_cpu_matmul_epilogue_fp8w_e5m2, which take
+  /// B's FP8 codes and row scales in B's place (with nothing folded: no bias or residual,
+  /// accumulate = 1, no activation).
   void callWithEpilogue(ModuleOp module, linalg::LinalgOp op, std::pair<bool, bool> trans,
                         const Folded &folded, std::optional<Fp8Weight> fp8 = std::nullopt) {
     bool bf16B = hasBf16B(op);
     MLIRContext *ctx = &getContext();
     func::FuncOp decl;
     if (fp8) {
-      decl = getOrDeclareEpilogue(
-          module, "lorc_cpu_matmul_epilogue_fp8w",
-          {dynamicStrided(ctx, 2, Float8E4M3FNType::get(ctx)), dynamicStrided(ctx, 1)});
+      Type codes = cast<MemRefType>(fp8->codes.getType()).getElementType();
+      decl = getOrDeclareEpilogue(module,
+                                  isa<Float8E5M2Type>(codes) ? "lorc_cpu_matmul_epilogue_fp8w_e5m2"
+                                                             : "lorc_cpu_matmul_epilogue_fp8w",
+                                  {dynamicStrided(ctx, 2, codes), dynamicStrided(ctx, 1)});
       ++numFp8Weights;
     } else {
       decl = getOrDeclareEpilogue(

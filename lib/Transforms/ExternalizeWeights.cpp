@@ -7,6 +7,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 
 #include <cstring>
+#include <iterator>
 
 #define DEBUG_TYPE "lorc-externalize-weights"
 
@@ -29,7 +30,7 @@ struct WeightSlot {
   int64_t offsetElements = 0;
 };
 
-/// Returns the bytes of `attr` (row-major f32, bf16 or f8E4M3FN), or failure with a diagnostic on `op`.
+/// Returns the bytes of `attr` (row-major f32, bf16, f8E4M3FN or f8E5M2), or failure with a diagnostic on `op`.
 LogicalResult getWeightBytes(arith::ConstantOp op, ElementsAttr attr, WeightSlot &slot) {
   if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
     if (dense.isSplat()) {
@@ -82,10 +83,10 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
         (!runtime && (type.getRank() == 0 || type.getNumElements() < minElements)))
       return WalkResult::advance();
     if (!type.getElementType().isF32() && !type.getElementType().isBF16() &&
-        !isa<Float8E4M3FNType>(type.getElementType()))
+        !isa<Float8E4M3FNType, Float8E5M2Type>(type.getElementType()))
       return op.emitOpError() << "weight of element type " << type.getElementType()
                               << " cannot be externalized: the parameter buffers hold f32, "
-                                 "bf16 and f8E4M3FN only";
+                                 "bf16, f8E4M3FN and f8E5M2 only";
     auto [it, inserted] = runtime ? std::make_pair(slotOf.end(), true)
                                   : slotOf.try_emplace(op.getValue(), slots.size());
     unsigned slotIndex = inserted ? slots.size() : it->second;
@@ -110,19 +111,19 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
   if (walk.wasInterrupted())
     return failure();
 
-  // Up to three buffers, each a stretch of the data section: f32 weights from its start, then
-  // bf16 ones (weights narrowed by --lorc-narrow-weights), then FP8 E4M3 codes (weights of FP8
-  // layers). Each buffer spans up to the next one's first tensor (the writer aligns tensors to
-  // 64 bytes, so every stretch is a whole number of elements).
-  enum : unsigned { kF32 = 0, kBf16 = 1, kFp8 = 2, kBuffers = 3 };
+  // Up to four buffers, each a stretch of the data section: f32 weights from its start, then
+  // bf16 ones (weights narrowed by --lorc-narrow-weights), then FP8 E4M3FN codes and FP8 E5M2
+  // codes (weights of FP8 layers). Each buffer spans up to the next one's first tensor (the
+  // writer aligns tensors to 64 bytes, so every stretch is a whole number of elements).
+  enum : unsigned { kF32 = 0, kBf16 = 1, kE4M3 = 2, kE5M2 = 3, kBuffers = 4 };
   auto bufferOf = [](const WeightSlot &slot) -> unsigned {
     Type e = slot.type.getElementType();
-    return e.isF32() ? kF32 : e.isBF16() ? kBf16 : kFp8;
+    return e.isF32() ? kF32 : e.isBF16() ? kBf16 : isa<Float8E4M3FNType>(e) ? kE4M3 : kE5M2;
   };
-  const DType dtypes[kBuffers] = {DType::F32, DType::BF16, DType::F8_E4M3};
-  const uint64_t widths[kBuffers] = {4, 2, 1};
-  uint64_t begins[kBuffers] = {0, 0, 0};
-  bool present[kBuffers] = {true, false, false};
+  const DType dtypes[kBuffers] = {DType::F32, DType::BF16, DType::F8_E4M3, DType::F8_E5M2};
+  const uint64_t widths[kBuffers] = {4, 2, 1, 1};
+  uint64_t begins[kBuffers] = {0, 0, 0, 0};
+  bool present[kBuffers] = {true, false, false, false};
   for (unsigned buffer = 0; buffer < kBuffers; ++buffer)
     for (WeightSlot &slot : slots) {
       if (bufferOf(slot) != buffer)
@@ -136,7 +137,7 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
       present[buffer] = true;
       slot.offsetElements = static_cast<int64_t>(begin); // bytes, made elements below
     }
-  int64_t totals[kBuffers] = {0, 0, 0};
+  int64_t totals[kBuffers] = {0, 0, 0, 0};
   for (unsigned buffer = 0; buffer < kBuffers; ++buffer) {
     uint64_t end = writer.dataSize();
     for (unsigned next = buffer + 1; next < kBuffers; ++next)
@@ -151,10 +152,12 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
     slot.offsetElements = static_cast<int64_t>(
         (static_cast<uint64_t>(slot.offsetElements) - begins[buffer]) / widths[buffer]);
   }
-  // The arguments: f32 first, then bf16 and FP8 where present.
-  unsigned argOf[kBuffers] = {0, 1, present[kBf16] ? 2u : 1u};
+  // The arguments: f32 first, then each other buffer that is present, in buffer order.
+  unsigned argOf[kBuffers];
+  for (unsigned buffer = 0, arg = 0; buffer < kBuffers; ++buffer)
+    argOf[buffer] = present[buffer] ? arg++ : ~0u;
   Type elements[kBuffers] = {Float32Type::get(ctx), BFloat16Type::get(ctx),
-                             Float8E4M3FNType::get(ctx)};
+                             Float8E4M3FNType::get(ctx), Float8E5M2Type::get(ctx)};
   for (unsigned buffer = 0; buffer < kBuffers; ++buffer)
     if (present[buffer] &&
         failed(entry.insertArgument(argOf[buffer],
@@ -195,11 +198,10 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
     op.replaceAllUsesWith(views[slot]);
     op.erase();
   }
-  if (present[kBf16])
-    entry->setAttr("lorc.parameters_bf16", b.getArrayAttr(layouts[kBf16]));
-  if (present[kFp8])
-    entry->setAttr("lorc.parameters_fp8", b.getArrayAttr(layouts[kFp8]));
-  entry->setAttr("lorc.parameters", b.getArrayAttr(layouts[kF32]));
+  static_assert(std::size(kParameterLayoutAttrs) == kBuffers, "one layout attribute per buffer");
+  for (unsigned buffer = 0; buffer < kBuffers; ++buffer)
+    if (present[buffer])
+      entry->setAttr(kParameterLayoutAttrs[buffer], b.getArrayAttr(layouts[buffer]));
   return success();
 }
 

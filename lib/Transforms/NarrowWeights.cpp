@@ -55,23 +55,28 @@ struct LorcNarrowWeightsPass : lorc::impl::LorcNarrowWeightsPassBase<LorcNarrowW
     });
   }
 
-  /// FP8 E4M3 layers' weights (`lorc.fp8_weight` on their dequantised f32 constant) become
-  /// their codes and row scales read through lorc.dequantize {axis = 0}, where the codes
+  /// FP8 layers' weights (`lorc.fp8_weight` on their dequantised f32 constant, E4M3FN or E5M2)
+  /// become their codes and row scales read through lorc.dequantize {axis = 0}, where the codes
   /// reproduce every value bit for bit (value(q) / s, as the constant was computed).
   void storeFp8Weights(const llvm::StringSet<> &keep) {
-    SmallVector<arith::ConstantOp> weights;
+    SmallVector<std::pair<arith::ConstantOp, Fp8Kind>> weights;
     getOperation().walk([&](arith::ConstantOp op) {
       auto info = op->getAttrOfType<DictionaryAttr>(kFp8WeightAttr);
       auto format = info ? info.getAs<StringAttr>("format") : StringAttr();
-      if (format && format.getValue() == "fp8-e4m3" && !op->use_empty() &&
+      std::optional<Fp8Kind> kind;
+      if (format && format.getValue() == "fp8-e4m3")
+        kind = Fp8Kind::E4M3FN;
+      else if (format && format.getValue() == "fp8-e5m2")
+        kind = Fp8Kind::E5M2;
+      if (kind && !op->use_empty() &&
           llvm::all_of(op->getUses(), [](OpOperand &u) {
             auto linear = dyn_cast<LinearOp>(u.getOwner());
             return linear && &u == &linear.getWeightMutable();
           }))
-        weights.push_back(op);
+        weights.push_back({op, *kind});
     });
     MLIRContext *ctx = &getContext();
-    for (arith::ConstantOp op : weights) {
+    for (auto [op, kind] : weights) {
       auto scalesAttr = op->getAttrOfType<DictionaryAttr>(kFp8WeightAttr)
                             .getAs<DenseElementsAttr>("row_scales");
       std::optional<F32ConstantData> w = readF32Constant(op.getResult());
@@ -87,8 +92,8 @@ struct LorcNarrowWeightsPass : lorc::impl::LorcNarrowWeightsPassBase<LorcNarrowW
       for (int64_t r = 0; r < n && exact; ++r)
         for (int64_t c = 0; c < k && exact; ++c) {
           float v = w->values[r * k + c];
-          uint8_t q = fp8Encode(v * scales[r], Fp8Kind::E4M3FN);
-          float back = fp8Decode(q, Fp8Kind::E4M3FN) / scales[r];
+          uint8_t q = fp8Encode(v * scales[r], kind);
+          float back = fp8Decode(q, kind) / scales[r];
           exact = std::memcmp(&back, &v, sizeof(float)) == 0 || (std::isnan(back) && std::isnan(v));
           codes[r * k + c] = q;
         }
@@ -96,22 +101,26 @@ struct LorcNarrowWeightsPass : lorc::impl::LorcNarrowWeightsPassBase<LorcNarrowW
         ++numFp8Kept;
         continue;
       }
-      // "<weight>.e4m3" and "<weight>.e4m3_scale" (the f32 constant was "<weight>.fp8").
+      // "<weight>.e4m3" and "<weight>.e4m3_scale" ("e5m2" for E5M2; the f32 constant was
+      // "<weight>.fp8").
       StringRef base = w->name.empty() ? StringRef("weight") : StringRef(w->name);
       base.consume_back(".fp8");
+      StringRef suffix = kind == Fp8Kind::E4M3FN ? ".e4m3" : ".e5m2";
       OpBuilder b(op);
       Location loc = op.getLoc();
-      auto codesType = RankedTensorType::get(w->shape, Float8E4M3FNType::get(ctx));
+      Type f8 = kind == Fp8Kind::E4M3FN ? Type(Float8E4M3FNType::get(ctx))
+                                        : Type(Float8E5M2Type::get(ctx));
+      auto codesType = RankedTensorType::get(w->shape, f8);
       auto scalesType = RankedTensorType::get({n}, Float32Type::get(ctx));
       Value q = arith::ConstantOp::create(
           b, loc, codesType,
           DenseResourceElementsAttr::get(
-              codesType, (base + ".e4m3").str(),
+              codesType, (base + suffix).str(),
               HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<uint8_t>(codes))));
       Value s = arith::ConstantOp::create(
           b, loc, scalesType,
           DenseResourceElementsAttr::get(
-              scalesType, (base + ".e4m3_scale").str(),
+              scalesType, (base + suffix + "_scale").str(),
               HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(scales))));
       Value wide = DequantizeOp::create(b, loc, op.getType(), q, s, b.getI64IntegerAttr(0));
       op.getResult().replaceAllUsesWith(wide);

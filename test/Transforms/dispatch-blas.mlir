@@ -487,6 +487,34 @@ func.func @fp8_weight(%p: memref<80xf32>, %p8: memref<128xf8E4M3FN>, %a: memref<
 
 // -----
 
+// E5M2 codes (an fp8-e5m2 layer's weight) in the fourth parameter buffer (after the E4M3 one,
+// lorc.parameters_e5m2): the call is the `_fp8w_e5m2` form, on f8E5M2 codes, still a parameter.
+// CHECK-LABEL: func.func @fp8_e5m2_weight
+//   CHECK-NOT:   linalg.generic
+//       CHECK:   %[[Q:.*]] = memref.cast %{{.*}} : memref<16x8xf8E5M2> to memref<?x?xf8E5M2, strided<[?, ?], offset: ?>>
+//       CHECK:   call @lorc_cpu_matmul_epilogue_fp8w_e5m2(%{{.*}}, %[[Q]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c0_i32{{[_0-9]*}}, %c1_i32{{[_0-9]*}}, %c1_i32{{[_0-9]*}}, %c1_i32{{[_0-9]*}}, %c0_i32{{[_0-9]*}})
+//       CHECK: func.func private @lorc_cpu_matmul_epilogue_fp8w_e5m2(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf8E5M2, strided<[?, ?], offset: ?>>, memref<?xf32, strided<[?], offset: ?>>,
+// NOFOLD-LABEL: func.func @fp8_e5m2_weight
+//       NOFOLD:   linalg.generic
+//       NOFOLD:   call @lorc_cpu_matmul_f32(
+func.func @fp8_e5m2_weight(%p: memref<80xf32>, %p8: memref<64xf8E4M3FN>, %p5: memref<128xf8E5M2>, %a: memref<4x8xf32>, %c: memref<4x16xf32>) attributes {lorc.parameters = [], lorc.parameters_fp8 = [], lorc.parameters_e5m2 = []} {
+  %v = memref.subview %p5[0] [128] [1] : memref<128xf8E5M2> to memref<128xf8E5M2, strided<[1]>>
+  %q = memref.expand_shape %v [[0, 1]] output_shape [16, 8] : memref<128xf8E5M2, strided<[1]>> into memref<16x8xf8E5M2>
+  %s = memref.subview %p[64] [16] [1] : memref<80xf32> to memref<16xf32, strided<[1], offset: 64>>
+  %w = memref.alloc() : memref<16x8xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%q, %s : memref<16x8xf8E5M2>, memref<16xf32, strided<[1], offset: 64>>) outs(%w : memref<16x8xf32>) attrs = {lorc.fp8_row_decode} {
+  ^bb0(%in: f8E5M2, %sc: f32, %out: f32):
+    %e = arith.extf %in : f8E5M2 to f32
+    %d = arith.divf %e, %sc : f32
+    linalg.yield %d : f32
+  }
+  linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>] ins(%a, %w : memref<4x8xf32>, memref<16x8xf32>) outs(%c : memref<4x16xf32>)
+  memref.dealloc %w : memref<16x8xf32>
+  return
+}
+
+// -----
+
 // Codes that are not a parameter (an argument of a function without lorc.parameters) may
 // change between runs: the decode stays and the GEMM reads its f32 buffer.
 // CHECK-LABEL: func.func @fp8_not_parameter

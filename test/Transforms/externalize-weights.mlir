@@ -150,7 +150,7 @@ func.func @forward() -> tensor<4x4xf32> {
 // The parameter buffer holds f32 only: a large constant of another element type is an error.
 
 func.func @forward(%x: tensor<4x4xf16>) -> tensor<4x4xf16> {
-  // expected-error @+1 {{weight of element type 'f16' cannot be externalized: the parameter buffers hold f32, bf16 and f8E4M3FN only}}
+  // expected-error @+1 {{weight of element type 'f16' cannot be externalized: the parameter buffers hold f32, bf16, f8E4M3FN and f8E5M2 only}}
   %w = arith.constant dense<0.5> : tensor<4x4xf16>
   %y = arith.addf %x, %w : tensor<4x4xf16>
   return %y : tensor<4x4xf16>
@@ -253,5 +253,43 @@ func.func @forward(%x: tensor<2x8xf32>) -> (tensor<16xf32>, tensor<4x8xf32>) {
   %b = arith.constant dense<2.0> : tensor<16xf32>
   %c = arith.constant dense<-3.0> : tensor<4x8xf8E4M3FN>
   %c32 = arith.extf %c : tensor<4x8xf8E4M3FN> to tensor<4x8xf32>
+  return %b, %c32 : tensor<16xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// FP8 E5M2 weights (an fp8-e5m2 layer's codes) go to a buffer of their own after the E4M3 one,
+// laid out in lorc.parameters_e5m2; without bf16 and E4M3 weights it is argument 1.
+
+// CHECK-LABEL: func.func @forward
+//  CHECK-SAME:   (%[[P:.*]]: tensor<16xf32>, %[[P8:.*]]: tensor<64xf8E4M3FN>, %[[P5:.*]]: tensor<32xf8E5M2>, %{{.*}}: tensor<2x8xf32>)
+//  CHECK-SAME:   lorc.parameters = [{name = "constant_0", offset = 0 : i64, shape = array<i64: 16>}]
+//  CHECK-SAME:   lorc.parameters_e5m2 = [{name = "constant_2", offset = 0 : i64, shape = array<i64: 4, 8>}]
+//  CHECK-SAME:   lorc.parameters_fp8 = [{name = "constant_1", offset = 0 : i64, shape = array<i64: 64>}]
+//       CHECK:   tensor.extract_slice %[[P]][0] [16] [1]
+//       CHECK:   tensor.extract_slice %[[P8]][0] [64] [1] : tensor<64xf8E4M3FN> to tensor<64xf8E4M3FN>
+//       CHECK:   %[[Q:.*]] = tensor.extract_slice %[[P5]][0] [32] [1] : tensor<32xf8E5M2> to tensor<32xf8E5M2>
+//       CHECK:   tensor.expand_shape %[[Q]] {{\[\[}}0, 1]] output_shape [4, 8] : tensor<32xf8E5M2> into tensor<4x8xf8E5M2>
+func.func @forward(%x: tensor<2x8xf32>) -> (tensor<16xf32>, tensor<64xf32>, tensor<4x8xf32>) {
+  %b = arith.constant dense<2.0> : tensor<16xf32>
+  %d = arith.constant dense<0.5> : tensor<64xf8E4M3FN>
+  %c = arith.constant dense<-3.0> : tensor<4x8xf8E5M2>
+  %d32 = arith.extf %d : tensor<64xf8E4M3FN> to tensor<64xf32>
+  %c32 = arith.extf %c : tensor<4x8xf8E5M2> to tensor<4x8xf32>
+  return %b, %d32, %c32 : tensor<16xf32>, tensor<64xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// E5M2 weights alone: the E5M2 buffer is argument 1.
+
+// CHECK-LABEL: func.func @forward
+//  CHECK-SAME:   (%{{.*}}: tensor<16xf32>, %{{.*}}: tensor<32xf8E5M2>, %{{.*}}: tensor<2x8xf32>)
+//   CHECK-NOT:   lorc.parameters_fp8
+//  CHECK-SAME:   lorc.parameters_e5m2 = [{name = "constant_1", offset = 0 : i64, shape = array<i64: 4, 8>}]
+func.func @forward(%x: tensor<2x8xf32>) -> (tensor<16xf32>, tensor<4x8xf32>) {
+  %b = arith.constant dense<2.0> : tensor<16xf32>
+  %c = arith.constant dense<-3.0> : tensor<4x8xf8E5M2>
+  %c32 = arith.extf %c : tensor<4x8xf8E5M2> to tensor<4x8xf32>
   return %b, %c32 : tensor<16xf32>, tensor<4x8xf32>
 }

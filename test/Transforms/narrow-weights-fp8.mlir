@@ -33,8 +33,8 @@ func.func @forward(%x: tensor<2x8xf32>) -> tensor<2x2xf32> {
 
 // -----
 
-// Stays f32: a weight whose codes do not reproduce it (0.1 is no E4M3 value at scale 1), an
-// E5M2 weight (the FP8 buffer holds E4M3 only) and a weight read by something else.
+// Stays f32: weights whose codes do not reproduce them (0.1 is no E4M3 value at scale 1, 0.3
+// no E5M2 value) and a weight read by something else.
 
 // CHECK-LABEL: func.func @kept
 //   CHECK-NOT:   lorc.dequantize
@@ -43,7 +43,7 @@ func.func @kept(%x: tensor<2x8xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>, tenso
   %inexact = "arith.constant"() {value = dense<0.1> : tensor<2x8xf32>,
                                   lorc.fp8_weight = {format = "fp8-e4m3", row_scales = dense<[1.0, 1.0]> : tensor<2xf32>}}
              : () -> tensor<2x8xf32>
-  %e5m2 = "arith.constant"() {value = dense<1.0> : tensor<2x8xf32>,
+  %e5m2 = "arith.constant"() {value = dense<0.3> : tensor<2x8xf32>,
                                lorc.fp8_weight = {format = "fp8-e5m2", row_scales = dense<[1.0, 1.0]> : tensor<2xf32>}}
           : () -> tensor<2x8xf32>
   %shared = "arith.constant"() {value = dense<2.0> : tensor<2x8xf32>,
@@ -65,6 +65,31 @@ func.func @kept(%x: tensor<2x8xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>, tenso
 func.func @second(%x: tensor<2x8xf32>) -> tensor<2x2xf32> {
   %w = "arith.constant"() {value = dense<1.0> : tensor<2x8xf32>,
                             lorc.fp8_weight = {format = "fp8-e4m3", row_scales = dense<[1.0, 1.0]> : tensor<2xf32>}}
+       : () -> tensor<2x8xf32>
+  %y = lorc.linear %x, %w : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
+// -----
+
+// An FP8 E5M2 layer's weight: its codes are f8E5M2 (`<weight>.e5m2`). Row 0 (amax 8, scale
+// 57344 / 8 = 7168): 1, 2, 4, 8, -1 are 7168 = 1.75 · 2^12, ..., 57344 (the largest finite)
+// after scaling, codes 0x6F, 0x73, 0x77, 0x7B and 0xEF; ±0 keep their sign. Row 1: 0.25 at
+// scale 1 is 0x34.
+
+// CHECK-LABEL: func.func @e5m2
+//       CHECK:   %[[Q:.*]] = arith.constant dense_resource<weight.e5m2> : tensor<2x8xf8E5M2>
+//       CHECK:   %[[S:.*]] = arith.constant dense_resource<weight.e5m2_scale> : tensor<2xf32>
+//       CHECK:   %[[W:.*]] = lorc.dequantize %[[Q]], %[[S]] {axis = 0 : i64} : tensor<2x8xf8E5M2>, tensor<2xf32> -> tensor<2x8xf32>
+//       CHECK:   lorc.linear %{{.*}}, %[[W]] : tensor<2x8xf32>, tensor<2x8xf32>
+//       CHECK:   weight.e5m2: "0x010000006F73777BEF00806F3434343434343434"
+//       CHECK:   weight.e5m2_scale: "0x040000000000E0450000803F"
+// OFF-LABEL: func.func @e5m2
+//   OFF-NOT:   lorc.dequantize
+func.func @e5m2(%x: tensor<2x8xf32>) -> tensor<2x2xf32> {
+  %w = "arith.constant"() {value = dense<[[1.0, 2.0, 4.0, 8.0, -1.0, 0.0, -0.0, 1.0],
+                                          [0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25]]> : tensor<2x8xf32>,
+                            lorc.fp8_weight = {format = "fp8-e5m2", row_scales = dense<[7168.0, 1.0]> : tensor<2xf32>}}
        : () -> tensor<2x8xf32>
   %y = lorc.linear %x, %w : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>

@@ -163,12 +163,36 @@ enum class Device {
   Cuda, ///< the CUDA library (lorc/Runtime/Cuda.h); an error without a driver or device
 };
 
+/// The parameter buffers an artifact's entry point may take, in the order it takes them and
+/// the order they lie in the weights file's data section (docs/Artifact.md): f32 weights
+/// (always), bf16 weights (--precision=bf16 or bf16 layers), then the FP8 codes of FP8 layers'
+/// weights stored FP8, E4M3FN and E5M2 each in a buffer of their own (one byte per element).
+enum class ParameterBuffer : unsigned { F32, BF16, F8E4M3, F8E5M2 };
+inline constexpr unsigned kNumParameterBuffers = 4;
+/// The manifest's "dtype" of each buffer, in ParameterBuffer order.
+inline constexpr const char *kParameterBufferDTypes[kNumParameterBuffers] = {"f32", "bf16",
+                                                                           "f8e4m3", "f8e5m2"};
+/// Bytes per element of each buffer, in ParameterBuffer order.
+inline constexpr unsigned kParameterBufferWidths[kNumParameterBuffers] = {4, 2, 1, 1};
+
 /// Where an artifact's parameter buffers lie in its weights file's data section (the manifest's
-/// "parameters", docs/Artifact.md): `f32Elements` f32 values from the start, then, in
-/// artifacts with bf16 weights (--precision=bf16), `bf16Elements` bf16 values from byte
-/// `bf16Offset`, then, in artifacts whose FP8 layers store their weights FP8,
-/// `fp8Elements` E4M3 codes (one byte each) from byte `fp8Offset`. The entry point takes one
-/// descriptor per buffer present, in that order.
+/// "parameters", docs/Artifact.md): `elements[b]` elements of buffer `b` from byte `offset[b]`,
+/// -1 elements for a buffer the artifact does not have. The f32 buffer is always present and
+/// starts the data section; the others follow it in ParameterBuffer order. The entry point
+/// takes one descriptor per buffer present, in that order.
+struct ParameterLayout {
+  uint64_t offset[kNumParameterBuffers] = {0, 0, 0, 0};   ///< bytes
+  int64_t elements[kNumParameterBuffers] = {0, -1, -1, -1}; ///< -1: absent
+  bool has(ParameterBuffer b) const { return elements[static_cast<unsigned>(b)] >= 0; }
+  /// The number of buffers (descriptors) the entry point takes: 1 to kNumParameterBuffers.
+  unsigned count() const {
+    unsigned n = 0;
+    for (int64_t e : elements)
+      n += e >= 0;
+    return n;
+  }
+};
+
 /// The symbol of an artifact library describing the descriptors its entry point takes, a
 /// NUL-terminated string: the parameter buffers in order, by the manifest's dtypes, and the
 /// number of inputs, e.g. "parameters=f32,bf16;inputs=2". Artifact::load compares it with the
@@ -176,22 +200,15 @@ enum class Device {
 /// existed, is not checked).
 inline constexpr const char *kEntrySignatureSymbol = "lorc_entry_signature";
 
-/// The kEntrySignatureSymbol string of an entry taking the f32 buffer, the bf16 and FP8 ones
-/// where present, and `inputs` inputs: what lorc-compile stores and Artifact::load expects.
-inline std::string entrySignature(bool bf16, bool fp8, size_t inputs) {
-  return std::string("parameters=f32") + (bf16 ? ",bf16" : "") + (fp8 ? ",f8e4m3" : "") +
-         ";inputs=" + std::to_string(inputs);
+/// The kEntrySignatureSymbol string of an entry taking `layout`'s buffers and `inputs` inputs:
+/// what lorc-compile stores and Artifact::load expects.
+inline std::string entrySignature(const ParameterLayout &layout, size_t inputs) {
+  std::string s = "parameters=";
+  for (unsigned b = 0; b < kNumParameterBuffers; ++b)
+    if (layout.elements[b] >= 0)
+      s += std::string(s.back() == '=' ? "" : ",") + kParameterBufferDTypes[b];
+  return s + ";inputs=" + std::to_string(inputs);
 }
-
-struct ParameterLayout {
-  int64_t f32Elements = 0;
-  uint64_t bf16Offset = 0;
-  int64_t bf16Elements = -1; ///< -1: no bf16 buffer
-  uint64_t fp8Offset = 0;
-  int64_t fp8Elements = -1; ///< -1: no FP8 buffer
-  /// The number of buffers (descriptors) the entry point takes: 1 to 3.
-  unsigned count() const { return 1 + (bf16Elements >= 0) + (fp8Elements >= 0); }
-};
 
 class Artifact {
 public:
@@ -275,7 +292,7 @@ private:
   std::vector<AdapterSlot> slots;
   std::optional<Fp8Scaling> fp8;
   /// The parameter buffers passed to the entry point: the data section of the weights file
-  /// (host mapping), laid out as paramLayout (f32, then optionally bf16).
+  /// (host mapping), laid out as paramLayout (f32, then the bf16 and FP8 buffers it has).
   uint8_t *params() const;
   ParameterLayout paramLayout;
   std::vector<TensorSpec> inputSpecs, outputSpecs;

@@ -27,12 +27,20 @@ namespace lorc {
 #define GEN_PASS_DECL
 #include "lorc/Transforms/Passes.h.inc"
 
+/// The entry function attributes that `--lorc-externalize-weights` lays its parameter buffers
+/// out in, one per buffer, in the order of the buffers (the entry's leading arguments, each
+/// present only when its buffer holds a tensor; lorc::ParameterBuffer in the runtime): f32,
+/// bf16, FP8 E4M3FN codes, FP8 E5M2 codes. Each is an array of `{name, offset, shape}`, the
+/// offset in elements of that buffer.
+inline constexpr llvm::StringLiteral kParameterLayoutAttrs[] = {
+    "lorc.parameters", "lorc.parameters_bf16", "lorc.parameters_fp8", "lorc.parameters_e5m2"};
+
 /// Replaces the large f32 constants of `entry` by slices of a new leading argument
-/// `%params: tensor<Nxf32>`, and bf16 ones by slices of `%params_bf16: tensor<Mxbf16>`
-/// (argument 1, only when there are bf16 constants; see the pass `--lorc-externalize-weights`),
-/// and adds each tensor's bytes to `writer` in buffer order: f32 tensors, then bf16 ones. Fails,
-/// with a diagnostic on the offending op, on constants of an element type the parameter buffers
-/// cannot hold.
+/// `%params: tensor<Nxf32>`, and bf16, f8E4M3FN and f8E5M2 ones by slices of one argument per
+/// element type after it (only for element types that occur; see the pass
+/// `--lorc-externalize-weights`), and adds each tensor's bytes to `writer` in buffer order:
+/// f32 tensors, then bf16, E4M3 and E5M2 ones. Fails, with a diagnostic on the offending op,
+/// on constants of an element type the parameter buffers cannot hold.
 mlir::LogicalResult externalizeWeights(mlir::func::FuncOp entry, int64_t minElements,
                                        SafetensorsWriter &writer);
 

@@ -59,9 +59,10 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
 
     FP8 weights stored FP8 (`library=cpu`, 2-D f32 matmuls, with `fold-epilogues`): when B is
     the buffer that a `lorc.fp8_row_decode` generic (the lowering of `lorc.dequantize {axis =
-    0}` of an E4M3 weight, --lorc-narrow-weights) writes from constant codes and row scales
-    (parameter views or globals), the call takes the codes and scales in B's place:
-    `lorc_cpu_matmul_epilogue_fp8w(A, Bq, Bscales, C, bias, residual, ...)`, also for a matmul
+    0}` of an E4M3 or E5M2 weight, --lorc-narrow-weights) writes from constant codes and row
+    scales (parameter views or globals), the call takes the codes and scales in B's place:
+    `lorc_cpu_matmul_epilogue_fp8w(A, Bq, Bscales, C, bias, residual, ...)` (E4M3;
+    `lorc_cpu_matmul_epilogue_fp8w_e5m2` for E5M2 codes), also for a matmul
     with nothing to absorb (no bias or residual, accumulate = 1, no activation). The runtime
     decodes B once (value(q) / s, bit-identical to the generic) and packs it once; the generic
     and its buffer are erased when no other op reads them. On cuda the decode stays a generated
@@ -474,12 +475,14 @@ def LorcExternalizeWeightsPass : Pass<"lorc-externalize-weights", "mlir::ModuleO
     f8E4M3FN constants (the codes of FP8 layers' weights stored FP8 by --lorc-narrow-weights)
     become slices of a third argument `%params_fp8: tensor<Lxf8E4M3FN>` (after the bf16 one, or
     argument 1 without it), laid out in `lorc.parameters_fp8` (offsets in bytes, one per
-    element); their bytes follow every bf16 tensor's. A constant
+    element); their bytes follow every bf16 tensor's. f8E5M2 constants (the codes of weights of
+    `fp8-e5m2` layers) become slices of a fourth argument `%params_e5m2: tensor<Jxf8E5M2>`,
+    after all the others present, laid out in `lorc.parameters_e5m2`, their bytes last. A constant
     marked `lorc.runtime_parameter` (an FP8 layer's activation scale, which the runtime
     overwrites between runs) is externalized whatever its size or rank, into a slot of its own
     that no equal constant shares. With `weights-file`, the parameter buffers are written there
     as a safetensors file whose data section is exactly those buffers, f32, then bf16, then
-    FP8 (lorc-compile writes it into the artifact instead).
+    E4M3, then E5M2 (lorc-compile writes it into the artifact instead).
 
     Why: weights stay outside the compiled code, as IREE's parameters, so compiling a model does
     not push megabytes of constants through LLVM, the artifact's library stays small, and the
@@ -527,9 +530,10 @@ def LorcNarrowWeightsPass : Pass<"lorc-narrow-weights", "mlir::ModuleOp"> {
     stay f32 (lorc-compile names the unmerged adapters' tensors, which `lorc-run --adapter`
     rewrites in f32), as do constants of fewer than `min-elements` elements.
 
-    With `fp8` (on by default), the weight of an FP8 E4M3 layer of `--lorc-assign-precision`
-    (its dequantised f32 constant carries the row scales, `lorc.fp8_weight`) is stored as its
-    FP8 codes and per-row scales and read through `lorc.dequantize {axis = 0}`:
+    With `fp8` (on by default), the weight of an FP8 layer (E4M3 or E5M2) of
+    `--lorc-assign-precision` (its dequantised f32 constant carries the row scales,
+    `lorc.fp8_weight`) is stored as its FP8 codes and per-row scales and read through
+    `lorc.dequantize {axis = 0}` (E5M2: `name.e5m2`, `tensor<NxKxf8E5M2>`):
 
         %q = arith.constant dense_resource<name.e4m3> : tensor<NxKxf8E4M3FN>
         %s = arith.constant dense_resource<name.e4m3_scale> : tensor<Nxf32>
@@ -541,8 +545,8 @@ def LorcNarrowWeightsPass : Pass<"lorc-narrow-weights", "mlir::ModuleOp"> {
     `--lorc-externalize-weights` stores the codes in the FP8 parameter buffer and
     `--lorc-dispatch-blas` hands them with the scales to the CPU's `_fp8w` entry points, which
     decode once and pack; on CUDA the decode is a generated kernel before the f32 GEMM. Why: a
-    quarter of the bytes on disk and in memory for FP8 layers' weights. E5M2 weights (an
-    explicit `fp8-e5m2` choice) stay f32: the FP8 buffer holds E4M3 codes only.
+    quarter of the bytes on disk and in memory for FP8 layers' weights. E4M3 and E5M2 codes go
+    to parameter buffers of their own (`--lorc-externalize-weights`).
   }];
   let options = [
     Option<"precision", "precision", "std::string", "\"f32\"",
@@ -553,12 +557,12 @@ def LorcNarrowWeightsPass : Pass<"lorc-narrow-weights", "mlir::ModuleOp"> {
     Option<"minElements", "min-elements", "int64_t", "16",
            "Constants with fewer elements stay f32">,
     Option<"fp8", "fp8", "bool", "true",
-           "Store the weights of FP8 E4M3 layers as FP8 codes and row scales">
+           "Store the weights of FP8 layers (E4M3 and E5M2) as FP8 codes and row scales">
   ];
   let dependentDialects = ["mlir::arith::ArithDialect"];
   let statistics = [
     Statistic<"numNarrowed", "num-narrowed", "Number of weights stored bf16">,
-    Statistic<"numFp8", "num-fp8", "Number of weights stored FP8 E4M3">,
+    Statistic<"numFp8", "num-fp8", "Number of weights stored FP8 (E4M3 or E5M2)">,
     Statistic<"numFp8Kept", "num-fp8-kept",
               "FP8 weights kept f32 because their codes did not reproduce them">
   ];

@@ -1044,11 +1044,11 @@ struct DequantizeOpLowering : OpRewritePattern<DequantizeOp> {
                                     v = arith::TruncFOp::create(nb, nl, type.getElementType(), v);
                                   return v;
                                 });
-    // An E4M3 weight stored FP8 (--lorc-narrow-weights): W[r, c] = value(q[r, c]) / s[r] in f32,
-    // tagged so that --lorc-dispatch-blas can hand q and s to the CPU's `_fp8w` GEMMs, which
-    // decode once instead of on every run.
+    // A weight stored FP8 (--lorc-narrow-weights, E4M3FN or E5M2): W[r, c] = value(q[r, c]) /
+    // s[r] in f32, tagged so that --lorc-dispatch-blas can hand q and s to the CPU's `_fp8w`
+    // GEMMs, which decode once instead of on every run.
     if (type.getRank() == 2 && type.getElementType().isF32() && op.getAxis() == 0 &&
-        isa<Float8E4M3FNType>(op.getInput().getType().getElementType()))
+        isa<Float8E4M3FNType, Float8E5M2Type>(op.getInput().getType().getElementType()))
       decoded.getDefiningOp()->setAttr(kFp8RowDecodeAttr, b.getUnitAttr());
     b.replaceOp(op, decoded);
     return success();

@@ -23,8 +23,8 @@ a JSON header and the data section, so valid and deliberately broken files are e
   make_bad_inputs.py truncate FILE N    cuts FILE to its first N bytes (negative: drop N bytes)
   make_bad_inputs.py parameters MANIFEST CASE  damages the f32 + bf16 `parameters` of an
       artifact's manifest: offset-inside-f32, unaligned-offset, f16 (bf16 buffer's dtype),
-      more-elements (past the file's end), three (a second bf16 entry) or four (four
-      entries); extra-empty (on an f32-only artifact: an empty f8e4m3 buffer added)
+      more-elements (past the file's end), three (a second bf16 entry), five (five
+      entries) or fp8-order (f8e5m2, then f8e4m3); extra-empty (on an f32-only artifact: an empty f8e4m3 buffer added)
   make_bad_inputs.py describe FILE      prints "name dtype [shape] finite|nonfinite" per tensor
   make_bad_inputs.py closer REF A B     exits non-zero unless B's sentence_embedding is closer
       to REF's than A's (max |delta|)
@@ -298,10 +298,13 @@ def edit_parameters(manifest, kind):
         bf16["dtype"] = "f16"
     elif kind == "more-elements":  # past the end of the file
         bf16["elements"] += 8
-    elif kind == "three":  # a second bf16 buffer where only an f8e4m3 one may follow
+    elif kind == "three":  # a second bf16 buffer where only FP8 ones may follow
         m["parameters"].append(dict(bf16))
-    elif kind == "four":
-        m["parameters"] += [dict(bf16), dict(bf16)]
+    elif kind == "five":
+        m["parameters"] += [dict(bf16), dict(bf16), dict(bf16)]
+    elif kind == "fp8-order":  # E5M2 before E4M3: the buffers' order is fixed
+        bf16["dtype"] = "f8e5m2"
+        m["parameters"].append(dict(bf16, dtype="f8e4m3"))
     else:
         sys.exit("unknown parameters case " + kind)
     with open(manifest, "w") as f:

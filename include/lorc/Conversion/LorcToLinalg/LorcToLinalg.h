@@ -23,7 +23,7 @@ void populateLorcToLinalgConversionPatterns(mlir::RewritePatternSet &patterns,
                                             bool nvvmFp8Cast = false);
 
 /// On the linalg.generic that `--convert-lorc-to-linalg` makes of a `lorc.dequantize {axis = 0}`
-/// of an E4M3 [N, K] tensor to f32: W[r, c] = value(q[r, c]) / s[r] (inputs q, s; one output).
+/// of an E4M3FN or E5M2 [N, K] tensor to f32: W[r, c] = value(q[r, c]) / s[r] (inputs q, s; one output).
 /// `--lorc-dispatch-blas` folds it into the `_fp8w` GEMM entry points that read W.
 inline constexpr llvm::StringLiteral kFp8RowDecodeAttr = "lorc.fp8_row_decode";
 /// On the linalg.matmul of one chunk of a `lorc.chunked_matmul` (a layer under a memory
