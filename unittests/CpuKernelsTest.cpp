@@ -378,8 +378,12 @@ TEST(CpuKernels, Fp8StoredWeightsMatchDequantisedF32Gemm) {
         lorc::clearPackedWeights();
       }
 
-  // A parameter is decoded once: new codes at the same address are seen only after
-  // clearPackedWeights() (which the artifact calls when it rewrites parameters).
+  // A parameter is decoded when oneDNN packs it, once, and the packed copy is kept under the
+  // codes' address (with the scales' and the format): new codes at the same address are seen
+  // only after clearPackedWeights(), which the artifact calls when it rewrites parameters. The
+  // OpenBLAS fallback packs nothing and decodes on every call.
+  const char *library = std::getenv("LORC_GEMM_LIBRARY");
+  bool packs = !(library && std::strcmp(library, "openblas") == 0);
   lorc::Fp8Rows q = lorc::fp8QuantizeRows(w.data(), n, k, lorc::Fp8Kind::E4M3FN, 0);
   MemRef<2> A = view2(a, m, k);
   Fp8MemRef<2> Bq{q.codes.data(), q.codes.data(), 0, {n, k}, {k, 1}};
@@ -393,10 +397,24 @@ TEST(CpuKernels, Fp8StoredWeightsMatchDequantisedF32Gemm) {
   MemRef<2> C5 = view2(asE5m2, m, n);
   plainFp8w(lorc::Fp8Kind::E5M2, &A, &Bq, &S, &C5, 1, 1);
   EXPECT_NE(asE5m2, first) << "E5M2 codes decoded as the cached E4M3 weight";
+  // The same codes with other scales (twice as large: every weight halved) are another weight.
+  std::vector<float> doubled(q.scales.size()), halved(m * n, 0.0f);
+  for (size_t i = 0; i < doubled.size(); ++i)
+    doubled[i] = 2 * q.scales[i];
+  MemRef<1> S2{doubled.data(), doubled.data(), 0, {n}, {1}};
+  MemRef<2> CH = view2(halved, m, n);
+  plainFp8w(lorc::Fp8Kind::E4M3FN, &A, &Bq, &S2, &CH, 1, 1);
+  for (int64_t i = 0; i < m * n; ++i)
+    EXPECT_EQ(halved[i], first[i] / 2) << "other scales: " << i;
   for (uint8_t &c : q.codes)
     c ^= 0x80; // negate every weight
   plainFp8w(lorc::Fp8Kind::E4M3FN, &A, &Bq, &S, &C2, 1, 1);
-  EXPECT_EQ(cached, first) << "the decoded parameter is reused";
+  if (packs) {
+    EXPECT_EQ(cached, first) << "the packed parameter is reused";
+  } else {
+    for (int64_t i = 0; i < m * n; ++i)
+      EXPECT_EQ(cached[i], -first[i]) << "the fallback decodes every call: " << i;
+  }
   lorc::clearPackedWeights();
   plainFp8w(lorc::Fp8Kind::E4M3FN, &A, &Bq, &S, &C3, 1, 1);
   for (int64_t i = 0; i < m * n; ++i)

@@ -136,6 +136,8 @@ struct PackedWeight {
   dnnl::memory::desc source; // the user's layout (strides, type): one buffer may be read two ways
   dnnl::memory::desc desc;
   dnnl::memory mem;
+  const void *scales; // GemmOperand::packKeyScales and packKeyFormat: the rest of the key
+  int32_t format;
 };
 
 class OneDnn {
@@ -172,7 +174,8 @@ public:
       if (bIsParameter) {
         bIn = packed(b, *plan, strm);
       } else {
-        bIn = dnnl::memory(plan->bUser, engine, const_cast<void *>(b.data));
+        bIn = dnnl::memory(plan->bUser, engine,
+                           const_cast<void *>(b.data ? b.data : b.materialize()));
         if (plan->bReorder) {
           dnnl::memory converted(plan->pd.weights_desc(), engine);
           reorder(plan->bReorder, plan->bReorderPd, strm, bIn, converted);
@@ -350,20 +353,24 @@ private:
     return plans.emplace(key, plan).first->second;
   }
 
-  /// B in the primitive's layout, packed on first use and cached by address, source layout and
-  /// packed layout.
+  /// B in the primitive's layout, packed on first use and cached by address (or `packKey`),
+  /// source layout and packed layout.
   dnnl::memory packed(lorc::GemmOperand b, Plan &plan, dnnl::stream &strm) {
     dnnl::memory::desc want = plan.pd.weights_desc();
+    const void *key = b.packKey ? b.packKey : b.data;
     std::lock_guard<std::mutex> lock(mutex);
-    auto range = packedWeights.equal_range(b.data);
+    auto range = packedWeights.equal_range(key);
     for (auto it = range.first; it != range.second; ++it)
-      if (it->second.desc == want && it->second.source == plan.bUser)
+      if (it->second.desc == want && it->second.source == plan.bUser &&
+          it->second.scales == b.packKeyScales && it->second.format == b.packKeyFormat)
         return it->second.mem;
-    dnnl::memory src(plan.bUser, engine, const_cast<void *>(b.data));
+    const void *values = b.data ? b.data : b.materialize();
+    dnnl::memory src(plan.bUser, engine, const_cast<void *>(values));
     dnnl::memory dst(want, engine);
     reorder(plan.bReorder, plan.bReorderPd, strm, src, dst);
     strm.wait();
-    packedWeights.emplace(b.data, PackedWeight{plan.bUser, want, dst});
+    packedWeights.emplace(key,
+                          PackedWeight{plan.bUser, want, dst, b.packKeyScales, b.packKeyFormat});
     return dst;
   }
 
@@ -412,6 +419,8 @@ void lorc::cpuGemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a
   if (k > 0 && library() == Library::OneDnn &&
       OneDnn::get().run(batch, m, n, k, a, b, bIsParameter, c, cStrides, bf16, epilogue))
     return;
+  if (!b.data)
+    b.data = b.materialize();
   const auto *af = static_cast<const float *>(a.data);
   for (int64_t i = 0; i < batch; ++i) {
     const float *bf = static_cast<const float *>(b.data) + i * b.strides[0];
@@ -432,21 +441,11 @@ void lorc::cpuGemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a
   }
 }
 
-namespace {
-/// Decoded FP8 weights of parameters (decodeFp8Rows with `cache`), by their operands.
-struct DecodedFp8 {
-  std::mutex mutex;
-  std::map<std::array<int64_t, 8>, std::unique_ptr<std::vector<float>>> weights;
-  static DecodedFp8 &get() {
-    static DecodedFp8 d;
-    return d;
-  }
-};
-
-void decodeInto(const lorc::Fp8RowsOperand &w, float *out) {
+void lorc::decodeFp8Rows(const Fp8RowsOperand &w, std::vector<float> &out) {
   float table[256];
   for (int code = 0; code < 256; ++code)
     table[code] = lorc::fp8Decode(static_cast<uint8_t>(code), w.kind);
+  out.resize(static_cast<size_t>(w.rows * w.cols));
   for (int64_t r = 0; r < w.rows; ++r) {
     float s = w.scales[r * w.scaleStride];
     const uint8_t *row = w.codes + r * w.codeStrides[0];
@@ -454,41 +453,8 @@ void decodeInto(const lorc::Fp8RowsOperand &w, float *out) {
       out[r * w.cols + c] = table[row[c * w.codeStrides[1]]] / s;
   }
 }
-} // namespace
 
-const float *lorc::decodeFp8Rows(const Fp8RowsOperand &w, bool cache,
-                                 std::vector<float> &scratch) {
-  size_t size = static_cast<size_t>(w.rows * w.cols);
-  if (!cache) {
-    scratch.resize(size);
-    decodeInto(w, scratch.data());
-    return scratch.data();
-  }
-  DecodedFp8 &d = DecodedFp8::get();
-  std::array<int64_t, 8> key{reinterpret_cast<int64_t>(w.codes),
-                             w.rows,
-                             w.cols,
-                             w.codeStrides[0],
-                             w.codeStrides[1],
-                             reinterpret_cast<int64_t>(w.scales),
-                             w.scaleStride,
-                             static_cast<int64_t>(w.kind)};
-  std::lock_guard<std::mutex> lock(d.mutex);
-  std::unique_ptr<std::vector<float>> &slot = d.weights[key];
-  if (!slot) {
-    auto decoded = std::make_unique<std::vector<float>>(size);
-    decodeInto(w, decoded->data());
-    slot = std::move(decoded);
-  }
-  return slot->data();
-}
-
-void lorc::clearPackedWeights() {
-  OneDnn::get().clearPacked();
-  DecodedFp8 &d = DecodedFp8::get();
-  std::lock_guard<std::mutex> lock(d.mutex);
-  d.weights.clear();
-}
+void lorc::clearPackedWeights() { OneDnn::get().clearPacked(); }
 
 // OpenBLAS' thread control (declared in its cblas.h; declared here so other BLAS builds link).
 extern "C" void openblas_set_num_threads(int) __attribute__((weak));

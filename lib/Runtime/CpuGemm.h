@@ -22,6 +22,8 @@
 
 #include "lorc/Support/Fp8.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include <cstdint>
 #include <vector>
 
@@ -35,6 +37,16 @@ struct GemmOperand {
   const void *data;
   int64_t strides[3];
   bool bf16 = false;
+  /// A parameter B made on demand (a weight stored FP8, whose f32 values are its decode):
+  /// `data` is null, `materialize` writes the values (f32, laid out as `strides` say) and
+  /// returns them, valid until the call returns, and the packed copy is cached under
+  /// (`packKey`, `packKeyScales`, `packKeyFormat`) instead of the values' address (an FP8
+  /// weight: its codes, its row scales and its format), so that the values need not outlive
+  /// the call.
+  const void *packKey = nullptr;
+  const void *packKeyScales = nullptr;
+  int32_t packKeyFormat = 0;
+  llvm::function_ref<const void *()> materialize;
 };
 
 enum class GemmPrecision {
@@ -68,8 +80,7 @@ void cpuGemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, Gemm
              bool bIsParameter, float *c, const int64_t cStrides[3], GemmPrecision precision,
              const GemmEpilogue &epilogue = {});
 
-/// Forgets every packed parameter and every decoded FP8 weight (their source bytes changed or
-/// are about to be unmapped).
+/// Forgets every packed parameter (their source bytes changed or are about to be unmapped).
 void clearPackedWeights();
 
 /// An FP8 weight stored as codes [rows, cols] of format `kind` (element strides
@@ -86,10 +97,8 @@ struct Fp8RowsOperand {
 
 /// W[r, c] = value(codes[r, c]) / scales[r] in f32 (lib/Support/Fp8.cpp fp8Decode; the same
 /// division the compiled lorc.dequantize performs, so the values are bit-identical), dense
-/// row-major [rows, cols]. With `cache` (a parameter: its bytes are constant for the artifact's
-/// lifetime) the decoded copy is kept until clearPackedWeights(), so that it is decoded, and
-/// then packed by cpuGemm, once; otherwise it is written to `scratch`.
-const float *decodeFp8Rows(const Fp8RowsOperand &w, bool cache, std::vector<float> &scratch);
+/// row-major [rows, cols], into `out` (resized).
+void decodeFp8Rows(const Fp8RowsOperand &w, std::vector<float> &out);
 
 /// Sets the threads of the GEMM libraries (oneDNN's OpenMP pool and OpenBLAS' pool).
 void setGemmThreads(int threads);

@@ -31,8 +31,13 @@ template <int N> using Bf16MemRef = lorc::StridedMemRef<uint16_t, N>;
 /// for 2-D operands); `bf16` for bf16 storage.
 lorc::GemmOperand operand(const void *base, int64_t sb, int64_t s0, int64_t s1, bool trans,
                           bool bf16 = false) {
-  return trans ? lorc::GemmOperand{base, {sb, s1, s0}, bf16}
-               : lorc::GemmOperand{base, {sb, s0, s1}, bf16};
+  lorc::GemmOperand x;
+  x.data = base;
+  x.strides[0] = sb;
+  x.strides[1] = trans ? s1 : s0;
+  x.strides[2] = trans ? s0 : s1;
+  x.bf16 = bf16;
+  return x;
 }
 
 template <typename BMemRef>
@@ -51,10 +56,8 @@ void matmul2(MemRef<2> *a, BMemRef *b, MemRef<2> *c, int32_t transA, int32_t tra
 
 /// C = act((accumulate ? C : 0) + op(A)·op(B) + bias) + residual; an absent bias or residual
 /// is passed as an empty memref.
-template <typename BMemRef>
-void matmulEpilogue(MemRef<2> *a, BMemRef *b, MemRef<2> *c, MemRef<1> *bias,
-                    MemRef<2> *residual, int32_t transA, int32_t transB, int32_t bIsParameter,
-                    int32_t accumulate, int32_t activation, lorc::GemmPrecision precision) {
+lorc::GemmEpilogue epilogueOf(MemRef<1> *bias, MemRef<2> *residual, int32_t accumulate,
+                              int32_t activation) {
   lorc::GemmEpilogue e;
   e.accumulate = accumulate != 0;
   if (bias->sizes[0] > 0) {
@@ -67,7 +70,15 @@ void matmulEpilogue(MemRef<2> *a, BMemRef *b, MemRef<2> *c, MemRef<1> *bias,
     e.residualStrides[0] = residual->strides[0];
     e.residualStrides[1] = residual->strides[1];
   }
-  matmul2(a, b, c, transA, transB, bIsParameter, precision, e);
+  return e;
+}
+
+template <typename BMemRef>
+void matmulEpilogue(MemRef<2> *a, BMemRef *b, MemRef<2> *c, MemRef<1> *bias,
+                    MemRef<2> *residual, int32_t transA, int32_t transB, int32_t bIsParameter,
+                    int32_t accumulate, int32_t activation, lorc::GemmPrecision precision) {
+  matmul2(a, b, c, transA, transB, bIsParameter, precision,
+          epilogueOf(bias, residual, accumulate, activation));
 }
 
 template <typename BMemRef>
@@ -87,28 +98,6 @@ void matmul3(MemRef<3> *a, BMemRef *b, MemRef<3> *c, int32_t transA, int32_t tra
 
 /// An FP8 memref (E4M3FN or E5M2 codes): W of the `_fp8w` entry points.
 template <int N> using Fp8MemRef = lorc::StridedMemRef<uint8_t, N>;
-
-/// W = value(q) / s[row] (lorc.dequantize {axis = 0}) as a dense row-major f32 [rows, cols]
-/// memref: decoded once for a parameter (lorc::decodeFp8Rows), else into `scratch`.
-MemRef<2> decodedWeight(Fp8MemRef<2> *q, MemRef<1> *scales, lorc::Fp8Kind kind, bool parameter,
-                        std::vector<float> &scratch) {
-  lorc::Fp8RowsOperand w{q->aligned + q->offset,
-                         q->sizes[0],
-                         q->sizes[1],
-                         {q->strides[0], q->strides[1]},
-                         scales->aligned + scales->offset,
-                         scales->strides[0],
-                         kind};
-  float *data = const_cast<float *>(lorc::decodeFp8Rows(w, parameter, scratch));
-  MemRef<2> m;
-  m.allocated = m.aligned = data;
-  m.offset = 0;
-  m.sizes[0] = q->sizes[0];
-  m.sizes[1] = q->sizes[1];
-  m.strides[0] = q->sizes[1];
-  m.strides[1] = 1;
-  return m;
-}
 
 } // namespace
 
@@ -178,17 +167,44 @@ LORC_EXPORT _mlir_ciface_lorc_cpu_batch_matmul_bf16w(MemRef<3> *a, Bf16MemRef<3>
 // The `_fp8w` forms: the f32 epilogue GEMM whose B is an FP8 layer's weight stored FP8 (codes
 // [n, k] or [k, n], E4M3FN for `_fp8w` and E5M2 for `_fp8w_e5m2`, and f32 row scales,
 // --lorc-narrow-weights), i.e. B = lorc.dequantize {axis = 0}; a plain C += A·B passes no bias
-// or residual, accumulate = 1 and no activation. A parameter's B is decoded once and then
-// packed once (the CPU emulation of an FP8 GEMM: the products of the dequantised values, f32
-// accumulation).
+// or residual, accumulate = 1 and no activation. A parameter's B is decoded when it is packed,
+// once, and only the packed copy is kept (the CPU emulation of an FP8 GEMM: the products of the
+// dequantised values, f32 accumulation).
 static void matmulEpilogueFp8(MemRef<2> *a, Fp8MemRef<2> *bq, MemRef<1> *bScales,
                               lorc::Fp8Kind kind, MemRef<2> *c, MemRef<1> *bias,
                               MemRef<2> *residual, int32_t transA, int32_t transB,
                               int32_t bIsParameter, int32_t accumulate, int32_t activation) {
-  std::vector<float> scratch;
-  MemRef<2> b = decodedWeight(bq, bScales, kind, bIsParameter != 0, scratch);
-  matmulEpilogue(a, &b, c, bias, residual, transA, transB, bIsParameter, accumulate, activation,
-                 lorc::GemmPrecision::F32);
+  lorc::Fp8RowsOperand w{bq->aligned + bq->offset,
+                         bq->sizes[0],
+                         bq->sizes[1],
+                         {bq->strides[0], bq->strides[1]},
+                         bScales->aligned + bScales->offset,
+                         bScales->strides[0],
+                         kind};
+  // B's values: W decoded dense row-major [rows, cols]. A parameter is decoded only when its
+  // packed copy is made (cached under the codes' address) and the decode is not kept, so that
+  // an FP8 layer holds its codes and one packed copy, not an f32 copy besides.
+  std::vector<float> decoded;
+  auto decode = [&]() -> const void * {
+    if (decoded.empty())
+      lorc::decodeFp8Rows(w, decoded);
+    return decoded.data();
+  };
+  int64_t m = c->sizes[0], n = c->sizes[1];
+  int64_t k = transA ? a->sizes[0] : a->sizes[1];
+  const int64_t cs[3] = {0, c->strides[0], c->strides[1]};
+  lorc::GemmOperand b = operand(nullptr, 0, w.cols, 1, transB);
+  if (bIsParameter) {
+    b.packKey = w.codes;
+    b.packKeyScales = w.scales;
+    b.packKeyFormat = static_cast<int32_t>(kind);
+    b.materialize = decode;
+  } else {
+    b.data = decode();
+  }
+  lorc::cpuGemm(1, m, n, k, operand(a->aligned + a->offset, 0, a->strides[0], a->strides[1], transA),
+                b, bIsParameter != 0, c->aligned + c->offset, cs, lorc::GemmPrecision::F32,
+                epilogueOf(bias, residual, accumulate, activation));
 }
 LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w(MemRef<2> *a, Fp8MemRef<2> *bq,
                                                        MemRef<1> *bScales, MemRef<2> *c,

@@ -64,7 +64,8 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     `lorc_cpu_matmul_epilogue_fp8w(A, Bq, Bscales, C, bias, residual, ...)` (E4M3;
     `lorc_cpu_matmul_epilogue_fp8w_e5m2` for E5M2 codes), also for a matmul
     with nothing to absorb (no bias or residual, accumulate = 1, no activation). The runtime
-    decodes B once (value(q) / s, bit-identical to the generic) and packs it once; the generic
+    decodes B (value(q) / s, bit-identical to the generic) only to pack it, once, and keeps
+    just the packed copy; the generic
     and its buffer are erased when no other op reads them. On cuda the decode stays a generated
     kernel before the f32 GEMM (cuBLASLt FP8 GEMMs are docs/Fp8Gemm.md's plan).
 
@@ -544,7 +545,7 @@ def LorcNarrowWeightsPass : Pass<"lorc-narrow-weights", "mlir::ModuleOp"> {
     results do not change; a weight whose codes do not reproduce it exactly stays f32.
     `--lorc-externalize-weights` stores the codes in the FP8 parameter buffer and
     `--lorc-dispatch-blas` hands them with the scales to the CPU's `_fp8w` entry points, which
-    decode once and pack; on CUDA the decode is a generated kernel before the f32 GEMM. Why: a
+    decode them only to pack them, once; on CUDA the decode is a generated kernel before the f32 GEMM. Why: a
     quarter of the bytes on disk and in memory for FP8 layers' weights. E4M3 and E5M2 codes go
     to parameter buffers of their own (`--lorc-externalize-weights`).
   }];
