@@ -40,18 +40,25 @@ lorc::GemmOperand operand(const void *base, int64_t sb, int64_t s0, int64_t s1, 
   return x;
 }
 
+/// C += op(A)·op(B) (then `epilogue`) for 2-D A and C and a B given as its operand.
+void matmul2(MemRef<2> *a, const lorc::GemmOperand &b, MemRef<2> *c, int32_t transA,
+             int32_t bIsParameter, lorc::GemmPrecision precision,
+             const lorc::GemmEpilogue &epilogue) {
+  int64_t m = c->sizes[0], n = c->sizes[1];
+  int64_t k = transA ? a->sizes[0] : a->sizes[1];
+  const int64_t cs[3] = {0, c->strides[0], c->strides[1]};
+  lorc::cpuGemm(1, m, n, k,
+                operand(a->aligned + a->offset, 0, a->strides[0], a->strides[1], transA), b,
+                bIsParameter, c->aligned + c->offset, cs, precision, epilogue);
+}
+
 template <typename BMemRef>
 void matmul2(MemRef<2> *a, BMemRef *b, MemRef<2> *c, int32_t transA, int32_t transB,
              int32_t bIsParameter, lorc::GemmPrecision precision,
              const lorc::GemmEpilogue &epilogue = {}) {
   constexpr bool bBf16 = std::is_same_v<BMemRef, Bf16MemRef<2>>;
-  int64_t m = c->sizes[0], n = c->sizes[1];
-  int64_t k = transA ? a->sizes[0] : a->sizes[1];
-  const int64_t cs[3] = {0, c->strides[0], c->strides[1]};
-  lorc::cpuGemm(1, m, n, k,
-                operand(a->aligned + a->offset, 0, a->strides[0], a->strides[1], transA),
-                operand(b->aligned + b->offset, 0, b->strides[0], b->strides[1], transB, bBf16),
-                bIsParameter, c->aligned + c->offset, cs, precision, epilogue);
+  matmul2(a, operand(b->aligned + b->offset, 0, b->strides[0], b->strides[1], transB, bBf16), c,
+          transA, bIsParameter, precision, epilogue);
 }
 
 /// C = act((accumulate ? C : 0) + op(A)·op(B) + bias) + residual; an absent bias or residual
@@ -190,9 +197,6 @@ static void matmulEpilogueFp8(MemRef<2> *a, Fp8MemRef<2> *bq, MemRef<1> *bScales
       lorc::decodeFp8Rows(w, decoded);
     return decoded.data();
   };
-  int64_t m = c->sizes[0], n = c->sizes[1];
-  int64_t k = transA ? a->sizes[0] : a->sizes[1];
-  const int64_t cs[3] = {0, c->strides[0], c->strides[1]};
   lorc::GemmOperand b = operand(nullptr, 0, w.cols, 1, transB);
   if (bIsParameter) {
     b.packKey = w.codes;
@@ -202,9 +206,8 @@ static void matmulEpilogueFp8(MemRef<2> *a, Fp8MemRef<2> *bq, MemRef<1> *bScales
   } else {
     b.data = decode();
   }
-  lorc::cpuGemm(1, m, n, k, operand(a->aligned + a->offset, 0, a->strides[0], a->strides[1], transA),
-                b, bIsParameter != 0, c->aligned + c->offset, cs, lorc::GemmPrecision::F32,
-                epilogueOf(bias, residual, accumulate, activation));
+  matmul2(a, b, c, transA, bIsParameter, lorc::GemmPrecision::F32,
+          epilogueOf(bias, residual, accumulate, activation));
 }
 LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w(MemRef<2> *a, Fp8MemRef<2> *bq,
                                                        MemRef<1> *bScales, MemRef<2> *c,
