@@ -59,6 +59,12 @@ extern "C" void _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w_e5m2(MemRef<2> *, Fp8
                                                                 MemRef<1> *, MemRef<2> *, int32_t,
                                                                 int32_t, int32_t, int32_t,
                                                                 int32_t);
+extern "C" void _mlir_ciface_lorc_cpu_matmul_fp8_e4m3_e4m3(Fp8MemRef<2> *, Fp8MemRef<2> *,
+                                                           MemRef<2> *, int32_t, int32_t,
+                                                           int32_t);
+extern "C" void _mlir_ciface_lorc_cpu_matmul_fp8_e5m2_e4m3(Fp8MemRef<2> *, Fp8MemRef<2> *,
+                                                           MemRef<2> *, int32_t, int32_t,
+                                                           int32_t);
 extern "C" void memrefCopy(int64_t, Unranked *, Unranked *);
 
 namespace {
@@ -426,6 +432,47 @@ TEST(CpuKernels, Fp8StoredWeightsMatchDequantisedF32Gemm) {
 // (batch, head) tile from an OpenMP loop): each gets its own scratchpad, so every concurrent
 // result equals the one computed alone. Shapes of MiniLM's attention tiles, f32 and bf16,
 // B a strided view (a head of the fused QKV output) that is not a parameter.
+/// The CPU twin of the device's FP8 GEMMs (lorc_cpu_matmul_fp8_*: the `cuda-loops-cpu`
+/// target): C += op(A)·op(B) on the exact values of FP8 codes, for transposed and strided
+/// operands, and with the formats read as named (E5M2 A, E4M3 B).
+TEST(CpuKernels, Fp8GemmOnCodesMatchesDecodedLoops) {
+  const int64_t m = 3, n = 5, k = 7;
+  for (int e5m2 = 0; e5m2 < 2; ++e5m2)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb) {
+        lorc::Fp8Kind ka = e5m2 ? lorc::Fp8Kind::E5M2 : lorc::Fp8Kind::E4M3FN;
+        // Codes of small finite values of both signs (no NaN or inf in either format).
+        std::vector<uint8_t> a(2 * m * k), b(n * k);
+        for (size_t i = 0; i < a.size(); ++i)
+          a[i] = static_cast<uint8_t>(((i * 29) % 0x60) | (i % 3 == 0 ? 0x80 : 0));
+        for (size_t i = 0; i < b.size(); ++i)
+          b[i] = static_cast<uint8_t>(((i * 13) % 0x70) | (i % 4 == 1 ? 0x80 : 0));
+        // A stored [m, k] (or [k, m]) with row stride twice its width; B dense.
+        int64_t ar = ta ? k : m, ac = ta ? m : k;
+        Fp8MemRef<2> A{a.data(), a.data(), 0, {ar, ac}, {2 * ac, 1}};
+        int64_t br = tb ? n : k, bc = tb ? k : n;
+        Fp8MemRef<2> B{b.data(), b.data(), 0, {br, bc}, {bc, 1}};
+        std::vector<float> c(m * n, 0.5f);
+        MemRef<2> C{c.data(), c.data(), 0, {m, n}, {n, 1}};
+        if (e5m2)
+          _mlir_ciface_lorc_cpu_matmul_fp8_e5m2_e4m3(&A, &B, &C, ta, tb, 1);
+        else
+          _mlir_ciface_lorc_cpu_matmul_fp8_e4m3_e4m3(&A, &B, &C, ta, tb, 1);
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            double s = 0.5;
+            for (int64_t l = 0; l < k; ++l) {
+              uint8_t qa = ta ? a[l * 2 * ac + i] : a[i * 2 * ac + l];
+              uint8_t qb = tb ? b[j * bc + l] : b[l * bc + j];
+              s += double(lorc::fp8Decode(qa, ka)) *
+                   double(lorc::fp8Decode(qb, lorc::Fp8Kind::E4M3FN));
+            }
+            EXPECT_NEAR(c[i * n + j], s, 1e-5 * (1 + std::abs(s)))
+                << "e5m2 " << e5m2 << " transA " << ta << " transB " << tb;
+          }
+      }
+}
+
 TEST(CpuKernels, ConcurrentCallsOfOnePrimitiveAgreeWithSerial) {
   const int64_t m = 128, n = 128, k = 32, ld = 1152;
   const int threads = 4, rounds = 20;

@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <algorithm>
 #include <cstring>
@@ -43,6 +44,16 @@ extern "C" void _mlir_ciface_lorc_cuda_matmul_bf16(MemRefBf16<2> *, MemRefBf16<2
                                                    MemRef<2> *, int32_t, int32_t, int32_t);
 extern "C" void _mlir_ciface_lorc_cuda_batch_matmul_bf16(MemRefBf16<3> *, MemRefBf16<3> *,
                                                          MemRef<3> *, int32_t, int32_t, int32_t);
+template <int N> using MemRefFp8 = lorc::StridedMemRef<uint8_t, N>;
+extern "C" void _mlir_ciface_lorc_cuda_matmul_fp8_e4m3_e4m3(MemRefFp8<2> *, MemRefFp8<2> *,
+                                                            MemRef<2> *, int32_t, int32_t,
+                                                            int32_t);
+extern "C" void _mlir_ciface_lorc_cuda_matmul_fp8_e4m3_e5m2(MemRefFp8<2> *, MemRefFp8<2> *,
+                                                            MemRef<2> *, int32_t, int32_t,
+                                                            int32_t);
+extern "C" void _mlir_ciface_lorc_cuda_matmul_fp8_e5m2_e4m3(MemRefFp8<2> *, MemRefFp8<2> *,
+                                                            MemRef<2> *, int32_t, int32_t,
+                                                            int32_t);
 extern "C" void *mgpuModuleLoad(void *, size_t);
 extern "C" void *mgpuMemAlloc(uint64_t, void *, bool);
 extern "C" void *mgpuModuleGetFunction(void *, const char *);
@@ -92,6 +103,7 @@ protected:
   static void SetUpTestSuite() {
     setenv("LORC_CUDA_DRIVER", LORC_FAKE_CUDA, 1);
     setenv("LORC_CUBLAS", LORC_FAKE_CUDA, 1);
+    setenv("LORC_CUBLASLT", LORC_FAKE_CUDA, 1);
     ASSERT_EQ(errorOf(lorc::cuda::initialize()), "");
   }
 };
@@ -287,6 +299,95 @@ TEST_F(FakeCuda, BatchedGemmAndUnsupportedStrides) {
   EXPECT_EQ(errorOf(lorc::cuda::synchronize()),
             "CUDA: lorc_cuda_matmul_bf16: operand strides A(10,2) B(2,1) C(2,1) fit no cuBLAS "
             "layout");
+}
+
+/// FP8 codes spread over the format's range (every sign, subnormals, both ends), no NaN.
+std::vector<uint8_t> fp8Codes(size_t n, lorc::Fp8Kind kind, unsigned seed) {
+  std::vector<uint8_t> v(n);
+  uint8_t nanLow = kind == lorc::Fp8Kind::E4M3FN ? 0x7F : 0x7C; // E5M2: 0x7C+ inf/NaN
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t c = static_cast<uint8_t>((i * 37 + seed * 11) % 256);
+    if ((c & 0x7F) >= nanLow)
+      c = static_cast<uint8_t>(c & 0x87); // a small value of the same sign instead
+    v[i] = c;
+  }
+  return v;
+}
+
+/// The FP8 GEMM entry points (FP8 layers on the device: cuBLASLt): C [m, n] = (accumulate ? C
+/// : 0) + A·Bᵀ on the exact values of A's and B's codes, A [m, k] and B [n, k] row-major,
+/// for each format pair cuBLASLt has, with M padded to a multiple of 16 inside the runtime
+/// when it is not one (m = 5) and a padded C row stride.
+TEST_F(FakeCuda, Fp8GemmMatchesDecodedLoops) {
+  using lorc::Fp8Kind;
+  struct Pair {
+    void (*fn)(MemRefFp8<2> *, MemRefFp8<2> *, MemRef<2> *, int32_t, int32_t, int32_t);
+    Fp8Kind a, b;
+    const char *name;
+  } pairs[] = {
+      {_mlir_ciface_lorc_cuda_matmul_fp8_e4m3_e4m3, Fp8Kind::E4M3FN, Fp8Kind::E4M3FN, "e4m3_e4m3"},
+      {_mlir_ciface_lorc_cuda_matmul_fp8_e4m3_e5m2, Fp8Kind::E4M3FN, Fp8Kind::E5M2, "e4m3_e5m2"},
+      {_mlir_ciface_lorc_cuda_matmul_fp8_e5m2_e4m3, Fp8Kind::E5M2, Fp8Kind::E4M3FN, "e5m2_e4m3"}};
+  const int64_t n = 8, k = 32;
+  for (const Pair &p : pairs)
+    for (int64_t m : {5, 16})
+      for (int64_t ldc : {n, n + 4})
+        for (int accumulate = 0; accumulate < 2; ++accumulate) {
+          std::vector<uint8_t> a = fp8Codes(m * k, p.a, 1), b = fp8Codes(n * k, p.b, 2);
+          std::vector<float> c(m * ldc, 0.75f), want = c;
+          MemRefFp8<2> A{a.data(), a.data(), 0, {m, k}, {k, 1}};
+          MemRefFp8<2> B{b.data(), b.data(), 0, {n, k}, {k, 1}};
+          MemRef<2> C{c.data(), c.data(), 0, {m, n}, {ldc, 1}};
+          if (m % 16 != 0 && ldc != n)
+            continue; // padding M needs dense rows: an error, checked below
+          p.fn(&A, &B, &C, 0, 1, accumulate);
+          ASSERT_EQ(errorOf(lorc::cuda::synchronize()), "") << p.name << " m " << m;
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+              double s = 0;
+              for (int64_t l = 0; l < k; ++l)
+                s += double(lorc::fp8Decode(a[i * k + l], p.a)) *
+                     double(lorc::fp8Decode(b[j * k + l], p.b));
+              double expect = (accumulate ? want[i * ldc + j] : 0.0) + s;
+              EXPECT_NEAR(c[i * ldc + j], expect, 1e-5 * (1 + std::abs(expect)))
+                  << p.name << " m " << m << " ldc " << ldc << " accumulate " << accumulate
+                  << " at " << i << "," << j;
+            }
+          for (int64_t i = 0; i < m; ++i) // C's padding columns are not written
+            for (int64_t j = n; j < ldc; ++j)
+              EXPECT_EQ(c[i * ldc + j], 0.75f);
+        }
+}
+
+/// What cuBLASLt's FP8 GEMM cannot take is an error naming the entry point, the shape and the
+/// strides, never a silent copy or a wrong result.
+TEST_F(FakeCuda, Fp8GemmLayoutErrors) {
+  const int64_t m = 16, n = 8, k = 32;
+  std::vector<uint8_t> a(m * k, 0x38), b(n * k, 0x38);
+  std::vector<float> c(m * (n + 4), 0.0f);
+  MemRefFp8<2> A{a.data(), a.data(), 0, {m, k}, {k, 1}};
+  MemRefFp8<2> B{b.data(), b.data(), 0, {k, n}, {n, 1}}; // B stored [k, n]: not TN
+  MemRef<2> C{c.data(), c.data(), 0, {m, n}, {n, 1}};
+  _mlir_ciface_lorc_cuda_matmul_fp8_e4m3_e4m3(&A, &B, &C, 0, 0, 0);
+  EXPECT_EQ(errorOf(lorc::cuda::synchronize()),
+            "CUDA: lorc_cuda_matmul_fp8_e4m3_e4m3: [M=16, N=8, K=32]: cuBLASLt's FP8 GEMM needs "
+            "A [M, K] and B [N, K] row-major and C [M, N] row-major, with leading dimensions "
+            "and pointers 16-byte aligned; got strides A(32,1) B(8,1) C(8,1) (transA 0, transB 0)");
+  // K = 24: A's and B's rows are not multiples of 16 bytes.
+  MemRefFp8<2> A24{a.data(), a.data(), 0, {m, 24}, {24, 1}};
+  MemRefFp8<2> B24{b.data(), b.data(), 0, {n, 24}, {24, 1}};
+  _mlir_ciface_lorc_cuda_matmul_fp8_e4m3_e4m3(&A24, &B24, &C, 0, 1, 0);
+  EXPECT_NE(errorOf(lorc::cuda::synchronize()).find("got strides A(24,1) B(24,1) C(8,1)"),
+            std::string::npos);
+  // M = 5 with C rows padded: the runtime cannot pad M in place.
+  MemRefFp8<2> A5{a.data(), a.data(), 0, {5, k}, {k, 1}};
+  MemRefFp8<2> Bt{b.data(), b.data(), 0, {n, k}, {k, 1}};
+  MemRef<2> C12{c.data(), c.data(), 0, {5, n}, {n + 4, 1}};
+  _mlir_ciface_lorc_cuda_matmul_fp8_e4m3_e4m3(&A5, &Bt, &C12, 0, 1, 0);
+  EXPECT_EQ(errorOf(lorc::cuda::synchronize()),
+            "CUDA: lorc_cuda_matmul_fp8_e4m3_e4m3: [M=5, N=8, K=32]: M is not a multiple of 16 "
+            "and A or C has padded rows (strides A(32,1) C(12,1)): cannot pad M for cuBLASLt's "
+            "FP8 GEMM");
 }
 
 TEST(NvptxTarget, PairsAndFp8) {

@@ -7,7 +7,10 @@
 // GEMMs are the reference column-major SGEMM loops of the BLAS specification:
 // C = α·op(A)·op(B) + β·C; cublasGemmEx(StridedBatchedEx) takes A and B both f32 (CUDA_R_32F) or
 // both bf16 (CUDA_R_16BF, widened exactly), C f32, compute type CUBLAS_COMPUTE_32F (f32
-// accumulation), and reports NOT_SUPPORTED for anything else.
+// accumulation), and reports NOT_SUPPORTED for anything else. cuBLASLt's FP8 subset
+// (cublasLtMatmul on CUDA_R_8F_E4M3 / CUDA_R_8F_E5M2 A and B, f32 C and D) keeps the real
+// library's rules that lorc's runtime must respect: "TN" only, leading dimensions multiples of
+// 16 bytes, not both E5M2, compute type 32F; anything else is NOT_SUPPORTED.
 //
 // With LORC_FAKE_CUDA_NOOP=1 (bench/cuda_host_overhead.sh) launches and GEMMs succeed without
 // doing anything and are counted; the counts are printed at exit. That isolates the host-side
@@ -18,9 +21,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cmath>
 #include <cstring>
 
 #include "lorc/Support/Fp8.h"
+#include "../lib/Runtime/CublasLtAbi.h"
 
 
 namespace {
@@ -150,5 +155,112 @@ int cublasGemmEx(void *h, int opA, int opB, int m, int n, int k, const void *alp
                  const void *beta, void *c, int cType, int ldc, int computeType, int algo) {
   return cublasGemmStridedBatchedEx(h, opA, opB, m, n, k, alpha, a, aType, lda, 0, b, bType,
                                     ldb, 0, beta, c, cType, ldc, 0, 1, computeType, algo);
+}
+}
+
+// --- cuBLASLt's FP8 subset --------------------------------------------------------------------
+namespace {
+constexpr int CUDA_R_8F_E4M3 = lorc::cublaslt::kR8FE4M3, CUDA_R_8F_E5M2 = lorc::cublaslt::kR8FE5M2;
+constexpr int CUBLASLT_MATMUL_DESC_TRANSA = lorc::cublaslt::kDescTransA,
+              CUBLASLT_MATMUL_DESC_TRANSB = lorc::cublaslt::kDescTransB;
+constexpr int CUBLAS_STATUS_INVALID_VALUE = 7;
+
+/// An FP8 code's value, written here from the formats' definitions (OCP FP8: E4M3FN bias 7,
+/// S.1111.111 NaN, no infinities; E5M2 bias 15, IEEE-like), independently of lorc's.
+float fp8Value(uint8_t code, int type) {
+  bool e4m3 = type == CUDA_R_8F_E4M3;
+  int manBits = e4m3 ? 3 : 2, bias = e4m3 ? 7 : 15;
+  int e = (code & 0x7F) >> manBits, m = code & ((1 << manBits) - 1);
+  float sign = (code & 0x80) ? -1.0f : 1.0f;
+  if (e4m3 && (code & 0x7F) == 0x7F)
+    return __builtin_nanf("");
+  if (!e4m3 && e == 31)
+    return m ? __builtin_nanf("") : sign * __builtin_inff();
+  if (e == 0)
+    return sign * std::ldexp(float(m), 1 - bias - manBits);
+  return sign * std::ldexp(1.0f + float(m) / float(1 << manBits), e - bias);
+}
+
+struct LtDesc {
+  int computeType, scaleType, transA = 0, transB = 0;
+};
+struct LtLayout {
+  int type;
+  uint64_t rows, cols;
+  int64_t ld;
+};
+bool isFp8(int t) { return t == CUDA_R_8F_E4M3 || t == CUDA_R_8F_E5M2; }
+
+/// Whether cuBLASLt (CUDA 13, sm_90) has an FP8 kernel for this problem.
+bool ltSupported(const LtDesc *d, const LtLayout *a, const LtLayout *b, const LtLayout *c,
+                 const LtLayout *dd) {
+  return d->computeType == CUBLAS_COMPUTE_32F && d->scaleType == CUDA_R_32F && isFp8(a->type) &&
+         isFp8(b->type) && !(a->type == CUDA_R_8F_E5M2 && b->type == CUDA_R_8F_E5M2) &&
+         c->type == CUDA_R_32F && dd->type == CUDA_R_32F && d->transA == lorc::cublaslt::kOpT &&
+         d->transB == lorc::cublaslt::kOpN &&
+         a->ld % 16 == 0 && b->ld % 16 == 0 && (c->ld * 4) % 16 == 0 && c->ld == dd->ld;
+}
+} // namespace
+
+extern "C" {
+int cublasLtCreate(void **h) { static int handle; *h = &handle; return 0; }
+int cublasLtMatmulDescCreate(LtDesc **d, int computeType, int scaleType) {
+  *d = new LtDesc{computeType, scaleType};
+  return 0;
+}
+int cublasLtMatmulDescSetAttribute(LtDesc *d, int attr, const void *buf, size_t size) {
+  if (size != sizeof(int))
+    return CUBLAS_STATUS_INVALID_VALUE;
+  if (attr == CUBLASLT_MATMUL_DESC_TRANSA)
+    std::memcpy(&d->transA, buf, sizeof(int));
+  else if (attr == CUBLASLT_MATMUL_DESC_TRANSB)
+    std::memcpy(&d->transB, buf, sizeof(int));
+  else
+    return CUBLAS_STATUS_INVALID_VALUE; // lorc sets nothing else
+  return 0;
+}
+int cublasLtMatrixLayoutCreate(LtLayout **l, int type, uint64_t rows, uint64_t cols,
+                               int64_t ld) {
+  *l = new LtLayout{type, rows, cols, ld};
+  return 0;
+}
+int cublasLtMatmulPreferenceCreate(void **p) { static int pref; *p = &pref; return 0; }
+int cublasLtMatmulPreferenceSetAttribute(void *, int, const void *, size_t) { return 0; }
+int cublasLtMatmulPreferenceDestroy(void *) { return 0; }
+int cublasLtMatmulAlgoGetHeuristic(void *, LtDesc *d, LtLayout *a, LtLayout *b, LtLayout *c,
+                                   LtLayout *dd, void *, int requested, void *results,
+                                   int *found) {
+  if (requested < 1)
+    return CUBLAS_STATUS_INVALID_VALUE;
+  if (!ltSupported(d, a, b, c, dd))
+    return CUBLAS_STATUS_NOT_SUPPORTED;
+  std::memset(results, 0, sizeof(lorc::cublaslt::HeuristicResult));
+  *found = 1;
+  return 0;
+}
+/// D = α·op(A)·op(B) + β·C, column-major, on FP8 A and B (decoded exactly, products and sums
+/// in f32), C and D f32.
+int cublasLtMatmul(void *, LtDesc *d, const float *alpha, const uint8_t *a, LtLayout *al,
+                   const uint8_t *b, LtLayout *bl, const float *beta, const float *c,
+                   LtLayout *cl, float *dOut, LtLayout *dl, const void *algo, void *workspace,
+                   size_t, void *) {
+  ++counters.gemms;
+  if (!ltSupported(d, al, bl, cl, dl) || !algo || !workspace)
+    return CUBLAS_STATUS_NOT_SUPPORTED;
+  if (counters.noop)
+    return 0;
+  // op(A) = Aᵀ: A is [k, m] column-major; op(B) = B: [k, n].
+  uint64_t m = al->cols, n = bl->cols, k = al->rows;
+  if (bl->rows != k || dl->rows != m || dl->cols != n)
+    return CUBLAS_STATUS_INVALID_VALUE;
+  for (uint64_t j = 0; j < n; ++j)
+    for (uint64_t i = 0; i < m; ++i) {
+      float s = 0;
+      for (uint64_t l = 0; l < k; ++l)
+        s += fp8Value(a[l + i * al->ld], al->type) * fp8Value(b[l + j * bl->ld], bl->type);
+      float prior = *beta == 0 ? 0.0f : *beta * c[i + j * cl->ld];
+      dOut[i + j * dl->ld] = *alpha * s + prior;
+    }
+  return 0;
 }
 }

@@ -10,6 +10,7 @@
 #include "lorc/Runtime/Artifact.h"
 #include "CpuGemm.h"
 #include "lorc/Runtime/MemRef.h"
+#include "lorc/Support/Fp8.h"
 
 #include <sched.h>
 #include <sys/mman.h>
@@ -225,6 +226,36 @@ LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w_e5m2(
   matmulEpilogueFp8(a, bq, bScales, lorc::Fp8Kind::E5M2, c, bias, residual, transA, transB,
                     bIsParameter, accumulate, activation);
 }
+// The FP8 × FP8 forms, the CPU twin of lorc_cuda_matmul_fp8_* (the `cuda-loops-cpu` target
+// runs the CUDA pipeline's FP8 GEMMs through them): A and B FP8 codes, `_<A format>_<B
+// format>`, C += op(A)·op(B) in f32, unscaled: both operands decoded exactly and multiplied
+// by the f32 GEMM, the products and f32 accumulation of cuBLASLt's FP8 GEMM (in another
+// summation order). The decodes are made per call (the twin checks numerics, not speed).
+static std::vector<float> decodeFp8Matrix(const Fp8MemRef<2> *x, lorc::Fp8Kind kind) {
+  int64_t rows = x->sizes[0], cols = x->sizes[1];
+  std::vector<float> out(static_cast<size_t>(rows * cols));
+  const uint8_t *base = x->aligned + x->offset;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      out[i * cols + j] = lorc::fp8Decode(base[i * x->strides[0] + j * x->strides[1]], kind);
+  return out;
+}
+static void matmulFp8(Fp8MemRef<2> *a, lorc::Fp8Kind aKind, Fp8MemRef<2> *b,
+                      lorc::Fp8Kind bKind, MemRef<2> *c, int32_t transA, int32_t transB) {
+  std::vector<float> da = decodeFp8Matrix(a, aKind), db = decodeFp8Matrix(b, bKind);
+  MemRef<2> av{da.data(), da.data(), 0, {a->sizes[0], a->sizes[1]}, {a->sizes[1], 1}};
+  matmul2(&av, operand(db.data(), 0, b->sizes[1], 1, transB), c, transA, /*bIsParameter=*/0,
+          lorc::GemmPrecision::F32, lorc::GemmEpilogue{});
+}
+#define LORC_CPU_FP8_ENTRY(name, aKind, bKind)                                                \
+  LORC_EXPORT _mlir_ciface_##name(Fp8MemRef<2> *a, Fp8MemRef<2> *b, MemRef<2> *c,             \
+                                  int32_t transA, int32_t transB, int32_t /*bIsParameter*/) { \
+    matmulFp8(a, lorc::Fp8Kind::aKind, b, lorc::Fp8Kind::bKind, c, transA, transB);           \
+  }
+LORC_CPU_FP8_ENTRY(lorc_cpu_matmul_fp8_e4m3_e4m3, E4M3FN, E4M3FN)
+LORC_CPU_FP8_ENTRY(lorc_cpu_matmul_fp8_e4m3_e5m2, E4M3FN, E5M2)
+LORC_CPU_FP8_ENTRY(lorc_cpu_matmul_fp8_e5m2_e4m3, E5M2, E4M3FN)
+#undef LORC_CPU_FP8_ENTRY
 // Read-ahead of the next chunk of a layer under a memory budget (`--lorc-dispatch-blas` emits
 // it before each chunk's GEMM): asks the kernel to start reading the pages the view spans
 // (madvise MADV_WILLNEED: asynchronous for a file mapping such as the weights), so that they

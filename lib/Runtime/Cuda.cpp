@@ -8,6 +8,7 @@
 
 #include "lorc/Runtime/Cuda.h"
 #include "BlasLayout.h"
+#include "CublasLtAbi.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/Twine.h"
@@ -15,6 +16,7 @@
 
 #include <cstdlib>
 #include <dlfcn.h>
+#include <array>
 #include <map>
 #include <mutex>
 #include <type_traits>
@@ -94,6 +96,61 @@ struct Cublas {
                                                void *, int, int, long long, int, int, int);
 };
 
+// --- The cuBLASLt subset (CublasLtAbi.h) for FP8 GEMMs -------------------------------------
+// cuBLAS's classic API has no FP8 GEMM; cuBLASLt's cublasLtMatmul takes A and B of type
+// CUDA_R_8F_E4M3 / CUDA_R_8F_E5M2 (not both E5M2), f32 accumulation (CUBLAS_COMPUTE_32F), an
+// f32 C and D ("fp8 kernels with an output type of CUDA_R_32F", cublasLt.h), in the "TN" layout
+// only: op(A) = T, op(B) = N in column-major terms, leading dimensions and pointers 16-byte
+// aligned.
+using cublasLtHandle_t = struct cublasLtContext *;
+using cublasLtMatmulDesc_t = struct cublasLtMatmulDescOpaque *;
+using cublasLtMatrixLayout_t = struct cublasLtMatrixLayoutOpaque *;
+using cublasLtMatmulPreference_t = struct cublasLtMatmulPreferenceOpaque *;
+using cublasLtMatmulAlgo_t = lorc::cublaslt::MatmulAlgo;
+using cublasLtMatmulHeuristicResult_t = lorc::cublaslt::HeuristicResult;
+constexpr int CUDA_R_8F_E4M3 = lorc::cublaslt::kR8FE4M3, CUDA_R_8F_E5M2 = lorc::cublaslt::kR8FE5M2;
+constexpr int CUBLASLT_MATMUL_DESC_TRANSA = lorc::cublaslt::kDescTransA,
+              CUBLASLT_MATMUL_DESC_TRANSB = lorc::cublaslt::kDescTransB;
+constexpr int CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = lorc::cublaslt::kPrefMaxWorkspaceBytes;
+/// The workspace handed to cublasLtMatmul: 32 MiB, PyTorch's default for Hopper
+/// (CUBLASLT_WORKSPACE_SIZE in ATen/cuda/CUDABlas.cpp); allocated on the first FP8 GEMM.
+constexpr size_t kLtWorkspaceBytes = size_t(32) << 20;
+
+struct CublasLt {
+  void *handle = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  cublasStatus_t (*cublasLtCreate)(cublasLtHandle_t *);
+  cublasStatus_t (*cublasLtMatmulDescCreate)(cublasLtMatmulDesc_t *, int, int);
+  cublasStatus_t (*cublasLtMatmulDescSetAttribute)(cublasLtMatmulDesc_t, int, const void *,
+                                                   size_t);
+  cublasStatus_t (*cublasLtMatrixLayoutCreate)(cublasLtMatrixLayout_t *, int, uint64_t, uint64_t,
+                                               int64_t);
+  cublasStatus_t (*cublasLtMatmulPreferenceCreate)(cublasLtMatmulPreference_t *);
+  cublasStatus_t (*cublasLtMatmulPreferenceSetAttribute)(cublasLtMatmulPreference_t, int,
+                                                         const void *, size_t);
+  cublasStatus_t (*cublasLtMatmulPreferenceDestroy)(cublasLtMatmulPreference_t);
+  cublasStatus_t (*cublasLtMatmulAlgoGetHeuristic)(cublasLtHandle_t, cublasLtMatmulDesc_t,
+                                                   cublasLtMatrixLayout_t, cublasLtMatrixLayout_t,
+                                                   cublasLtMatrixLayout_t, cublasLtMatrixLayout_t,
+                                                   cublasLtMatmulPreference_t, int,
+                                                   cublasLtMatmulHeuristicResult_t *, int *);
+  cublasStatus_t (*cublasLtMatmul)(cublasLtHandle_t, cublasLtMatmulDesc_t, const void *,
+                                   const void *, cublasLtMatrixLayout_t, const void *,
+                                   cublasLtMatrixLayout_t, const void *, const void *,
+                                   cublasLtMatrixLayout_t, void *, cublasLtMatrixLayout_t,
+                                   const cublasLtMatmulAlgo_t *, void *, size_t, CUstream);
+  void *workspace = nullptr;
+  /// One FP8 GEMM shape's descriptors and the algorithm the heuristic chose for it: made on the
+  /// shape's first call and kept (a forward pass repeats its shapes on every run).
+  struct Plan {
+    cublasLtMatmulDesc_t desc = nullptr;
+    cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+    cublasLtMatmulAlgo_t algo;
+  };
+  /// (rows, cols, k, lda, ldb, ldc, A type, B type) → plan.
+  std::map<std::array<int64_t, 8>, Plan> plans;
+};
+
 struct State {
   std::mutex mutex;
   bool tried = false;
@@ -105,6 +162,9 @@ struct State {
   bool cublasTried = false;
   std::string cublasError;
   Cublas blas;
+  bool cublasLtTried = false;
+  std::string cublasLtError;
+  CublasLt blasLt;
   std::string firstError; // sticky, see Cuda.h
   void *pinned = nullptr;
   size_t pinnedBytes = 0;
@@ -351,6 +411,211 @@ void deviceGemm(const char *op, GemmPrecision precision, const void *a, int64_t 
                                   : "GemmEx (bf16 A and B, COMPUTE_32F)",
                               m, n, k, batch, status)
                     .str());
+}
+
+/// cuBLASLt, loaded on the first FP8 GEMM ($LORC_CUBLASLT, else libcublasLt.so.13 or .12),
+/// with its handle and workspace; records an error (naming `op`) if it cannot be.
+CublasLt *getCublasLt(const char *op) {
+  State &s = state();
+  if (!s.cublasLtTried) {
+    s.cublasLtTried = true;
+    const char *env = std::getenv("LORC_CUBLASLT");
+    for (const char *name : {env, "libcublasLt.so.13", "libcublasLt.so.12"}) {
+      if (!name || !*name)
+        continue;
+      if ((s.blasLt.handle = dlopen(name, RTLD_NOW | RTLD_LOCAL)))
+        break;
+      if (s.cublasLtError.empty())
+        s.cublasLtError = dlerror();
+    }
+    CublasLt &b = s.blasLt;
+    const char *missing = nullptr;
+#define LORC_BIND(field)                                                                      \
+  if (!missing && !bind(b.handle, b.field, #field))                                          \
+    missing = #field;
+    if (b.handle) {
+      LORC_BIND(cublasLtCreate)
+      LORC_BIND(cublasLtMatmulDescCreate)
+      LORC_BIND(cublasLtMatmulDescSetAttribute)
+      LORC_BIND(cublasLtMatrixLayoutCreate)
+      LORC_BIND(cublasLtMatmulPreferenceCreate)
+      LORC_BIND(cublasLtMatmulPreferenceSetAttribute)
+      LORC_BIND(cublasLtMatmulPreferenceDestroy)
+      LORC_BIND(cublasLtMatmulAlgoGetHeuristic)
+      LORC_BIND(cublasLtMatmul)
+    }
+#undef LORC_BIND
+    if (!b.handle) {
+      s.cublasLtError = "cannot load cuBLASLt (libcublasLt.so.13/.12): " + s.cublasLtError;
+    } else if (missing) {
+      s.cublasLtError = std::string("the cuBLASLt library lacks ") + missing;
+    } else if (int st = b.cublasLtCreate(&b.lt)) {
+      s.cublasLtError = "cublasLtCreate failed with status " + std::to_string(st);
+    } else {
+      llvm::Expected<void *> ws = lorc::cuda::allocate(kLtWorkspaceBytes, "cuBLASLt workspace");
+      if (!ws)
+        s.cublasLtError = llvm::toString(ws.takeError());
+      else
+        b.workspace = *ws;
+    }
+    if (b.workspace)
+      s.cublasLtError.clear();
+  }
+  if (!s.cublasLtError.empty()) {
+    recordError(llvm::Twine(op) + ": " + s.cublasLtError);
+    return nullptr;
+  }
+  return &s.blasLt;
+}
+
+/// The FP8 GEMM of a linear layer: C[m×n] (row-major, strides cs0 and 1) = (accumulate ? C : 0)
+/// + A·Bᵀ with A = X [m, k] row-major (FP8 codes of type aType, stride as0) and B = W [n, k]
+/// row-major (bType, stride bs0), f32 accumulation, unscaled (the compiled code applies the
+/// activation's and the weight rows' scales after the call). cuBLASLt is column-major and
+/// takes FP8 only as "TN", which is exactly this: Cᵀ [n×m] = Wᵀᵀ·Xᵀ with W as its A
+/// ([k, n] column-major, op T) and X as its B ([k, m], op N). Anything else is an error naming
+/// the strides, never a copy.
+void deviceGemmFp8(const char *op, int aType, const uint8_t *a, int64_t as0, int64_t as1,
+                   bool transA, int bType, const uint8_t *b, int64_t bs0, int64_t bs1,
+                   bool transB, float *c, int64_t cs0, int64_t cs1, int64_t m, int64_t n,
+                   int64_t k, bool accumulate) {
+  if (!usable() || m == 0 || n == 0 || k == 0)
+    return;
+  ++state().numGemms;
+  std::optional<lorc::BlasView> va = lorc::blasView(m, k, as0, as1, transA);
+  std::optional<lorc::BlasView> vb = lorc::blasView(k, n, bs0, bs1, transB);
+  // A row-major (not transposed as a BLAS view), B stored [n, k] row-major (transposed), C
+  // row-major: cuBLASLt's TN. The leading dimensions (bytes for FP8, 4 per f32 element of C)
+  // and the pointers must be multiples of 16.
+  int64_t ldc = n == 1 ? std::max<int64_t>(cs0, 1) : cs0;
+  bool layout = va && !va->trans && vb && vb->trans && (cs1 == 1 || n == 1);
+  bool aligned = layout && va->ld % 16 == 0 && vb->ld % 16 == 0 && (ldc * 4) % 16 == 0 &&
+                 reinterpret_cast<uintptr_t>(a) % 16 == 0 &&
+                 reinterpret_cast<uintptr_t>(b) % 16 == 0 &&
+                 reinterpret_cast<uintptr_t>(c) % 16 == 0;
+  if (!aligned) {
+    recordError(llvm::formatv("{0}: [M={1}, N={2}, K={3}]: cuBLASLt's FP8 GEMM needs A [M, K] "
+                              "and B [N, K] row-major and C [M, N] row-major, with leading "
+                              "dimensions and pointers 16-byte aligned; got strides A({4},{5}) "
+                              "B({6},{7}) C({8},{9}) (transA {10}, transB {11})",
+                              op, m, n, k, as0, as1, bs0, bs1, cs0, cs1, int(transA),
+                              int(transB))
+                    .str());
+    return;
+  }
+  CublasLt *lt = getCublasLt(op);
+  if (!lt)
+    return;
+  // M (cuBLASLt's column count) a multiple of 16, as PyTorch's _scaled_mm and Transformer
+  // Engine require of FP8 GEMMs: otherwise X is copied into M rounded up to 16 rows and C
+  // computed in a padded buffer whose first M rows are copied back (rows are independent, so
+  // the padding rows' contents do not matter).
+  int64_t mGemm = (m + 15) / 16 * 16;
+  const uint8_t *x = a;
+  float *cGemm = c;
+  int64_t ldx = va->ld, ldcGemm = ldc;
+  void *xPad = nullptr, *cPad = nullptr;
+  auto releasePadding = [&] {
+    if (xPad)
+      lorc::cuda::release(xPad);
+    if (cPad)
+      lorc::cuda::release(cPad);
+  };
+  if (mGemm != m) {
+    if (va->ld != k || ldc != n) {
+      recordError(llvm::formatv("{0}: [M={1}, N={2}, K={3}]: M is not a multiple of 16 and A "
+                                "or C has padded rows (strides A({4},{5}) C({6},{7})): cannot "
+                                "pad M for cuBLASLt's FP8 GEMM",
+                                op, m, n, k, as0, as1, cs0, cs1)
+                      .str());
+      return;
+    }
+    llvm::Expected<void *> xp = lorc::cuda::allocate(size_t(mGemm * k), "FP8 GEMM padded A");
+    if (!xp)
+      return recordError(llvm::toString(xp.takeError()));
+    xPad = *xp;
+    llvm::Expected<void *> cp =
+        lorc::cuda::allocate(size_t(mGemm * n) * sizeof(float), "FP8 GEMM padded C");
+    if (!cp) {
+      releasePadding();
+      return recordError(llvm::toString(cp.takeError()));
+    }
+    cPad = *cp;
+    State &s = state();
+    auto dev = [](const void *p) { return reinterpret_cast<CUdeviceptr>(p); };
+    if (!check(s.drv.cuMemcpyAsync(dev(xPad), dev(a), size_t(m * k), s.stream),
+               llvm::Twine(op) + ": cuMemcpyAsync (A into its padded copy)") ||
+        (accumulate &&
+         !check(s.drv.cuMemcpyAsync(dev(cPad), dev(c), size_t(m * n) * sizeof(float), s.stream),
+                llvm::Twine(op) + ": cuMemcpyAsync (C into its padded copy)"))) {
+      releasePadding();
+      return;
+    }
+    x = static_cast<const uint8_t *>(xPad);
+    cGemm = static_cast<float *>(cPad);
+    ldx = k;
+    ldcGemm = n;
+  }
+  auto fail = [&](const char *call, int status) {
+    releasePadding();
+    recordError(llvm::formatv("{0}: cuBLASLt {1} for the FP8 GEMM [M={2}, N={3}, K={4}] "
+                              "failed with status {5}",
+                              op, call, m, n, k, status)
+                    .str());
+  };
+  // Column-major problem: rows = n, cols = mGemm; cuBLASLt's A is W (type bType), its B is X.
+  std::array<int64_t, 8> key{n, mGemm, k, vb->ld, ldx, ldcGemm, bType, aType};
+  auto it = lt->plans.find(key);
+  if (it == lt->plans.end()) {
+    CublasLt::Plan plan;
+    int opT = CUBLAS_OP_T, opN = CUBLAS_OP_N;
+    if (int st = lt->cublasLtMatmulDescCreate(&plan.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F))
+      return fail("cublasLtMatmulDescCreate", st);
+    if (int st = lt->cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_TRANSA, &opT,
+                                                    sizeof opT))
+      return fail("cublasLtMatmulDescSetAttribute(TRANSA)", st);
+    if (int st = lt->cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_TRANSB, &opN,
+                                                    sizeof opN))
+      return fail("cublasLtMatmulDescSetAttribute(TRANSB)", st);
+    if (int st = lt->cublasLtMatrixLayoutCreate(&plan.a, bType, k, n, vb->ld))
+      return fail("cublasLtMatrixLayoutCreate(A)", st);
+    if (int st = lt->cublasLtMatrixLayoutCreate(&plan.b, aType, k, mGemm, ldx))
+      return fail("cublasLtMatrixLayoutCreate(B)", st);
+    if (int st = lt->cublasLtMatrixLayoutCreate(&plan.c, CUDA_R_32F, n, mGemm, ldcGemm))
+      return fail("cublasLtMatrixLayoutCreate(C)", st);
+    cublasLtMatmulPreference_t pref = nullptr;
+    if (int st = lt->cublasLtMatmulPreferenceCreate(&pref))
+      return fail("cublasLtMatmulPreferenceCreate", st);
+    uint64_t wsBytes = kLtWorkspaceBytes;
+    int st = lt->cublasLtMatmulPreferenceSetAttribute(
+        pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsBytes, sizeof wsBytes);
+    cublasLtMatmulHeuristicResult_t result{};
+    int found = 0;
+    if (st == 0)
+      st = lt->cublasLtMatmulAlgoGetHeuristic(lt->lt, plan.desc, plan.a, plan.b, plan.c, plan.c,
+                                              pref, 1, &result, &found);
+    lt->cublasLtMatmulPreferenceDestroy(pref);
+    if (st != 0)
+      return fail("cublasLtMatmulAlgoGetHeuristic", st);
+    if (found == 0)
+      return fail("cublasLtMatmulAlgoGetHeuristic (no algorithm for these types and layout)",
+                  lorc::cublaslt::kStatusNotSupported);
+    plan.algo = result.algo;
+    it = lt->plans.emplace(key, plan).first;
+  }
+  const CublasLt::Plan &plan = it->second;
+  const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  if (int st = lt->cublasLtMatmul(lt->lt, plan.desc, &one, b, plan.a, x, plan.b, &beta, cGemm,
+                                  plan.c, cGemm, plan.c, &plan.algo, lt->workspace,
+                                  kLtWorkspaceBytes, state().stream))
+    return fail("cublasLtMatmul", st);
+  if (cPad) {
+    State &s = state();
+    check(s.drv.cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(c), reinterpret_cast<CUdeviceptr>(cPad),
+                              size_t(m * n) * sizeof(float), s.stream),
+          llvm::Twine(op) + ": cuMemcpyAsync (C from its padded copy)");
+  }
+  releasePadding();
 }
 
 } // namespace
@@ -697,3 +962,27 @@ LORC_EXPORT void _mlir_ciface_lorc_cuda_batch_matmul_bf16(MemRefBf16<3> *a, MemR
                                                           int32_t transB, int32_t accumulate) {
   batchMatmul("lorc_cuda_batch_matmul_bf16", a, b, c, transA, transB, accumulate);
 }
+
+/// The FP8 forms (an FP8 layer of --lorc-assign-precision on the cuda target): A = X's codes
+/// [m, k] (the compiled code's lorc.quantize), B = the weight's codes [n, k] (stored FP8 by
+/// --lorc-narrow-weights), `_<A format>_<B format>`; C f32 = (accumulate ? C : 0) + A·Bᵀ,
+/// unscaled, through cuBLASLt (deviceGemmFp8). E5M2 × E5M2 has no cuBLASLt kernel and no
+/// entry point: such layers keep the emulation.
+template <int N> using MemRefFp8 = lorc::StridedMemRef<uint8_t, N>;
+static void matmulFp8(const char *op, int aType, MemRefFp8<2> *a, int bType, MemRefFp8<2> *b,
+                      MemRef<2> *c, int32_t transA, int32_t transB, int32_t accumulate) {
+  int64_t m = c->sizes[0], n = c->sizes[1];
+  int64_t k = transA ? a->sizes[0] : a->sizes[1];
+  deviceGemmFp8(op, aType, a->aligned + a->offset, a->strides[0], a->strides[1], transA, bType,
+                b->aligned + b->offset, b->strides[0], b->strides[1], transB,
+                c->aligned + c->offset, c->strides[0], c->strides[1], m, n, k, accumulate != 0);
+}
+#define LORC_CUDA_FP8_ENTRY(name, aType, bType)                                               \
+  LORC_EXPORT void _mlir_ciface_##name(MemRefFp8<2> *a, MemRefFp8<2> *b, MemRef<2> *c,        \
+                                       int32_t transA, int32_t transB, int32_t accumulate) {  \
+    matmulFp8(#name, aType, a, bType, b, c, transA, transB, accumulate);                      \
+  }
+LORC_CUDA_FP8_ENTRY(lorc_cuda_matmul_fp8_e4m3_e4m3, CUDA_R_8F_E4M3, CUDA_R_8F_E4M3)
+LORC_CUDA_FP8_ENTRY(lorc_cuda_matmul_fp8_e4m3_e5m2, CUDA_R_8F_E4M3, CUDA_R_8F_E5M2)
+LORC_CUDA_FP8_ENTRY(lorc_cuda_matmul_fp8_e5m2_e4m3, CUDA_R_8F_E5M2, CUDA_R_8F_E4M3)
+#undef LORC_CUDA_FP8_ENTRY

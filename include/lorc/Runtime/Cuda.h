@@ -3,15 +3,20 @@
 // lorc never links libcuda or cuBLAS: both are loaded with dlopen on first use, so every lorc
 // binary starts on a machine without a GPU and reports "no CUDA driver" / "no CUDA device"
 // cleanly. The driver is `libcuda.so.1` ($LORC_CUDA_DRIVER overrides the path), cuBLAS the
-// first of libcublas.so.13, .12, .11 ($LORC_CUBLAS overrides).
+// first of libcublas.so.13, .12, .11 ($LORC_CUBLAS overrides), cuBLASLt (FP8 GEMMs only, loaded
+// on the first one) the first of libcublasLt.so.13, .12 ($LORC_CUBLASLT overrides).
 //
 // Compiled CUDA artifacts (lorc-compile --target=cuda) call the host ABI of MLIR's gpu-to-llvm
 // lowering (`mgpuModuleLoad`, `mgpuLaunchKernel`, `mgpuMemAlloc`, ...; Debian ships no MLIR
 // CUDA runtime library) and `_mlir_ciface_lorc_cuda_(batch_)matmul_{f32,bf16}` (device
 // buffers; `_f32`: f32 A, B, C, cublasSgemm; `_bf16`: bf16 A and B, which the compiled code
 // rounds from f32 in a generated kernel, f32 C, cublasGemmEx with CUBLAS_COMPUTE_32F: f32
-// accumulation on the tensor cores);
-// lib/Runtime/Cuda.cpp implements both.
+// accumulation on the tensor cores) and `_mlir_ciface_lorc_cuda_matmul_fp8_<A>_<B>` (FP8 layers:
+// A = the quantised input [M, K], B = the weight's codes [N, K], formats e4m3_e4m3, e4m3_e5m2 or
+// e5m2_e4m3, f32 C unscaled; cublasLtMatmul in its "TN" layout with f32 accumulation, M padded
+// to a multiple of 16 inside the runtime, a 32 MiB workspace and the heuristic's algorithm cached
+// per shape; layouts cuBLASLt cannot take are errors naming the strides);
+// lib/Runtime/Cuda.cpp implements them.
 // Execution model (docs/CudaPipeline.md):
 //   * one stream: every launch, cuBLAS call, copy, allocation and free of a forward pass is
 //     ordered on the runtime's stream; the stream synchronisations the lowering emits are
