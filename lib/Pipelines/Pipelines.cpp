@@ -24,9 +24,10 @@ static void addUpstream(OpPassManager &pm, StringRef pipeline) {
     llvm::report_fatal_error(llvm::Twine("lorc: invalid built-in pipeline: ") + error);
 }
 
-void lorc::buildLorcToLinalgPipeline(OpPassManager &pm, bool nvvmFp8Cast) {
+void lorc::buildLorcToLinalgPipeline(OpPassManager &pm, bool nvvmFp8Cast, bool fp8Gemm) {
   ConvertLorcToLinalgPassOptions toLinalg;
   toLinalg.fp8Cast = nvvmFp8Cast ? "nvvm" : "software";
+  toLinalg.fp8Gemm = fp8Gemm;
   pm.addPass(createConvertLorcToLinalgPass(toLinalg));
   addUpstream(pm, "func.func(convert-elementwise-to-linalg),canonicalize,cse");
   pm.addPass(lorc::createLorcFuseElementwisePass());
@@ -91,7 +92,8 @@ void lorc::buildLinalgToLLVMPipeline(OpPassManager &pm, const CpuPipelineOptions
 void lorc::buildGpuMappedLoopsPipeline(OpPassManager &pm, bool deviceAllocations,
                                       int64_t blockSize, bool nvvmFp8Cast,
                                       StringRef gemmPrecision) {
-  buildLorcToLinalgPipeline(pm, nvvmFp8Cast);
+  // FP8 layers as FP8 GEMMs (cuBLASLt on the device, lorc_cpu_matmul_fp8_* in the CPU twin).
+  buildLorcToLinalgPipeline(pm, nvvmFp8Cast, /*fp8Gemm=*/true);
   addBufferization(pm);
   lorc::LorcDispatchBlasPassOptions blas;
   blas.library = deviceAllocations ? "cuda" : "cpu";

@@ -4,6 +4,7 @@
 #include "lorc/Pipelines/Pipelines.h"
 
 #include "lorc/Dialect/Lorc/IR/LorcDialect.h"
+#include "lorc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -145,17 +146,22 @@ llvm::Error lorc::annotateCudaDispatch(ModuleOp module, StringRef gemmPrecision)
       op->setLoc(NameLoc::get(StringAttr::get(ctx, kTag + std::to_string(next++)), op->getLoc()));
   });
   PassManager pm(ctx);
+  // As lorc-compile lowers it: the weights of bf16 GEMMs and FP8 layers stored narrow first
+  // (an FP8 layer's GEMM reads its weight's codes).
+  LorcNarrowWeightsPassOptions narrow;
+  narrow.precision = gemmPrecision.str();
+  pm.addPass(createLorcNarrowWeightsPass(narrow));
   buildGpuMappedLoopsPipeline(pm, /*deviceAllocations=*/true, /*blockSize=*/256,
                               /*nvvmFp8Cast=*/false, gemmPrecision);
   if (failed(pm.run(*copy)))
     return makeError("the CUDA pipeline (to its loop-mapped form)");
 
   struct Counts {
-    int64_t cublas = 0, bf16 = 0, kernels = 0;
+    int64_t cublas = 0, bf16 = 0, fp8 = 0, kernels = 0;
   };
   std::vector<Counts> counts(originals.size());
   std::map<Operation *, Counts> totals; // per function
-  auto record = [&](Operation *op, bool gemm, bool bf16 = false) {
+  auto record = [&](Operation *op, bool gemm, bool bf16 = false, bool fp8 = false) {
     llvm::SmallDenseSet<unsigned> tags;
     op->getLoc()->walk([&](Location l) {
       if (auto name = dyn_cast<NameLoc>(l))
@@ -169,6 +175,7 @@ llvm::Error lorc::annotateCudaDispatch(ModuleOp module, StringRef gemmPrecision)
     auto add = [&](Counts &c) {
       (gemm ? c.cublas : c.kernels) += 1;
       c.bf16 += bf16;
+      c.fp8 += fp8;
     };
     for (unsigned i : tags)
       if (i < counts.size())
@@ -178,7 +185,8 @@ llvm::Error lorc::annotateCudaDispatch(ModuleOp module, StringRef gemmPrecision)
   copy->walk([&](Operation *op) {
     if (auto call = dyn_cast<func::CallOp>(op)) {
       if (call.getCallee().starts_with("lorc_cuda_"))
-        record(op, /*gemm=*/true, call.getCallee().ends_with("_bf16"));
+        record(op, /*gemm=*/true, call.getCallee().ends_with("_bf16"),
+               call.getCallee().starts_with("lorc_cuda_matmul_fp8_"));
     } else if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
       if (loop->hasAttr(gpu::getMappingAttrName()) && !loop->getParentOfType<scf::ParallelOp>())
         record(op, /*gemm=*/false);
@@ -191,6 +199,8 @@ llvm::Error lorc::annotateCudaDispatch(ModuleOp module, StringRef gemmPrecision)
         b.getNamedAttr("kernels", b.getI64IntegerAttr(c.kernels))};
     if (c.bf16)
       entries.push_back(b.getNamedAttr("bf16_gemms", b.getI64IntegerAttr(c.bf16)));
+    if (c.fp8) // cuBLASLt FP8 GEMMs, among cublas_gemms
+      entries.push_back(b.getNamedAttr("fp8_gemms", b.getI64IntegerAttr(c.fp8)));
     return b.getDictionaryAttr(entries);
   };
   for (auto [op, c] : llvm::zip(originals, counts))

@@ -403,6 +403,11 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
     for (linalg::LinalgOp op : candidates) {
       if (cpu && prefetchNextChunk(module, op))
         ++numPrefetches;
+      if (std::optional<StringRef> formats = fp8GemmFormats(op)) {
+        if (failed(callFp8(module, op, *formats)))
+          return signalPassFailure();
+        continue;
+      }
       bool batched = isa<linalg::BatchMatmulOp>(op);
       unsigned rank = batched ? 3 : 2;
       // f32 operands, except that a bf16 GEMM's B may be stored bf16 (a narrowed weight; a
@@ -457,22 +462,7 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
         args.push_back(
             memref::CastOp::create(b, loc, dynamicStrided(&getContext(), rank, element), operand));
       }
-      args.push_back(arith::ConstantIntOp::create(b, loc, trans->first ? 1 : 0, 32));
-      args.push_back(arith::ConstantIntOp::create(b, loc, trans->second ? 1 : 0, 32));
-      if (cpu) {
-        bool parameter = isCachedParameter(op);
-        args.push_back(arith::ConstantIntOp::create(b, loc, parameter ? 1 : 0, 32));
-        numParameterOperands += parameter;
-      } else {
-        // cuBLAS: C's zero fill becomes beta = 0 (C is then only written, never read).
-        linalg::FillOp fill =
-            zeroFillOf(memoryNeighbour(op, /*before=*/true), op.getDpsInits()[0]);
-        args.push_back(arith::ConstantIntOp::create(b, loc, fill ? 0 : 1, 32));
-        if (fill) {
-          fill->erase();
-          ++numZeroFillsFolded;
-        }
-      }
+      appendFlags(b, loc, op, *trans, args);
       func::CallOp::create(b, loc, decl, args);
       for (Value t : temporaries)
         memref::DeallocOp::create(b, loc, t);
@@ -482,6 +472,81 @@ struct LorcDispatchBlasPass : lorc::impl::LorcDispatchBlasPassBase<LorcDispatchB
     }
     for (Value buffer : fp8Buffers)
       eraseIfUnread(buffer);
+  }
+
+  /// The flags after a plain GEMM call's A, B and C: transA, transB, then on the CPU
+  /// bIsParameter, on cuda `accumulate` (C's zero fill just before the matmul is erased and
+  /// becomes beta = 0: C is then only written, never read).
+  void appendFlags(OpBuilder &b, Location loc, linalg::LinalgOp op, std::pair<bool, bool> trans,
+                   SmallVectorImpl<Value> &args) {
+    auto i32 = [&](int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32).getResult(); };
+    args.append({i32(trans.first), i32(trans.second)});
+    if (library == "cpu") {
+      bool parameter = isCachedParameter(op);
+      args.push_back(i32(parameter));
+      numParameterOperands += parameter;
+      return;
+    }
+    linalg::FillOp fill = zeroFillOf(memoryNeighbour(op, /*before=*/true), op.getDpsInits()[0]);
+    args.push_back(i32(fill ? 0 : 1));
+    if (fill) {
+      fill->erase();
+      ++numZeroFillsFolded;
+    }
+  }
+
+  /// An FP8 GEMM (convert-lorc-to-linalg's fp8-gemm): a 2-D linalg.matmul with FP8 A and B
+  /// (E4M3FN or E5M2, not both E5M2) and f32 C on host-space buffers. Returns the entry
+  /// point's suffix, `<A format>_<B format>` (e4m3_e4m3, e4m3_e5m2, e5m2_e4m3).
+  static std::optional<StringRef> fp8GemmFormats(linalg::LinalgOp op) {
+    if (!isa<linalg::MatmulOp>(op))
+      return std::nullopt;
+    auto types = llvm::map_to_vector(op->getOperands(), [](Value v) {
+      return cast<MemRefType>(v.getType());
+    });
+    if (llvm::any_of(types, [](MemRefType t) { return t.getMemorySpace() != nullptr; }) ||
+        !types[2].getElementType().isF32())
+      return std::nullopt;
+    Type a = types[0].getElementType(), b = types[1].getElementType();
+    bool a4 = isa<Float8E4M3FNType>(a), b4 = isa<Float8E4M3FNType>(b);
+    bool a5 = isa<Float8E5M2Type>(a), b5 = isa<Float8E5M2Type>(b);
+    if (a4 && b4)
+      return StringRef("e4m3_e4m3");
+    if (a4 && b5)
+      return StringRef("e4m3_e5m2");
+    if (a5 && b4)
+      return StringRef("e5m2_e4m3");
+    return std::nullopt;
+  }
+
+  /// `lorc_<library>_matmul_fp8_<formats>(A, B, C, transA, transB, flag)`: on cuda cuBLASLt's
+  /// FP8 GEMM, which takes only A [M, K] row-major and B [N, K] (transB), the form the
+  /// lowering makes; the flag is `accumulate` (C's zero fill folded as beta = 0). On the CPU
+  /// (the CUDA twin) the decode-and-f32-GEMM form of any layout; the flag is bIsParameter.
+  LogicalResult callFp8(ModuleOp module, linalg::LinalgOp op, StringRef formats) {
+    std::optional<std::pair<bool, bool>> trans = getTransposes(op, 0);
+    bool cpu = library == "cpu";
+    if (!trans || (!cpu && (trans->first || !trans->second)))
+      return op->emitOpError()
+             << "lorc-dispatch-blas: an FP8 GEMM (FP8 A and B, f32 C) on " << library
+             << " needs A [M, K] row-major and B [N, K] (C += A·Bᵀ, cuBLASLt's only FP8 layout)";
+    MLIRContext *ctx = &getContext();
+    auto elementOf = [](Value v) { return cast<MemRefType>(v.getType()).getElementType(); };
+    Value a = op->getOperand(0), bOperand = op->getOperand(1), c = op->getOperand(2);
+    func::FuncOp decl = getOrDeclare(module, ("lorc_" + library + "_matmul_fp8_" + formats).str(),
+                                     2, 3, elementOf(a), elementOf(bOperand));
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    SmallVector<Value> args;
+    for (Value v : {a, bOperand, c})
+      args.push_back(
+          memref::CastOp::create(b, loc, dynamicStrided(ctx, 2, elementOf(v)), v).getResult());
+    appendFlags(b, loc, op, *trans, args);
+    func::CallOp::create(b, loc, decl, args);
+    op->erase();
+    ++numDispatched;
+    ++numFp8Gemms;
+    return success();
   }
 
   /// One call of lorc_cpu_matmul_epilogue_* for the matmul and what it absorbs; with `fp8`, of

@@ -30,10 +30,19 @@ def ConvertLorcToLinalgPass : Pass<"convert-lorc-to-linalg"> {
       sat = satfinite}` (PTX `cvt.rn.satfinite.e4m3x2.f32`) inside the kernels: the same
       rounding and saturation in hardware (a NaN becomes the canonical 0x7F whatever its sign,
       where the software cast keeps the sign).
+    * With `fp8-gemm` (the CUDA pipelines), an FP8 layer of `--lorc-assign-precision` (base
+      input `lorc.dequantize(x_q, s_x)` per tensor, weight `lorc.dequantize(w_q, s_w) {axis =
+      0}`) is lowered before everything else as the GEMM on the codes, a `linalg.matmul` with
+      FP8 A and B and an f32 zero-filled accumulator, then one element-wise `linalg.generic`
+      Y = P / (s_x · s_w[n]) + bias; `--lorc-dispatch-blas{library=cuda}` hands the matmul to
+      cuBLASLt's FP8 GEMM. Not when both are E5M2 (no cuBLASLt kernel), nor unless K is a
+      multiple of 16 and N of 4: those keep the f32 emulation.
   }];
   let options = [
     Option<"fp8Cast", "fp8-cast", "std::string", "\"software\"",
-           "FP8 encode in lorc.quantize: software (bit operations) or nvvm (clamp + truncf, for cvt.rn.satfinite)">
+           "FP8 encode in lorc.quantize: software (bit operations) or nvvm (clamp + truncf, for cvt.rn.satfinite)">,
+    Option<"fp8Gemm", "fp8-gemm", "bool", "false",
+           "FP8 layers (per-tensor quantised input, FP8 weight with row scales, not both E5M2, K % 16 == 0, N % 4 == 0) as a linalg.matmul on the FP8 codes with the scales after it (the CUDA pipelines: cuBLASLt FP8 GEMMs)">
   ];
   let dependentDialects = [
     "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",

@@ -81,8 +81,10 @@ struct CudaPipelineOptions : public mlir::PassPipelineOptions<CudaPipelineOption
 };
 
 /// Lowers lorc ops to linalg on tensors (the tensor-level half of the CPU pipeline).
-/// `nvvmFp8Cast`: lorc.quantize encodes with NVVM's cvt (CUDA kernels on FP8-capable targets).
-void buildLorcToLinalgPipeline(mlir::OpPassManager &pm, bool nvvmFp8Cast = false);
+/// `nvvmFp8Cast`: lorc.quantize encodes with NVVM's cvt (CUDA kernels on FP8-capable targets);
+/// `fp8Gemm`: FP8 layers become GEMMs on their FP8 codes (convert-lorc-to-linalg's fp8-gemm).
+void buildLorcToLinalgPipeline(mlir::OpPassManager &pm, bool nvvmFp8Cast = false,
+                               bool fp8Gemm = false);
 
 /// From linalg on tensors to the LLVM dialect, ready for translation to LLVM IR.
 void buildLinalgToLLVMPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &options);

@@ -61,7 +61,8 @@ llvm::Expected<CudaLowering> lowerForCuda(mlir::ModuleOp module, const NvptxTarg
 /// through locations (a kernel fused from several ops counts for each). The function gets the
 /// totals, the other ops' kernels (embedding gathers, transposes, pooling) included. With
 /// `gemmPrecision` bf16, or bf16 layers of --lorc-assign-precision, the dictionary also has
-/// `bf16_gemms = B`: how many of the N calls are the bf16 entry points (absent when none).
+/// `bf16_gemms = B`: how many of the N calls are the bf16 entry points (absent when none); with
+/// FP8 layers, `fp8_gemms = F`: how many are cuBLASLt FP8 GEMMs (lorc_cuda_matmul_fp8_*).
 llvm::Error annotateCudaDispatch(mlir::ModuleOp module, llvm::StringRef gemmPrecision = "f32");
 
 } // namespace lorc

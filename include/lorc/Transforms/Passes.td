@@ -67,7 +67,7 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     decodes B (value(q) / s, bit-identical to the generic) only to pack it, once, and keeps
     just the packed copy; the generic
     and its buffer are erased when no other op reads them. On cuda the decode stays a generated
-    kernel before the f32 GEMM (cuBLASLt FP8 GEMMs are docs/Fp8Gemm.md's plan).
+    kernel before the f32 GEMM of a layer that the FP8 GEMM form (below) does not cover.
 
     Chunks of a layer under a memory budget (`library=cpu`, matmuls tagged `lorc.chunk_gemm`
     by the lowering of `lorc.chunked_matmul`): B is passed as not a parameter (packed per call,
@@ -80,6 +80,12 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
     Accelera's chunking, with the page cache as the second buffer. The runtime leaves it off by
     default: on the development machine the fault read-around already hid a cold file and the
     advice cost 6% (docs/CostModel.md).
+
+    FP8 GEMMs (2-D matmuls with FP8 A and B and f32 C, the lowering of an FP8 layer with
+    convert-lorc-to-linalg's `fp8-gemm`): `lorc_cuda_matmul_fp8_<A>_<B>(A, B, C, transA,
+    transB, accumulate)` (cuBLASLt's FP8 GEMM, formats e4m3_e4m3, e4m3_e5m2 or e5m2_e4m3; only
+    A [M, K] row-major with B [N, K], else an error naming the op) or, on the CPU (the CUDA
+    twin), `lorc_cpu_matmul_fp8_<A>_<B>(A, B, C, transA, transB, bIsParameter)`.
 
     Matmuls of other element types are left alone (they lower to loops).
   }];
@@ -108,6 +114,8 @@ def LorcDispatchBlasPass : Pass<"lorc-dispatch-blas", "mlir::ModuleOp"> {
               "Number of cuda GEMMs whose C zero fill became beta = 0 (accumulate = 0)">,
     Statistic<"numConverted", "num-converted-to-bf16",
               "Number of GEMM operands converted to bf16 buffers before a cuda bf16 call">,
+    Statistic<"numFp8Gemms", "num-fp8-gemms",
+              "Number of FP8 GEMMs (FP8 A and B) dispatched to lorc_*_matmul_fp8_*">,
     Statistic<"numFp8Weights", "num-fp8-weights",
               "Number of CPU GEMMs that read an FP8-stored weight's codes (`_fp8w`)">,
     Statistic<"numPrefetches", "num-prefetches",

@@ -378,10 +378,80 @@ Value epilogue(OpBuilder &b, Location loc, Value acc, LinearOp op) {
   return generic.getResult(0);
 }
 
+/// The FP8 GEMM form of an FP8 layer (--lorc-assign-precision's emulation): the base input a
+/// per-tensor `lorc.dequantize` of FP8 codes, the weight a `lorc.dequantize {axis = 0}` of FP8
+/// codes with row scales, not both E5M2 (cuBLASLt has no E5M2 × E5M2 kernel), K a multiple of
+/// 16 and N of 4 (cuBLASLt's 16-byte leading dimensions for FP8 A and B and f32 C).
+struct Fp8Gemm {
+  DequantizeOp input, weight;
+};
+std::optional<Fp8Gemm> fp8GemmOf(LinearOp op) {
+  Value xBase = op.getBaseInput() ? op.getBaseInput() : op.getInput();
+  auto x = xBase.getDefiningOp<DequantizeOp>();
+  auto w = op.getWeight().getDefiningOp<DequantizeOp>();
+  if (!x || !w || x.getAxis() || !w.getAxis() || *w.getAxis() != 0)
+    return std::nullopt;
+  auto xq = cast<RankedTensorType>(x.getInput().getType());
+  auto wq = cast<RankedTensorType>(w.getInput().getType());
+  auto xs = cast<RankedTensorType>(x.getScale().getType());
+  auto ws = cast<RankedTensorType>(w.getScale().getType());
+  auto isFp8 = [](Type t) { return isa<Float8E4M3FNType, Float8E5M2Type>(t); };
+  if (!isFp8(xq.getElementType()) || !isFp8(wq.getElementType()) ||
+      (isa<Float8E5M2Type>(xq.getElementType()) && isa<Float8E5M2Type>(wq.getElementType())) ||
+      wq.getRank() != 2 || xs.getRank() != 0 || !xs.getElementType().isF32() ||
+      ws.getRank() != 1 || !ws.getElementType().isF32() ||
+      !op.getType().getElementType().isF32())
+    return std::nullopt;
+  int64_t n = wq.getDimSize(0), k = wq.getDimSize(1);
+  if (ShapedType::isDynamic(n) || ShapedType::isDynamic(k) || k % 16 != 0 || n % 4 != 0 ||
+      xq.getShape().back() != k)
+    return std::nullopt;
+  return Fp8Gemm{x, w};
+}
+
+/// Y[m, n] = P[m, n] / (s_x · s_w[n]) (+ bias[n]): the scales of an FP8 GEMM's unscaled
+/// product P = Σ_k value(x_q[m, k]) · value(w_q[n, k]), after the sum (lorc.dequantize divides
+/// by the scale: value(q) / s).
+Value scaleFp8Product(OpBuilder &b, Location loc, Value p, Value xScale, Value wScales,
+                      Value bias) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = b.getMultiDimIdentityMap(2);
+  AffineMap scalar = AffineMap::get(2, 0, {}, ctx);
+  AffineMap column = AffineMap::get(2, 0, {b.getAffineDimExpr(1)}, ctx);
+  SmallVector<Value> ins{p, xScale, wScales};
+  SmallVector<AffineMap> maps{id, scalar, column};
+  if (bias) {
+    ins.push_back(bias);
+    maps.push_back(column);
+  }
+  maps.push_back(id);
+  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, p),
+                                       b.getF32Type());
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{p.getType()}, ins, ValueRange{init}, maps,
+             SmallVector<IteratorType>(2, IteratorType::parallel), "", "",
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               Value s = arith::MulFOp::create(nb, nl, args[1], args[2]);
+               Value y = arith::DivFOp::create(nb, nl, args[0], s);
+               if (bias)
+                 y = arith::AddFOp::create(nb, nl, y, args[3]);
+               linalg::YieldOp::create(nb, nl, y);
+             })
+      .getResult(0);
+}
+
 struct LinearOpLowering : OpRewritePattern<LinearOp> {
-  using OpRewritePattern::OpRewritePattern;
+  /// With `fp8GemmOnly`, only FP8 layers of the FP8 GEMM form (fp8GemmOf) are lowered, their
+  /// base product as a linalg.matmul on the FP8 codes (f32 accumulation) and the scales after
+  /// it; otherwise every linear, FP8 layers as their f32 emulation.
+  LinearOpLowering(MLIRContext *ctx, bool fp8GemmOnly = false)
+      : OpRewritePattern(ctx), fp8GemmOnly(fp8GemmOnly) {}
+  bool fp8GemmOnly;
   LogicalResult matchAndRewrite(LinearOp op, PatternRewriter &b) const override {
     Location loc = op.getLoc();
+    std::optional<Fp8Gemm> fp8 = fp8GemmOnly ? fp8GemmOf(op) : std::nullopt;
+    if (fp8GemmOnly && !fp8)
+      return b.notifyMatchFailure(op, "not an FP8 layer of the FP8 GEMM form");
     for (Value a : op.getAdapters())
       if (!hasSidePath(a.getDefiningOp()))
         return b.notifyMatchFailure(op, "adapter without an unmerged side path");
@@ -395,19 +465,33 @@ struct LinearOpLowering : OpRewritePattern<LinearOp> {
         w = doraWeight(b, loc, w, lora, op.getMultiplier(i));
         doraIndex = i;
       }
+    if (fp8 && doraIndex)
+      return b.notifyMatchFailure(op, "a DoRA adapter rescales the FP8 weight");
     Type elt = op.getType().getElementType();
     SmallVector<OpFoldResult> sizes{tensor::getMixedSize(b, loc, x, 0),
                                     tensor::getMixedSize(b, loc, w, 0)};
-    Value init = accumulatorInit(b, loc, op.getBias(), sizes, elt);
-    // A lower-precision base reads its own input; the side paths read the layer's.
-    Value xBase = op.getBaseInput() ? collapseToMatrix(b, loc, op.getBaseInput()) : x;
-    // A weight stored bf16 (--lorc-narrow-weights) is the matmul's B itself: a mixed-precision
-    // linalg.matmul (B widened in its body) that --lorc-dispatch-blas hands to a bf16 GEMM as is.
-    Value wGemm = w;
-    if (auto ext = w.getDefiningOp<arith::ExtFOp>();
-        ext && getElementTypeOrSelf(ext.getIn().getType()).isBF16())
-      wGemm = ext.getIn();
-    Value acc = matmulTransposedB(b, loc, xBase, wGemm, init);
+    Value acc;
+    if (fp8) {
+      // C = (Σ_k value(x_q)·value(w_q)) / (s_x · s_w[n]) + bias: the GEMM on the codes (for
+      // --lorc-dispatch-blas: cuBLASLt's FP8 GEMM on the device), the scales after the sum.
+      Value xq = collapseToMatrix(b, loc, fp8->input.getInput());
+      Value product = matmulTransposedB(b, loc, xq, fp8->weight.getInput(),
+                                        zeroFilled(b, loc, sizes, elt));
+      acc = scaleFp8Product(b, loc, product, fp8->input.getScale(), fp8->weight.getScale(),
+                            op.getBias());
+    } else {
+      Value init = accumulatorInit(b, loc, op.getBias(), sizes, elt);
+      // A lower-precision base reads its own input; the side paths read the layer's.
+      Value xBase = op.getBaseInput() ? collapseToMatrix(b, loc, op.getBaseInput()) : x;
+      // A weight stored bf16 (--lorc-narrow-weights) is the matmul's B itself: a
+      // mixed-precision linalg.matmul (B widened in its body) that --lorc-dispatch-blas hands
+      // to a bf16 GEMM as is.
+      Value wGemm = w;
+      if (auto ext = w.getDefiningOp<arith::ExtFOp>();
+          ext && getElementTypeOrSelf(ext.getIn().getType()).isBF16())
+        wGemm = ext.getIn();
+      acc = matmulTransposedB(b, loc, xBase, wGemm, init);
+    }
     // A bf16 layer (--lorc-assign-precision): its operands are bf16 values already, so the
     // CPU's bf16 GEMM computes exactly the emulation; --lorc-dispatch-blas reads the tag.
     if (auto p = op->getAttrOfType<DictionaryAttr>("lorc.precision"))
@@ -837,6 +921,15 @@ struct ConvertLorcToLinalgPass
       getOperation()->emitError() << "convert-lorc-to-linalg: fp8-cast=" << fp8Cast
                                   << ": expected software or nvvm";
       return signalPassFailure();
+    }
+    // FP8 layers as FP8 GEMMs first, while their inputs are still lorc.dequantize ops.
+    if (fp8Gemm) {
+      RewritePatternSet fp8Patterns(&getContext());
+      fp8Patterns.add<LinearOpLowering>(&getContext(), /*fp8GemmOnly=*/true);
+      GreedyRewriteConfig config;
+      config.enableFolding(false);
+      if (failed(applyPatternsGreedily(getOperation(), std::move(fp8Patterns), config)))
+        return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
     populateLorcToLinalgConversionPatterns(patterns, fp8Cast == "nvvm");

@@ -15,6 +15,8 @@ a JSON header and the data section, so valid and deliberately broken files are e
       missing-tensor      no encoder.layer.0.attention.self.key.weight
       wrong-shape         encoder.layer.0.intermediate.dense.weight [8, 16] instead of [16, 8]
       pytorch-bin         pytorch_model.bin only (no model.safetensors)
+      wide                valid, hidden 16 and FFN 32 (every K a multiple of 16, as
+                          cuBLASLt's FP8 GEMMs need)
   make_bad_inputs.py inputs KIND FILE   an inputs file (input_ids, attention_mask) for the
       tiny model; KIND is `valid`, `extra-tensor` (valid plus token_type_ids) or a defect:
       f32-ids, rank3-mask, batch-mismatch, seq-mismatch, id-out-of-range, negative-id,
@@ -130,6 +132,8 @@ def make_model(kind, out):
     os.makedirs(out, exist_ok=True)
     rng = random.Random(1234)
     config = dict(CONFIG)
+    if kind == "wide":  # valid, hidden 16 and FFN 32: every K a multiple of 16 (FP8 GEMMs)
+        config.update(hidden_size=16, intermediate_size=32)
     specs = bert_tensors(config)
     tensors = [(n, "F32", s, pack("F32", weight_values(n, s, rng))) for n, s in specs]
     header_text = data = None
@@ -163,7 +167,7 @@ def make_model(kind, out):
                 {"dtype": d, "shape": s, "data_offsets": [offset, offset + len(r)]})))
             offset += len(r)
         header_text = "{" + ", ".join(header) + "}"
-    elif kind not in ("valid", "truncated", "header-too-large", "pytorch-bin"):
+    elif kind not in ("valid", "wide", "truncated", "header-too-large", "pytorch-bin"):
         sys.exit("make_bad_inputs.py: unknown model kind '%s'" % kind)
 
     write(os.path.join(out, "config.json"), json.dumps(config, indent=2).encode())
