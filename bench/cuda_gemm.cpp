@@ -6,8 +6,11 @@
 // weight; x and W f32, or bf16 for the bf16 entry point (rounded to nearest even here, as the
 // compiled code's conversion kernels do before each call: their time is not included), y f32,
 // written with beta = 0 (a linear whose C starts as zeros: accumulate 0), and for "bf16+=" also
-// with beta = 1 (C += x·Wᵀ, a linear whose bias was broadcast into C first: C read and written). bench/cuda_gemm.sh runs it beside torch.matmul in the same process tree and
-// prints the ratio (issue 6's goal for 4096³ bf16: ≥ 0.95 of torch).
+// with beta = 1 (C += x·Wᵀ, a linear whose bias was broadcast into C first: C read and written),
+// and "fp8": `_mlir_ciface_lorc_cuda_matmul_fp8_e4m3_e4m3` (an FP8 layer's GEMM: cuBLASLt on
+// E4M3 codes of x·224 and W·224, f32 y unscaled, beta 0; issue 10). bench/cuda_gemm.sh runs it
+// beside torch.matmul (and torch._scaled_mm for fp8) in the same process tree and prints the
+// ratio (issue 6's goal for 4096³ bf16: ≥ 0.95 of torch).
 //
 //   lorc-bench-cuda-gemm M N K [ITERS]
 //
@@ -38,6 +41,11 @@ extern "C" void _mlir_ciface_lorc_cuda_matmul_f32(MemRef2 *, MemRef2 *, MemRef2 
                                                   int32_t, int32_t);
 extern "C" void _mlir_ciface_lorc_cuda_matmul_bf16(MemRef2Bf16 *, MemRef2Bf16 *, MemRef2 *,
                                                    int32_t, int32_t, int32_t);
+using MemRef2Fp8 = lorc::StridedMemRef<uint8_t, 2>;
+extern "C" void _mlir_ciface_lorc_cuda_matmul_fp8_e4m3_e4m3(MemRef2Fp8 *, MemRef2Fp8 *,
+                                                            MemRef2 *, int32_t, int32_t, int32_t);
+/// The FP8 operands' scale: x and W in [-1, 1] become E4M3 codes of values in [-224, 224].
+constexpr float kFp8Scale = 224.0f;
 
 template <typename T> static lorc::StridedMemRef<T, 2> view(void *p, int64_t rows, int64_t cols) {
   T *f = static_cast<T *>(p);
@@ -74,7 +82,12 @@ int main(int argc, char **argv) {
   std::vector<uint16_t> x16(x.size()), w16(w.size());
   std::transform(x.begin(), x.end(), x16.begin(), lorc::toBf16Bits);
   std::transform(w.begin(), w.end(), w16.begin(), lorc::toBf16Bits);
-  void *dx = nullptr, *dw = nullptr, *dx16 = nullptr, *dw16 = nullptr, *dy = nullptr;
+  auto e4m3 = [](float v) { return lorc::fp8Encode(v * kFp8Scale, lorc::Fp8Kind::E4M3FN); };
+  std::vector<uint8_t> x8(x.size()), w8(w.size());
+  std::transform(x.begin(), x.end(), x8.begin(), e4m3);
+  std::transform(w.begin(), w.end(), w8.begin(), e4m3);
+  void *dx = nullptr, *dw = nullptr, *dx16 = nullptr, *dw16 = nullptr, *dx8 = nullptr,
+       *dw8 = nullptr, *dy = nullptr;
   struct Buffer {
     void **ptr;
     const void *host;
@@ -84,6 +97,8 @@ int main(int argc, char **argv) {
   for (Buffer buf : {Buffer{&dx, x.data(), x.size() * 4, "x"}, Buffer{&dw, w.data(), w.size() * 4, "W"},
                      Buffer{&dx16, x16.data(), x16.size() * 2, "x (bf16)"},
                      Buffer{&dw16, w16.data(), w16.size() * 2, "W (bf16)"},
+                     Buffer{&dx8, x8.data(), x8.size(), "x (E4M3)"},
+                     Buffer{&dw8, w8.data(), w8.size(), "W (E4M3)"},
                      Buffer{&dy, nullptr, zero.size() * 4, "y"}}) {
     auto d = lorc::cuda::allocate(buf.bytes, buf.name);
     if (!d)
@@ -95,17 +110,21 @@ int main(int argc, char **argv) {
   }
   MemRef2 a = view<float>(dx, m, k), b = view<float>(dw, n, k), c = view<float>(dy, m, n);
   MemRef2Bf16 a16 = view<uint16_t>(dx16, m, k), b16 = view<uint16_t>(dw16, n, k);
+  MemRef2Fp8 a8 = view<uint8_t>(dx8, m, k), b8 = view<uint8_t>(dw8, n, k);
 
   struct Variant {
     const char *name;
     std::function<void()> call;
-    bool bf16;
+    bool bf16, fp8 = false;
   };
   for (Variant v :
        {Variant{"f32", [&] { _mlir_ciface_lorc_cuda_matmul_f32(&a, &b, &c, 0, 1, 0); }, false},
         Variant{"bf16", [&] { _mlir_ciface_lorc_cuda_matmul_bf16(&a16, &b16, &c, 0, 1, 0); }, true},
         Variant{"bf16+=", [&] { _mlir_ciface_lorc_cuda_matmul_bf16(&a16, &b16, &c, 0, 1, 1); },
-                true}}) {
+                true},
+        Variant{"fp8",
+                [&] { _mlir_ciface_lorc_cuda_matmul_fp8_e4m3_e4m3(&a8, &b8, &c, 0, 1, 0); },
+                false, true}}) {
     // One checked call on a zeroed y.
     if (auto e = lorc::cuda::copyToDevice(dy, zero.data(), zero.size() * 4, "y"))
       return fail(std::move(e));
@@ -120,8 +139,10 @@ int main(int argc, char **argv) {
       int64_t i = pick() % m, j = pick() % n;
       double ref = 0, mag = 0;
       for (int64_t l = 0; l < k; ++l) {
-        double p = v.bf16 ? double(lorc::bf16Round(x[i * k + l])) * lorc::bf16Round(w[j * k + l])
-                          : double(x[i * k + l]) * w[j * k + l];
+        auto fp8 = [](uint8_t q) { return double(lorc::fp8Decode(q, lorc::Fp8Kind::E4M3FN)); };
+        double p = v.fp8    ? fp8(x8[i * k + l]) * fp8(w8[j * k + l])
+                   : v.bf16 ? double(lorc::bf16Round(x[i * k + l])) * lorc::bf16Round(w[j * k + l])
+                            : double(x[i * k + l]) * w[j * k + l];
         ref += p;
         mag += std::fabs(p);
       }
@@ -145,7 +166,7 @@ int main(int argc, char **argv) {
                 v.name, (long long)m, (long long)n, (long long)k, ms,
                 2.0 * m * n * k / (ms * 1e-3) / 1e12, maxRel);
   }
-  for (void *p : {dx, dw, dx16, dw16, dy})
+  for (void *p : {dx, dw, dx16, dw16, dx8, dw8, dy})
     lorc::cuda::release(p);
   return 0;
 }
