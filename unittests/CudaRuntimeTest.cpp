@@ -83,6 +83,32 @@ TEST(CudaRuntimeDeathTest, NoDriverIsACleanError) {
       "driver: .*\\]\\[no CUDA driver: .*\\]");
 }
 
+/// An FP8 GEMM where cuBLASLt cannot be used (a driver and cuBLAS, $LORC_CUBLASLT missing): one
+/// error naming the entry point and the library, no crash. Run in a forked process (the runtime
+/// loads cuBLASLt once); prints "[init error][first error]" and exits 0.
+[[noreturn]] void fp8GemmWithoutCublasLt() {
+  setenv("LORC_CUDA_DRIVER", LORC_FAKE_CUDA, 1);
+  setenv("LORC_CUBLAS", LORC_FAKE_CUDA, 1);
+  setenv("LORC_CUBLASLT", "/nonexistent/libcublasLt.so.13", 1);
+  std::string init = errorOf(lorc::cuda::initialize());
+  std::vector<uint8_t> a(16 * 32, 0x38), b(8 * 32, 0x38);
+  std::vector<float> c(16 * 8, 0.0f);
+  MemRefFp8<2> A{a.data(), a.data(), 0, {16, 32}, {32, 1}};
+  MemRefFp8<2> B{b.data(), b.data(), 0, {8, 32}, {32, 1}};
+  MemRef<2> C{c.data(), c.data(), 0, {16, 8}, {8, 1}};
+  _mlir_ciface_lorc_cuda_matmul_fp8_e4m3_e4m3(&A, &B, &C, 0, 1, 0);
+  fprintf(stderr, "[%s][%s]\n", init.c_str(), errorOf(lorc::cuda::synchronize()).c_str());
+  std::exit(0);
+}
+
+TEST(CudaRuntimeDeathTest, MissingCublasLtIsACleanError) {
+  EXPECT_EXIT(fp8GemmWithoutCublasLt(), testing::ExitedWithCode(0),
+              // Without the named file the runtime tries libcublasLt.so.13/.12: absent, or
+              // (a toolkit on the loader path, no GPU) present but unable to initialise.
+              "\\[\\]\\[CUDA: lorc_cuda_matmul_fp8_e4m3_e4m3: (cannot load cuBLASLt "
+              "\\(libcublasLt.so.13/.12\\): .*|cublasLtCreate failed with status [0-9]+)\\]");
+}
+
 TEST(CudaRuntimeDeathTest, StubDriverIsNotADevice) {
   const char *stub = "/usr/local/cuda/lib64/stubs/libcuda.so";
   if (access(stub, R_OK) != 0)
