@@ -10,7 +10,6 @@
 #include "lorc/Runtime/Artifact.h"
 #include "CpuGemm.h"
 #include "lorc/Runtime/MemRef.h"
-#include "lorc/Support/Fp8.h"
 
 #include <sched.h>
 #include <sys/mman.h>
@@ -232,12 +231,17 @@ LORC_EXPORT _mlir_ciface_lorc_cpu_matmul_epilogue_fp8w_e5m2(
 // by the f32 GEMM, the products and f32 accumulation of cuBLASLt's FP8 GEMM (in another
 // summation order). The decodes are made per call (the twin checks numerics, not speed).
 static std::vector<float> decodeFp8Matrix(const Fp8MemRef<2> *x, lorc::Fp8Kind kind) {
-  int64_t rows = x->sizes[0], cols = x->sizes[1];
-  std::vector<float> out(static_cast<size_t>(rows * cols));
-  const uint8_t *base = x->aligned + x->offset;
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j)
-      out[i * cols + j] = lorc::fp8Decode(base[i * x->strides[0] + j * x->strides[1]], kind);
+  // decodeFp8Rows with every row's scale 1: value(q) / 1 is value(q) exactly.
+  static const float one = 1.0f;
+  std::vector<float> out;
+  lorc::decodeFp8Rows({x->aligned + x->offset,
+                       x->sizes[0],
+                       x->sizes[1],
+                       {x->strides[0], x->strides[1]},
+                       &one,
+                       /*scaleStride=*/0,
+                       kind},
+                      out);
   return out;
 }
 static void matmulFp8(Fp8MemRef<2> *a, lorc::Fp8Kind aKind, Fp8MemRef<2> *b,

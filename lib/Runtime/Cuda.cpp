@@ -290,23 +290,35 @@ std::string loadDriver(Driver &d) {
   return "";
 }
 
+/// The first library that loads of $`envVar` (when set) and `names`, in that order; null if
+/// none does, with `error` the first dlerror.
+void *openLibrary(const char *envVar, std::initializer_list<const char *> names,
+                  std::string &error) {
+  const char *env = std::getenv(envVar);
+  std::vector<const char *> candidates{env};
+  candidates.insert(candidates.end(), names);
+  for (const char *name : candidates) {
+    if (!name || !*name)
+      continue;
+    if (void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL))
+      return handle;
+    if (error.empty())
+      error = dlerror();
+  }
+  return nullptr;
+}
+
 /// cuBLAS, loaded on the first GEMM; records an error (naming `op`) if it cannot be.
 Cublas *getCublas(const char *op) {
   State &s = state();
   if (!s.cublasTried) {
     s.cublasTried = true;
-    const char *env = std::getenv("LORC_CUBLAS");
-    for (const char *name : {env, "libcublas.so.13", "libcublas.so.12", "libcublas.so.11"}) {
-      if (!name || !*name)
-        continue;
-      if ((s.blas.handle = dlopen(name, RTLD_NOW | RTLD_LOCAL)))
-        break;
-      if (s.cublasError.empty())
-        s.cublasError = dlerror();
-    }
     Cublas &b = s.blas;
+    std::string loadError;
+    b.handle = openLibrary("LORC_CUBLAS",
+                           {"libcublas.so.13", "libcublas.so.12", "libcublas.so.11"}, loadError);
     if (!b.handle) {
-      s.cublasError = "cannot load cuBLAS (libcublas.so.13/.12/.11): " + s.cublasError;
+      s.cublasError = "cannot load cuBLAS (libcublas.so.13/.12/.11): " + loadError;
     } else if (!bind(b.handle, b.cublasCreate, "cublasCreate_v2") ||
                !bind(b.handle, b.cublasSetStream, "cublasSetStream_v2") ||
                !bind(b.handle, b.cublasSgemm, "cublasSgemm_v2") ||
@@ -319,8 +331,6 @@ Cublas *getCublas(const char *op) {
       s.cublasError = "cublasCreate_v2 failed with status " + std::to_string(st);
     } else if (int st = b.cublasSetStream(b.blas, s.stream)) {
       s.cublasError = "cublasSetStream_v2 failed with status " + std::to_string(st);
-    } else {
-      s.cublasError.clear();
     }
   }
   if (!s.cublasError.empty()) {
@@ -419,16 +429,9 @@ CublasLt *getCublasLt(const char *op) {
   State &s = state();
   if (!s.cublasLtTried) {
     s.cublasLtTried = true;
-    const char *env = std::getenv("LORC_CUBLASLT");
-    for (const char *name : {env, "libcublasLt.so.13", "libcublasLt.so.12"}) {
-      if (!name || !*name)
-        continue;
-      if ((s.blasLt.handle = dlopen(name, RTLD_NOW | RTLD_LOCAL)))
-        break;
-      if (s.cublasLtError.empty())
-        s.cublasLtError = dlerror();
-    }
     CublasLt &b = s.blasLt;
+    std::string loadError;
+    b.handle = openLibrary("LORC_CUBLASLT", {"libcublasLt.so.13", "libcublasLt.so.12"}, loadError);
     const char *missing = nullptr;
 #define LORC_BIND(field)                                                                      \
   if (!missing && !bind(b.handle, b.field, #field))                                          \
@@ -446,7 +449,7 @@ CublasLt *getCublasLt(const char *op) {
     }
 #undef LORC_BIND
     if (!b.handle) {
-      s.cublasLtError = "cannot load cuBLASLt (libcublasLt.so.13/.12): " + s.cublasLtError;
+      s.cublasLtError = "cannot load cuBLASLt (libcublasLt.so.13/.12): " + loadError;
     } else if (missing) {
       s.cublasLtError = std::string("the cuBLASLt library lacks ") + missing;
     } else if (int st = b.cublasLtCreate(&b.lt)) {
@@ -458,8 +461,6 @@ CublasLt *getCublasLt(const char *op) {
       else
         b.workspace = *ws;
     }
-    if (b.workspace)
-      s.cublasLtError.clear();
   }
   if (!s.cublasLtError.empty()) {
     recordError(llvm::Twine(op) + ": " + s.cublasLtError);
