@@ -2,19 +2,27 @@
 
 #include "lorc/Runtime/MemRef.h"
 #include "lorc/Support/Fp8.h"
-#include "CpuGemm.h" // lib/Runtime: clearPackedWeights
+#include "CpuGemm.h" // lib/Runtime: clearPackedWeights, chooseBf16Gemm
+#include "CpuPeak.h" // lib/Runtime: measureVectorOpGflops
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
 // The C entry points of lib/Runtime/CpuKernels.cpp, as compiled code declares them.
 namespace {
+// The bf16 tests check bf16 arithmetic wherever the CPU has VDPBF16PS, also where the runtime's
+// default (auto) would run those GEMMs in f32 because VDPBF16PS is slow there (chooseBf16Gemm,
+// tested below). The runtime reads the variable once, at its first bf16 GEMM.
+const bool kBf16GemmsForced = setenv("LORC_CPU_BF16_GEMM", "on", 1) == 0;
+
 template <int N> using MemRef = lorc::StridedMemRef<float, N>;
 struct Unranked {
   int64_t rank;
@@ -509,6 +517,66 @@ TEST(CpuKernels, ConcurrentCallsOfOnePrimitiveAgreeWithSerial) {
 
 // The strided copy behind memref.copy into a column block (a concatenation) and out of a
 // transposed view.
+// LORC_CPU_BF16_GEMM: auto, on, off; unset or empty is auto; anything else is auto with a warning.
+TEST(CpuGemm, Bf16GemmModeReadsTheVariable) {
+  ASSERT_TRUE(kBf16GemmsForced);
+  std::string warning;
+  EXPECT_EQ(lorc::parseBf16GemmMode(nullptr, warning), lorc::Bf16GemmMode::Auto);
+  EXPECT_EQ(lorc::parseBf16GemmMode("", warning), lorc::Bf16GemmMode::Auto);
+  EXPECT_EQ(lorc::parseBf16GemmMode("auto", warning), lorc::Bf16GemmMode::Auto);
+  EXPECT_EQ(lorc::parseBf16GemmMode("on", warning), lorc::Bf16GemmMode::On);
+  EXPECT_EQ(lorc::parseBf16GemmMode("off", warning), lorc::Bf16GemmMode::Off);
+  EXPECT_TRUE(warning.empty()) << warning;
+  EXPECT_EQ(lorc::parseBf16GemmMode("ON", warning), lorc::Bf16GemmMode::Auto);
+  EXPECT_EQ(warning, "lorc: LORC_CPU_BF16_GEMM=ON: expected auto, on or off; using auto");
+}
+
+// The choice on the rates measured on the project's machines (per thread, GFLOP/s): Zen 4
+// VDPBF16PS 228 vs FMA 124 (bf16 GEMMs pay), the Intel Xeon of 2026-12-06 82 vs 175 (they do
+// not), and the CPUs without VDPBF16PS, where on cannot help.
+TEST(CpuGemm, Bf16GemmsRunInBf16OnlyWhereTheDotProductPays) {
+  using lorc::Bf16GemmMode;
+  lorc::Bf16GemmChoice zen4 = lorc::chooseBf16Gemm(Bf16GemmMode::Auto, true, 228, 124);
+  EXPECT_TRUE(zen4.bf16);
+  EXPECT_EQ(zen4.message, "");
+  lorc::Bf16GemmChoice xeon = lorc::chooseBf16Gemm(Bf16GemmMode::Auto, true, 82, 175);
+  EXPECT_FALSE(xeon.bf16);
+  EXPECT_EQ(xeon.message, "lorc: VDPBF16PS runs at 82 GFLOP/s per thread on this CPU against "
+                          "175 for f32 FMA (bf16 GEMMs need 1.2x to pay): the artifact's bf16 "
+                          "GEMMs run in f32 (LORC_CPU_BF16_GEMM=on forces bf16)");
+  // The margin: equal rates do not pay for converting A on every call.
+  EXPECT_FALSE(lorc::chooseBf16Gemm(Bf16GemmMode::Auto, true, 175, 175).bf16);
+  EXPECT_TRUE(lorc::chooseBf16Gemm(Bf16GemmMode::Auto, true, 211, 175).bf16);
+  EXPECT_TRUE(lorc::chooseBf16Gemm(Bf16GemmMode::On, true, 82, 175).bf16);
+  lorc::Bf16GemmChoice off = lorc::chooseBf16Gemm(Bf16GemmMode::Off, true, 228, 124);
+  EXPECT_FALSE(off.bf16);
+  EXPECT_EQ(off.message, "") << "asked for, so nothing to explain";
+  for (Bf16GemmMode mode : {Bf16GemmMode::Auto, Bf16GemmMode::On}) {
+    lorc::Bf16GemmChoice none = lorc::chooseBf16Gemm(mode, false, 0, 0);
+    EXPECT_FALSE(none.bf16);
+    EXPECT_EQ(none.message,
+              "lorc: this CPU has no AVX512_BF16: the artifact's bf16 GEMMs run in f32");
+  }
+}
+
+// The chains measure a plausible rate for every instruction this CPU has (1 to 1000 GFLOP/s on
+// one thread: a 5 GHz core issuing two 512-bit bf16 dot products per cycle makes 640).
+TEST(CpuPeak, MeasuresEverySupportedInstruction) {
+  int measured = 0;
+  for (lorc::VectorOp op :
+       {lorc::VectorOp::FmaF32Avx512, lorc::VectorOp::FmaF32Avx2, lorc::VectorOp::DotBf16}) {
+    if (!lorc::cpuSupports(op))
+      continue;
+    double best = 0;
+    for (int run = 0; run < 3; ++run)
+      best = std::max(best, lorc::measureVectorOpGflops(op, 100'000));
+    EXPECT_GT(best, 1.0) << "op " << static_cast<int>(op);
+    EXPECT_LT(best, 1000.0) << "op " << static_cast<int>(op);
+    ++measured;
+  }
+  EXPECT_GE(measured, 1) << "every x86-64 CPU lorc runs on has AVX2 + FMA";
+}
+
 TEST(CpuKernels, MemrefCopyHandlesStrides) {
   std::vector<float> src(2 * 3 * 4);
   for (size_t i = 0; i < src.size(); ++i)

@@ -6,14 +6,19 @@
 
 #include "CpuGemm.h"
 #include "BlasLayout.h"
+#include "CpuPeak.h"
 #include "lorc/Support/Fp8.h"
 
 #include <cblas.h>
 #include <dlfcn.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "llvm/ADT/StringRef.h"
+#include "llvm/ADT/Twine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
@@ -27,6 +32,9 @@
 namespace {
 
 using dt = dnnl::memory::data_type;
+using lorc::Bf16GemmChoice;
+using lorc::Bf16GemmMode;
+using lorc::VectorOp;
 
 //===----------------------------------------------------------------------===//
 // OpenBLAS: the fallback
@@ -395,26 +403,70 @@ Library library() {
   return lib;
 }
 
-/// Whether the CPU has AVX512_BF16 (VDPBF16PS); without it bf16 GEMMs run in f32.
-bool hasBf16Dot() {
-  static bool has = [] {
-    __builtin_cpu_init();
-    bool yes = __builtin_cpu_supports("avx512bf16");
-    if (!yes)
-      llvm::errs() << "lorc: this CPU has no AVX512_BF16: the artifact's bf16 GEMMs run in f32\n";
-    return yes;
+/// Whether GemmPrecision::BF16 GEMMs run on bf16 operands here (chooseBf16Gemm, decided once
+/// per process; auto measures both rates, best of three interleaved runs of ~0.2–1 ms each).
+bool bf16GemmsInBf16() {
+  static bool bf16 = [] {
+    std::string warning;
+    Bf16GemmMode mode = lorc::parseBf16GemmMode(std::getenv("LORC_CPU_BF16_GEMM"), warning);
+    if (!warning.empty())
+      llvm::errs() << warning << "\n";
+    bool hasDot = lorc::cpuSupports(VectorOp::DotBf16);
+    double bf16Rate = 0, f32Rate = 0;
+    if (mode == Bf16GemmMode::Auto && hasDot) {
+      constexpr int64_t kIterations = 100'000;
+      lorc::measureVectorOpGflops(VectorOp::FmaF32Avx512, kIterations); // clocks up
+      for (int run = 0; run < 3; ++run) {
+        f32Rate = std::max(f32Rate, lorc::measureVectorOpGflops(VectorOp::FmaF32Avx512, kIterations));
+        bf16Rate = std::max(bf16Rate, lorc::measureVectorOpGflops(VectorOp::DotBf16, kIterations));
+      }
+    }
+    Bf16GemmChoice choice = lorc::chooseBf16Gemm(mode, hasDot, bf16Rate, f32Rate);
+    if (!choice.message.empty())
+      llvm::errs() << choice.message << "\n";
+    return choice.bf16;
   }();
-  return has;
+  return bf16;
 }
 
 } // namespace
+
+Bf16GemmMode lorc::parseBf16GemmMode(const char *value, std::string &warning) {
+  warning.clear();
+  llvm::StringRef v = value ? value : "";
+  if (v.empty() || v == "auto")
+    return Bf16GemmMode::Auto;
+  if (v == "on")
+    return Bf16GemmMode::On;
+  if (v == "off")
+    return Bf16GemmMode::Off;
+  warning = (llvm::Twine("lorc: LORC_CPU_BF16_GEMM=") + v + ": expected auto, on or off; using auto").str();
+  return Bf16GemmMode::Auto;
+}
+
+Bf16GemmChoice lorc::chooseBf16Gemm(Bf16GemmMode mode, bool hasDot, double bf16Gflops,
+                                    double f32Gflops) {
+  if (mode == Bf16GemmMode::Off)
+    return {false, ""};
+  if (!hasDot)
+    return {false, "lorc: this CPU has no AVX512_BF16: the artifact's bf16 GEMMs run in f32"};
+  if (mode == Bf16GemmMode::On || bf16Gflops >= kBf16GemmMinSpeedup * f32Gflops)
+    return {true, ""};
+  std::string message;
+  llvm::raw_string_ostream os(message);
+  os << "lorc: VDPBF16PS runs at " << llvm::format("%.0f", bf16Gflops)
+     << " GFLOP/s per thread on this CPU against " << llvm::format("%.0f", f32Gflops)
+     << " for f32 FMA (bf16 GEMMs need " << llvm::format("%.1f", kBf16GemmMinSpeedup)
+     << "x to pay): the artifact's bf16 GEMMs run in f32 (LORC_CPU_BF16_GEMM=on forces bf16)";
+  return {false, message};
+}
 
 void lorc::cpuGemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b,
                    bool bIsParameter, float *c, const int64_t cStrides[3],
                    GemmPrecision precision, const GemmEpilogue &epilogue) {
   if (batch == 0 || m == 0 || n == 0)
     return;
-  bool bf16 = precision == GemmPrecision::BF16 && hasBf16Dot();
+  bool bf16 = precision == GemmPrecision::BF16 && bf16GemmsInBf16();
   // k = 0 leaves the product zero, which only the epilogue can change.
   if (k > 0 && library() == Library::OneDnn &&
       OneDnn::get().run(batch, m, n, k, a, b, bIsParameter, c, cStrides, bf16, epilogue))

@@ -25,6 +25,7 @@
 #include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace lorc {
@@ -99,6 +100,31 @@ struct Fp8RowsOperand {
 /// division the compiled lorc.dequantize performs, so the values are bit-identical), dense
 /// row-major [rows, cols], into `out` (resized).
 void decodeFp8Rows(const Fp8RowsOperand &w, std::vector<float> &out);
+
+/// How GemmPrecision::BF16 GEMMs run on this CPU: `LORC_CPU_BF16_GEMM` = auto (the default), on
+/// (bf16 whenever the CPU has VDPBF16PS) or off (always f32: A in f32, a bf16-stored B widened
+/// exactly, so only the weights' rounding remains).
+enum class Bf16GemmMode { Auto, On, Off };
+
+/// LORC_CPU_BF16_GEMM's value; null or empty is Auto. Anything else unknown is Auto too, with
+/// `warning` set to one line naming the variable, the value and the values allowed.
+Bf16GemmMode parseBf16GemmMode(const char *value, std::string &warning);
+
+/// auto runs bf16 GEMMs only where VDPBF16PS measures at least this many times the f32 FMA
+/// rate (CpuPeak.h), the margin covering oneDNN's per-call conversion of A to bf16. Measured:
+/// Zen 4 1.84× (bf16 GEMMs 1.7–1.8× faster than f32: docs/GemmLibraries.md); the Intel Xeon of
+/// 2026-12-06 (no AMX exposed) 0.47× (MiniLM 8 × 128 168 ms with bf16 GEMMs, 97 ms in f32).
+constexpr double kBf16GemmMinSpeedup = 1.2;
+
+struct Bf16GemmChoice {
+  bool bf16;           ///< run them on bf16 operands (else f32)
+  std::string message; ///< one line for stderr, saying why they run in f32; empty otherwise
+};
+
+/// The choice for `mode` on a CPU with (`hasDot`) or without VDPBF16PS, from the per-thread
+/// rates `bf16Gflops` and `f32Gflops` that measureVectorOpGflops measured (read by Auto only).
+Bf16GemmChoice chooseBf16Gemm(Bf16GemmMode mode, bool hasDot, double bf16Gflops,
+                              double f32Gflops);
 
 /// Sets the threads of the GEMM libraries (oneDNN's OpenMP pool and OpenBLAS' pool).
 void setGemmThreads(int threads);
