@@ -3,15 +3,15 @@
 // lorc-bench-chunked-matmul: C = A·B for f32 matrices stored in safetensors files, chunked by the
 // plan of lib/CostModel/Chunking.h (what --lorc-chunk-matmul chooses) and run by the runtime's
 // streaming matmul (lib/Runtime/StreamingMatmul.cpp: pread into double buffers on a loader
-// thread, cblas_sgemm per chunk, pwrite of C blocks). Three modes, each meant for a fresh process
+// thread, the runtime's GEMM (lorc::cpuGemm, oneDNN) per chunk, pwrite of C blocks). Three modes, each meant for a fresh process
 // so that getrusage's peak resident set belongs to that mode alone (bench/chunked_matmul.sh):
 //
 //   generate  DIR/a.safetensors [M, K] and DIR/b.safetensors [K, N] (values in [-1, 1) from a
 //             hash of the index, written 16 MiB at a time)
 //   chunked   DIR/c.safetensors [M, N] = A·B under --memory-budget; prints JSON with the plan,
 //             the timings, the overlap of loading with compute, and the peak resident set above
-//             the baseline taken just before the matmul (files open, OpenBLAS warmed up)
-//   whole     the same product with A and B read whole into memory and one cblas_sgemm (the
+//             the baseline taken just before the matmul (files open, the GEMM warmed up)
+//   whole     the same product with A and B read whole into memory and one lorc::cpuGemm (the
 //             unchunked reference for the throughput ratio); writes nothing
 //
 //===----------------------------------------------------------------------===//
@@ -19,6 +19,7 @@
 #include "lorc/CostModel/Chunking.h"
 #include "lorc/Runtime/StreamingMatmul.h"
 #include "lorc/Support/ByteSize.h"
+#include "CpuGemm.h" // lib/Runtime: the GEMM the streaming matmul runs per chunk
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -28,7 +29,6 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <cblas.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -56,6 +56,15 @@ cl::opt<std::string> strategyFlag("strategy", cl::desc("row, tile or adaptive"),
 [[noreturn]] void die(const Twine &msg) {
   WithColor::error(errs(), "lorc-bench-chunked-matmul") << msg << "\n";
   std::exit(1);
+}
+
+/// C [m, n] = A [m, k] · B [k, n], row-major f32: the runtime's GEMM, as each chunk runs it.
+void gemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c) {
+  lorc::GemmEpilogue overwrite;
+  overwrite.accumulate = false;
+  const int64_t cStrides[3] = {0, n, 1};
+  lorc::cpuGemm(1, m, n, k, lorc::rowMajorOperand(a, k), lorc::rowMajorOperand(b, n),
+                /*bIsParameter=*/false, c, cStrides, lorc::GemmPrecision::F32, overwrite);
 }
 
 double peakRssBytes() {
@@ -138,11 +147,10 @@ int main(int argc, char **argv) {
 
   lorc::FileMatrix fa = openMatrix(a, "a", m, k, O_RDONLY);
   lorc::FileMatrix fb = openMatrix(b, "b", k, n, O_RDONLY);
-  // Warm OpenBLAS up (threads, buffers) before the baseline.
+  // Warm the GEMM up (threads, JIT kernels) before the baseline.
   {
     std::vector<float> x(512 * 512, 1.0f), y(512 * 512);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 512, 512, 512, 1.0f, x.data(), 512,
-                x.data(), 512, 0.0f, y.data(), 512);
+    gemm(512, 512, 512, x.data(), x.data(), y.data());
   }
   double baseline = peakRssBytes();
 
@@ -162,8 +170,7 @@ int main(int argc, char **argv) {
     readAll(fa, A);
     readAll(fb, B);
     auto t1 = std::chrono::steady_clock::now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(n), int(k), 1.0f,
-                A.data(), int(k), B.data(), int(n), 0.0f, C.data(), int(n));
+    gemm(m, n, k, A.data(), B.data(), C.data());
     auto t2 = std::chrono::steady_clock::now();
     double load = std::chrono::duration<double>(t1 - t0).count();
     double gemm = std::chrono::duration<double>(t2 - t1).count();

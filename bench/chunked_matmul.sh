@@ -2,7 +2,7 @@
 # Issue 10's chunked-matmul benchmark: a SIZE³ f32 matmul (default 16384: 1 GiB per operand,
 # 3 GiB in all) whose operands are read from, and result written to, safetensors files, under
 # --memory-budget (default 256MiB), against the same matmul with everything in memory (one
-# cblas_sgemm). Prints the plan, both throughputs and their ratio, the overlap of chunk loading
+# lorc::cpuGemm, oneDNN, as each chunk). Prints the plan, both throughputs and their ratio, the overlap of chunk loading
 # with compute, the peak resident set above the process's baseline against budget + 10%, and
 # checks sampled blocks of C against numpy (bench/chunked_matmul_check.py).
 # Usage: bench/chunked_matmul.sh [SIZE [BUDGET]]

@@ -50,6 +50,15 @@ struct GemmOperand {
   llvm::function_ref<const void *()> materialize;
 };
 
+/// A row-major f32 matrix (not transposed) whose rows are `ld` elements apart, batch stride 0.
+inline GemmOperand rowMajorOperand(const float *data, int64_t ld) {
+  GemmOperand x{};
+  x.data = data;
+  x.strides[1] = ld;
+  x.strides[2] = 1;
+  return x;
+}
+
 enum class GemmPrecision {
   F32,  ///< f32 products, f32 accumulation
   BF16, ///< A and B rounded to bf16 (nearest even), f32 accumulation and output

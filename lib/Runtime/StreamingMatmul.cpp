@@ -5,10 +5,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "lorc/Runtime/StreamingMatmul.h"
+#include "CpuGemm.h"
 
 #include "llvm/ADT/Twine.h"
 
-#include <cblas.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -179,11 +179,15 @@ llvm::Expected<StreamingStats> lorc::streamingMatmul(const FileMatrix &a, const 
     }
     auto t1 = Clock::now();
     stats.stallSeconds += std::chrono::duration<double>(t1 - t0).count();
-    // C block += A chunk · B chunk; the first K chunk overwrites (beta = 0).
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(s.mi),
-                static_cast<int>(s.nj), static_cast<int>(s.kk), 1.0f, bufA[s.slotA].get(),
-                static_cast<int>(s.kk), bufB[s.slotB].get(), static_cast<int>(s.nj),
-                s.k == 0 ? 0.0f : 1.0f, bufC.get(), static_cast<int>(s.nj));
+    // C block += A chunk · B chunk; the first K chunk overwrites (beta = 0). The runtime's GEMM
+    // (oneDNN, as every compiled GEMM): OpenBLAS 0.3.21 runs its generic kernels on CPUs newer
+    // than itself, 6× slower on the Intel Xeon of 2026-12-06 (docs/GemmLibraries.md).
+    GemmEpilogue overwrite;
+    overwrite.accumulate = s.k != 0;
+    const int64_t cStrides[3] = {0, s.nj, 1};
+    cpuGemm(1, s.mi, s.nj, s.kk, rowMajorOperand(bufA[s.slotA].get(), s.kk),
+            rowMajorOperand(bufB[s.slotB].get(), s.nj), /*bIsParameter=*/false, bufC.get(),
+            cStrides, GemmPrecision::F32, overwrite);
     stats.computeSeconds += since(t1);
     {
       std::lock_guard<std::mutex> lock(mu);

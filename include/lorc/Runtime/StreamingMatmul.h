@@ -5,7 +5,7 @@
 // `--lorc-chunk-matmul` puts on lorc.chunked_matmul):
 //
 //   * a loader thread reads the operand chunks of step s+1 with pread while the calling thread
-//     multiplies step s (cblas_sgemm, f32 accumulate): double buffering, so the working set is
+//     multiplies step s (the runtime's f32 GEMM, lorc::cpuGemm: oneDNN): double buffering, so the working set is
 //     the plan's (an operand held whole is read once and kept);
 //   * each finished [tileM, tileN] block of C is written with pwrite;
 //   * nothing is mapped, so resident memory is the buffers: the page cache holds the file data,
