@@ -53,7 +53,7 @@ import numpy as np
 from safetensors.numpy import load_file
 tmp, rounds = sys.argv[1], int(sys.argv[2])
 print(f"\n{'shape':14s}{'lorc ms':>10s}{'ORT ms':>10s}{'torch ms':>10s}{'lorc/ORT':>10s}{'target':>8s}"
-      f"{'lorc/torch':>11s}  lorc/ORT per round{'':3s}"
+      f"{'lorc/torch':>11s}  lorc/ORT per round{'':5s}"
       f"agreement (sentence embedding, lorc vs ORT / torch)")
 for name, variant, target in (("b8s128", "lorc", 0.9), ("b1s16", "lorc", 1.0),
                               ("b8s128", "lorc-bf16", 0.4), ("b1s16", "lorc-bf16", None)):
@@ -80,9 +80,10 @@ for name, variant, target in (("b8s128", "lorc", 0.9), ("b1s16", "lorc", 1.0),
     rounds_text = " ".join(f"{x:.3f}" for x in per_round)
     print(f"{label:14s}{lorc_ms:10.2f}{ort_ms:10.2f}{torch_ms:10.2f}{ratio:10.3f}"
           f"{'<=' + str(target) if target else '-':>8s}"
-          f"{torch_ratio:11.3f}  {rounds_text:21s}{agree[0]} / {agree[1]}"
+          f"{torch_ratio:11.3f}  {rounds_text:21s}  {agree[0]} / {agree[1]}"
           + ("" if target is None or ratio <= target else "   (target missed)"))
 print(f"onnxruntime {ref['ort_version']}, torch {ref['torch_version']} (both f32); "
-      "bf16 rows: lorc --precision=bf16 against the same f32 references; ms: medians over "
+      "bf16 rows: lorc --precision=bf16 against the same f32 references (its GEMMs in f32 "
+      "where the runtime's line above says so: LORC_CPU_BF16_GEMM); ms: medians over "
       f"{rounds} rounds of each round's median; lorc/ORT, lorc/torch: the medians of the rounds' ratios")
 PY
