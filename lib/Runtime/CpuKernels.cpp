@@ -11,10 +11,12 @@
 #include "CpuGemm.h"
 #include "lorc/Runtime/MemRef.h"
 
+#include <dlfcn.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -297,8 +299,15 @@ static int cpuThreads = 0;
 
 void lorc::setCpuThreads(int threads) {
   if (threads <= 0) { // the cores this process may run on
+    // OpenMP's count first: with OMP_PROC_BIND set, libgomp pins the initial thread to one
+    // place while it loads (before main), so the thread's own affinity mask shows one CPU
+    // while omp_get_num_procs() still gives the mask the process started with.
+    auto ompNumProcs = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_num_procs"));
     cpu_set_t set;
-    threads = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    threads = ompNumProcs ? ompNumProcs()
+              : sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                             : 1;
+    threads = std::max(threads, 1);
   }
   cpuThreads = threads;
   setGemmThreads(threads);
