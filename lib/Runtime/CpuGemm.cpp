@@ -182,6 +182,12 @@ public:
         reorder(plan->aReorder, plan->aReorderPd, strm, bound.a, bound.aConverted);
       }
       dnnl::memory &weights = bound.args[DNNL_ARG_WEIGHTS];
+      // No weight outlives the call in the map, also when a call throws (clearPackedWeights
+      // must be able to free a packed one).
+      struct DropWeights {
+        dnnl::memory &w;
+        ~DropWeights() { w = dnnl::memory(); }
+      } dropWeights{weights};
       if (bIsParameter) {
         weights = packed(b, *plan, strm);
       } else {
@@ -223,10 +229,6 @@ public:
         }
         bound.residual.set_data_handle(const_cast<float *>(residual));
       }
-      struct DropWeights { // no packed weight outlives the call here (clearPackedWeights frees them)
-        dnnl::memory &w;
-        ~DropWeights() { w = dnnl::memory(); }
-      } dropWeights{weights};
       plan->matmul.execute(strm, bound.args);
       strm.wait();
       return true;
