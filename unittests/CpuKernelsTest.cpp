@@ -559,6 +559,19 @@ TEST(CpuGemm, Bf16GemmsRunInBf16OnlyWhereTheDotProductPays) {
   }
 }
 
+// OpenBLAS' generic kernels on a CPU that has AVX2 are worth a line; any other kernel set, a CPU
+// without AVX2 (where Prescott is right) or another BLAS (no core name) is not.
+TEST(CpuGemm, OpenBlasGenericKernelsAreNoted) {
+  EXPECT_EQ(lorc::openBlasCoreNote("Prescott", true),
+            "lorc: OpenBLAS runs its generic Prescott kernels on this CPU, which it does not "
+            "recognise; OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell (AVX2) selects faster "
+            "ones");
+  EXPECT_EQ(lorc::openBlasCoreNote("Prescott", false), "");
+  EXPECT_EQ(lorc::openBlasCoreNote("SkylakeX", true), "");
+  EXPECT_EQ(lorc::openBlasCoreNote("Cooperlake", true), "");
+  EXPECT_EQ(lorc::openBlasCoreNote(nullptr, true), "");
+}
+
 // The chains measure a plausible rate for every instruction this CPU has (1 to 1000 GFLOP/s on
 // one thread: a 5 GHz core issuing two 512-bit bf16 dot products per cycle makes 640).
 TEST(CpuPeak, MeasuresEverySupportedInstruction) {

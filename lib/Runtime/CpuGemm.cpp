@@ -40,6 +40,26 @@ using lorc::VectorOp;
 // OpenBLAS: the fallback
 //===----------------------------------------------------------------------===//
 
+} // namespace
+
+// OpenBLAS' kernel choice (openblas_config.h; weak, so other BLAS builds link).
+extern "C" char *openblas_get_corename(void) __attribute__((weak));
+
+namespace {
+
+/// Says once when OpenBLAS runs its generic kernels on a CPU with AVX2 (openBlasCoreNote).
+void noteOpenBlasCore() {
+  static bool once = [] {
+    std::string note = lorc::openBlasCoreNote(
+        openblas_get_corename ? openblas_get_corename() : nullptr,
+        lorc::cpuSupports(VectorOp::FmaF32Avx2));
+    if (!note.empty())
+      llvm::errs() << note << "\n";
+    return true;
+  }();
+  (void)once;
+}
+
 /// C[m×n] += X·Y with X, Y, C given by logical (row, column) strides; C's column stride must
 /// be 1 or its row stride 1 (anything else goes through a contiguous copy).
 void blasGemm(int64_t m, int64_t n, int64_t k, const float *a, const int64_t *as,
@@ -67,6 +87,7 @@ void blasGemm(int64_t m, int64_t n, int64_t k, const float *a, const int64_t *as
         copy[i * cols + j] = x[i * s[0] + j * s[1]];
     return {copy.data(), lorc::BlasView{false, std::max<int64_t>(cols, 1)}};
   };
+  noteOpenBlasCore();
   std::vector<float> aCopy, bCopy;
   auto [ap, av] = operand(a, m, k, as, aCopy);
   auto [bp, bv] = operand(b, k, n, bs, bCopy);
@@ -473,6 +494,13 @@ bool bf16GemmsInBf16() {
 }
 
 } // namespace
+
+std::string lorc::openBlasCoreNote(const char *core, bool hasAvx2) {
+  if (!core || !hasAvx2 || llvm::StringRef(core) != "Prescott")
+    return "";
+  return "lorc: OpenBLAS runs its generic Prescott kernels on this CPU, which it does not "
+         "recognise; OPENBLAS_CORETYPE=SkylakeX (AVX-512) or Haswell (AVX2) selects faster ones";
+}
 
 Bf16GemmMode lorc::parseBf16GemmMode(const char *value, std::string &warning) {
   warning.clear();

@@ -135,6 +135,13 @@ struct Bf16GemmChoice {
 Bf16GemmChoice chooseBf16Gemm(Bf16GemmMode mode, bool hasDot, double bf16Gflops,
                               double f32Gflops);
 
+/// The line to print when OpenBLAS' dynamic-architecture build runs its generic x86-64 kernels
+/// (`core`, openblas_get_corename(), is "Prescott") on a CPU with AVX2 + FMA (`hasAvx2`): it
+/// does that on CPUs newer than itself (0.3.21 on the Intel Xeon, family 6 model 207, of
+/// 2026-12-06: 37–40 GFLOP/s against oneDNN's 235–266). Empty otherwise, or for a null `core`
+/// (another BLAS). Only the OpenBLAS fallback and LORC_GEMM_LIBRARY=openblas are affected.
+std::string openBlasCoreNote(const char *core, bool hasAvx2);
+
 /// Sets the threads of the GEMM libraries (oneDNN's OpenMP pool and OpenBLAS' pool).
 void setGemmThreads(int threads);
 
