@@ -268,6 +268,20 @@ llvm::Error writeManifest(StringRef path, const CompileOptions &options,
   return llvm::Error::success();
 }
 
+/// The tensors the adapter slots of `describeAdapterSlots` name (the factors, or the weights
+/// they were fused into): lorc-run --adapter rewrites them in f32, so they are never narrowed.
+std::vector<std::string> adapterTensors(const llvm::json::Array &adapterSlots) {
+  std::vector<std::string> tensors;
+  for (const llvm::json::Value &slot : adapterSlots)
+    if (const llvm::json::Array *modules = slot.getAsObject()->getArray("modules"))
+      for (const llvm::json::Value &m : *modules)
+        if (const llvm::json::Object *factors = m.getAsObject()->getObject("factors"))
+          for (const auto &[name, f] : *factors)
+            if (std::optional<StringRef> tensor = f.getAsObject()->getString("tensor"))
+              tensors.push_back(tensor->str());
+  return tensors;
+}
+
 /// The manifest's "adapters": in unmerged mode, where each adapter's factors live in the
 /// parameter buffer (the importer names them "adapter<slot>.<module>.<factor>") and the scale and
 /// multiplier they were compiled with, so `lorc-run --adapter` can swap or re-weight them.
@@ -418,13 +432,8 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
     // lorc-run --adapter rewrites in f32.
     LorcNarrowWeightsPassOptions narrow;
     narrow.precision = options.precision;
-    for (const llvm::json::Value &slot : adapterSlots)
-      if (const llvm::json::Array *modules = slot.getAsObject()->getArray("modules"))
-        for (const llvm::json::Value &m : *modules)
-          if (const llvm::json::Object *factors = m.getAsObject()->getObject("factors"))
-            for (const auto &[name, f] : *factors)
-              if (std::optional<StringRef> tensor = f.getAsObject()->getString("tensor"))
-                narrow.keepF32.push_back(tensor->str());
+    std::vector<std::string> keep = adapterTensors(adapterSlots);
+    narrow.keepF32.assign(keep.begin(), keep.end());
     PassManager pm(&context);
     pm.addPass(createLorcNarrowWeightsPass(narrow));
     if (failed(pm.run(module)))
@@ -1284,10 +1293,20 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
     stage->finish();
   }
 
+  // Adapters re-factorised by rank selection no longer have the factors the manifest would
+  // describe: such an artifact has no swappable adapter slots.
+  auto selection = module->getAttrOfType<DictionaryAttr>("lorc.rank_selection");
+  auto targets = selection ? selection.getAs<StringAttr>("targets") : StringAttr();
+  bool adaptersResized = targets && targets.getValue() != "dense";
+  llvm::json::Array adapterSlots =
+      adaptersResized ? llvm::json::Array()
+                      : describeAdapterSlots(adapterSets, options.adapterMode, fusedFactors);
+
   if (options.emit == EmitKind::Mlir) {
     if (llvm::any_of(*compileTargets,
                      [](const CompileTarget &t) { return t.kind == CompileTarget::Cuda; }))
-      if (llvm::Error e = annotateCudaDispatch(module, options.precision))
+      if (llvm::Error e =
+              annotateCudaDispatch(module, options.precision, adapterTensors(adapterSlots)))
         return diags.take(llvm::toString(std::move(e)));
     std::error_code ec;
     llvm::ToolOutputFile out(options.output, ec, llvm::sys::fs::OF_Text);
@@ -1301,19 +1320,9 @@ llvm::Error lorc::compileModel(const CompileOptions &options, llvm::raw_ostream 
     return llvm::Error::success();
   }
 
-  // Adapters re-factorised by rank selection no longer have the factors the manifest would
-  // describe: such an artifact has no swappable adapter slots.
-  auto selection = module->getAttrOfType<DictionaryAttr>("lorc.rank_selection");
-  auto targets = selection ? selection.getAs<StringAttr>("targets") : StringAttr();
-  bool adaptersResized = targets && targets.getValue() != "dense";
   if (llvm::Error e = lowerAndWrite(module, backend, options.output, options.optLevel,
-                                    options.hostCpu,
-                                    options.emit, *compileTargets,
-                                    adaptersResized
-                                        ? llvm::json::Array()
-                                        : describeAdapterSlots(adapterSets, options.adapterMode,
-                                                               fusedFactors),
-                                    log))
+                                    options.hostCpu, options.emit, *compileTargets,
+                                    std::move(adapterSlots), log))
     return e;
   if (report)
     return writeReport(*report, options.report);

@@ -130,7 +130,8 @@ llvm::Expected<CudaLowering> lorc::lowerForCuda(ModuleOp module, const NvptxTarg
   return result;
 }
 
-llvm::Error lorc::annotateCudaDispatch(ModuleOp module, StringRef gemmPrecision) {
+llvm::Error lorc::annotateCudaDispatch(ModuleOp module, StringRef gemmPrecision,
+                                       ArrayRef<std::string> keepF32) {
   MLIRContext *ctx = module.getContext();
   constexpr llvm::StringLiteral kTag = "lorc.dispatch.";
   // Tag every lorc op of a copy with its index, lower the copy, count what carries each tag.
@@ -150,6 +151,7 @@ llvm::Error lorc::annotateCudaDispatch(ModuleOp module, StringRef gemmPrecision)
   // (an FP8 layer's GEMM reads its weight's codes).
   LorcNarrowWeightsPassOptions narrow;
   narrow.precision = gemmPrecision.str();
+  narrow.keepF32.assign(keepF32.begin(), keepF32.end());
   pm.addPass(createLorcNarrowWeightsPass(narrow));
   buildGpuMappedLoopsPipeline(pm, /*deviceAllocations=*/true, /*blockSize=*/256,
                               /*nvvmFp8Cast=*/false, gemmPrecision);

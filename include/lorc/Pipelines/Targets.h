@@ -6,6 +6,7 @@
 #include "lorc/Support/NvptxTarget.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -63,7 +64,10 @@ llvm::Expected<CudaLowering> lowerForCuda(mlir::ModuleOp module, const NvptxTarg
 /// `gemmPrecision` bf16, or bf16 layers of --lorc-assign-precision, the dictionary also has
 /// `bf16_gemms = B`: how many of the N calls are the bf16 entry points (absent when none); with
 /// FP8 layers, `fp8_gemms = F`: how many are cuBLASLt FP8 GEMMs (lorc_cuda_matmul_fp8_*).
-llvm::Error annotateCudaDispatch(mlir::ModuleOp module, llvm::StringRef gemmPrecision = "f32");
+/// The weights are narrowed as lorc-compile narrows the artifact's: `keepF32` names the tensors
+/// that stay f32 (unmerged adapters' slots, which lorc-run --adapter rewrites).
+llvm::Error annotateCudaDispatch(mlir::ModuleOp module, llvm::StringRef gemmPrecision = "f32",
+                                 llvm::ArrayRef<std::string> keepF32 = {});
 
 } // namespace lorc
 
