@@ -448,8 +448,6 @@ llvm::Error lowerAndWrite(ModuleOp module, Backend &be, StringRef output, unsign
   // section's start, then bf16 (when there are bf16 weights), FP8 E4M3 codes and FP8 E5M2
   // codes (when FP8 layers store their weights FP8), each from its first tensor's offset, in
   // that order, the last ending at the end. The entry's leading arguments are those present.
-  static_assert(std::size(kParameterLayoutAttrs) == kNumParameterBuffers,
-                "one layout attribute per runtime parameter buffer, in the same order");
   ParameterLayout params;
   {
     unsigned arg = 0;

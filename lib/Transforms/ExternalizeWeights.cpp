@@ -1,6 +1,7 @@
 //===- ExternalizeWeights.cpp - move weight constants into a parameter buffer ===//
 
 #include "lorc/Transforms/Passes.h"
+#include "lorc/Support/ParameterBuffers.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -115,13 +116,19 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
   // bf16 ones (weights narrowed by --lorc-narrow-weights), then FP8 E4M3FN codes and FP8 E5M2
   // codes (weights of FP8 layers). Each buffer spans up to the next one's first tensor (the
   // writer aligns tensors to 64 bytes, so every stretch is a whole number of elements).
-  enum : unsigned { kF32 = 0, kBf16 = 1, kE4M3 = 2, kE5M2 = 3, kBuffers = 4 };
+  // (lorc::ParameterBuffer order, the table the runtime reads them with.)
+  constexpr unsigned kBuffers = kNumParameterBuffers;
+  constexpr unsigned kF32 = static_cast<unsigned>(ParameterBuffer::F32);
   auto bufferOf = [](const WeightSlot &slot) -> unsigned {
     Type e = slot.type.getElementType();
-    return e.isF32() ? kF32 : e.isBF16() ? kBf16 : isa<Float8E4M3FNType>(e) ? kE4M3 : kE5M2;
+    ParameterBuffer b = e.isF32()                     ? ParameterBuffer::F32
+                        : e.isBF16()                  ? ParameterBuffer::BF16
+                        : isa<Float8E4M3FNType>(e)    ? ParameterBuffer::F8E4M3
+                                                      : ParameterBuffer::F8E5M2;
+    return static_cast<unsigned>(b);
   };
-  const DType dtypes[kBuffers] = {DType::F32, DType::BF16, DType::F8_E4M3, DType::F8_E5M2};
-  const uint64_t widths[kBuffers] = {4, 2, 1, 1};
+  const DType *dtypes = kParameterBufferTensorDTypes;
+  const unsigned *widths = kParameterBufferWidths;
   uint64_t begins[kBuffers] = {0, 0, 0, 0};
   bool present[kBuffers] = {true, false, false, false};
   for (unsigned buffer = 0; buffer < kBuffers; ++buffer)

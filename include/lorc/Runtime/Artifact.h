@@ -17,6 +17,7 @@
 
 #include "lorc/Runtime/Tokenizer.h"
 #include "lorc/Support/Adapters.h"
+#include "lorc/Support/ParameterBuffers.h"
 #include "lorc/Support/Safetensors.h"
 
 #include "llvm/ADT/ArrayRef.h"
@@ -162,18 +163,6 @@ enum class Device {
   Cpu,  ///< a CPU library (target cpu or cuda-loops-cpu)
   Cuda, ///< the CUDA library (lorc/Runtime/Cuda.h); an error without a driver or device
 };
-
-/// The parameter buffers an artifact's entry point may take, in the order it takes them and
-/// the order they lie in the weights file's data section (docs/Artifact.md): f32 weights
-/// (always), bf16 weights (--precision=bf16 or bf16 layers), then the FP8 codes of FP8 layers'
-/// weights stored FP8, E4M3FN and E5M2 each in a buffer of their own (one byte per element).
-enum class ParameterBuffer : unsigned { F32, BF16, F8E4M3, F8E5M2 };
-inline constexpr unsigned kNumParameterBuffers = 4;
-/// The manifest's "dtype" of each buffer, in ParameterBuffer order.
-inline constexpr const char *kParameterBufferDTypes[kNumParameterBuffers] = {"f32", "bf16",
-                                                                           "f8e4m3", "f8e5m2"};
-/// Bytes per element of each buffer, in ParameterBuffer order.
-inline constexpr unsigned kParameterBufferWidths[kNumParameterBuffers] = {4, 2, 1, 1};
 
 /// Where an artifact's parameter buffers lie in its weights file's data section (the manifest's
 /// "parameters", docs/Artifact.md): `elements[b]` elements of buffer `b` from byte `offset[b]`,

@@ -3,6 +3,8 @@
 #ifndef LORC_TRANSFORMS_PASSES_H
 #define LORC_TRANSFORMS_PASSES_H
 
+#include "lorc/Support/ParameterBuffers.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -13,6 +15,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+
+#include <iterator>
 
 #include "lorc/Support/Adapters.h"
 #include "lorc/Support/Fp8.h"
@@ -29,11 +33,13 @@ namespace lorc {
 
 /// The entry function attributes that `--lorc-externalize-weights` lays its parameter buffers
 /// out in, one per buffer, in the order of the buffers (the entry's leading arguments, each
-/// present only when its buffer holds a tensor; lorc::ParameterBuffer in the runtime): f32,
+/// present only when its buffer holds a tensor; lorc::ParameterBuffer, lorc/Support/ParameterBuffers.h): f32,
 /// bf16, FP8 E4M3FN codes, FP8 E5M2 codes. Each is an array of `{name, offset, shape}`, the
 /// offset in elements of that buffer.
 inline constexpr llvm::StringLiteral kParameterLayoutAttrs[] = {
     "lorc.parameters", "lorc.parameters_bf16", "lorc.parameters_fp8", "lorc.parameters_e5m2"};
+static_assert(std::size(kParameterLayoutAttrs) == kNumParameterBuffers,
+              "one layout attribute per parameter buffer, in lorc::ParameterBuffer order");
 
 /// Replaces the large f32 constants of `entry` by slices of a new leading argument
 /// `%params: tensor<Nxf32>`, and bf16, f8E4M3FN and f8E5M2 ones by slices of one argument per
