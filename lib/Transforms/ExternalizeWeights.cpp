@@ -69,6 +69,10 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
     if (!SymbolTable::symbolKnownUseEmpty(entry, module))
       return entry.emitOpError() << "is called from within the module; its weights cannot become "
                                     "a parameter argument (only an entry point may be externalized)";
+  // The parameter buffers' element types, in lorc::ParameterBuffer order.
+  constexpr unsigned kBuffers = kNumParameterBuffers;
+  const Type elements[kBuffers] = {Float32Type::get(ctx), BFloat16Type::get(ctx),
+                                   Float8E4M3FNType::get(ctx), Float8E5M2Type::get(ctx)};
   // Collect the constants, storing equal attributes once.
   SmallVector<std::pair<arith::ConstantOp, unsigned>> uses;
   std::vector<WeightSlot> slots;
@@ -83,8 +87,7 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
     if (!type || !attr || !isa<FloatType>(type.getElementType()) ||
         (!runtime && (type.getRank() == 0 || type.getNumElements() < minElements)))
       return WalkResult::advance();
-    if (!type.getElementType().isF32() && !type.getElementType().isBF16() &&
-        !isa<Float8E4M3FNType, Float8E5M2Type>(type.getElementType()))
+    if (!llvm::is_contained(elements, type.getElementType()))
       return op.emitOpError() << "weight of element type " << type.getElementType()
                               << " cannot be externalized: the parameter buffers hold f32, "
                                  "bf16, f8E4M3FN and f8E5M2 only";
@@ -116,29 +119,23 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
   // bf16 ones (weights narrowed by --lorc-narrow-weights), then FP8 E4M3FN codes and FP8 E5M2
   // codes (weights of FP8 layers). Each buffer spans up to the next one's first tensor (the
   // writer aligns tensors to 64 bytes, so every stretch is a whole number of elements).
-  // (lorc::ParameterBuffer order, the table the runtime reads them with.)
-  constexpr unsigned kBuffers = kNumParameterBuffers;
+  // (lorc::ParameterBuffer order, the table the runtime reads them with; a slot goes to the
+  // buffer of its element type.)
   constexpr unsigned kF32 = static_cast<unsigned>(ParameterBuffer::F32);
-  auto bufferOf = [](const WeightSlot &slot) -> unsigned {
-    Type e = slot.type.getElementType();
-    ParameterBuffer b = e.isF32()                     ? ParameterBuffer::F32
-                        : e.isBF16()                  ? ParameterBuffer::BF16
-                        : isa<Float8E4M3FNType>(e)    ? ParameterBuffer::F8E4M3
-                                                      : ParameterBuffer::F8E5M2;
-    return static_cast<unsigned>(b);
+  auto bufferOf = [&](const WeightSlot &slot) -> unsigned {
+    return static_cast<unsigned>(llvm::find(elements, slot.type.getElementType()) - elements);
   };
-  const DType *dtypes = kParameterBufferTensorDTypes;
-  const unsigned *widths = kParameterBufferWidths;
   uint64_t begins[kBuffers] = {0, 0, 0, 0};
   bool present[kBuffers] = {true, false, false, false};
   for (unsigned buffer = 0; buffer < kBuffers; ++buffer)
     for (WeightSlot &slot : slots) {
       if (bufferOf(slot) != buffer)
         continue;
+      DType dtype = kParameterBufferTensorDTypes[buffer];
       uint64_t begin =
           slot.owned.empty()
-              ? writer.addReference(slot.name, dtypes[buffer], slot.type.getShape(), slot.bytes)
-              : writer.addOwned(slot.name, dtypes[buffer], slot.type.getShape(), slot.owned);
+              ? writer.addReference(slot.name, dtype, slot.type.getShape(), slot.bytes)
+              : writer.addOwned(slot.name, dtype, slot.type.getShape(), slot.owned);
       if (buffer != kF32 && !present[buffer])
         begins[buffer] = begin;
       present[buffer] = true;
@@ -152,19 +149,19 @@ LogicalResult lorc::externalizeWeights(func::FuncOp entry, int64_t minElements,
         end = begins[next];
         break;
       }
-    totals[buffer] = static_cast<int64_t>((end - begins[buffer]) / widths[buffer]);
+    totals[buffer] =
+        static_cast<int64_t>((end - begins[buffer]) / kParameterBufferWidths[buffer]);
   }
   for (WeightSlot &slot : slots) {
     unsigned buffer = bufferOf(slot);
-    slot.offsetElements = static_cast<int64_t>(
-        (static_cast<uint64_t>(slot.offsetElements) - begins[buffer]) / widths[buffer]);
+    slot.offsetElements =
+        static_cast<int64_t>((static_cast<uint64_t>(slot.offsetElements) - begins[buffer]) /
+                             kParameterBufferWidths[buffer]);
   }
   // The arguments: f32 first, then each other buffer that is present, in buffer order.
   unsigned argOf[kBuffers];
   for (unsigned buffer = 0, arg = 0; buffer < kBuffers; ++buffer)
     argOf[buffer] = present[buffer] ? arg++ : ~0u;
-  Type elements[kBuffers] = {Float32Type::get(ctx), BFloat16Type::get(ctx),
-                             Float8E4M3FNType::get(ctx), Float8E5M2Type::get(ctx)};
   for (unsigned buffer = 0; buffer < kBuffers; ++buffer)
     if (present[buffer] &&
         failed(entry.insertArgument(argOf[buffer],
