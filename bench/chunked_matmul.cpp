@@ -58,15 +58,6 @@ cl::opt<std::string> strategyFlag("strategy", cl::desc("row, tile or adaptive"),
   std::exit(1);
 }
 
-/// C [m, n] = A [m, k] · B [k, n], row-major f32: the runtime's GEMM, as each chunk runs it.
-void gemm(int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c) {
-  lorc::GemmEpilogue overwrite;
-  overwrite.accumulate = false;
-  const int64_t cStrides[3] = {0, n, 1};
-  lorc::cpuGemm(1, m, n, k, lorc::rowMajorOperand(a, k), lorc::rowMajorOperand(b, n),
-                /*bIsParameter=*/false, c, cStrides, lorc::GemmPrecision::F32, overwrite);
-}
-
 double peakRssBytes() {
   struct rusage u;
   getrusage(RUSAGE_SELF, &u);
@@ -150,7 +141,7 @@ int main(int argc, char **argv) {
   // Warm the GEMM up (threads, JIT kernels) before the baseline.
   {
     std::vector<float> x(512 * 512, 1.0f), y(512 * 512);
-    gemm(512, 512, 512, x.data(), x.data(), y.data());
+    lorc::rowMajorGemm(512, 512, 512, x.data(), 512, x.data(), 512, y.data(), 512, false);
   }
   double baseline = peakRssBytes();
 
@@ -170,7 +161,7 @@ int main(int argc, char **argv) {
     readAll(fa, A);
     readAll(fb, B);
     auto t1 = std::chrono::steady_clock::now();
-    gemm(m, n, k, A.data(), B.data(), C.data());
+    lorc::rowMajorGemm(m, n, k, A.data(), k, B.data(), n, C.data(), n, /*accumulate=*/false);
     auto t2 = std::chrono::steady_clock::now();
     double load = std::chrono::duration<double>(t1 - t0).count();
     double gemm = std::chrono::duration<double>(t2 - t1).count();

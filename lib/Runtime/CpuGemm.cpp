@@ -200,7 +200,9 @@ public:
       if (plan->aReorder) {
         bound.aConverted.set_data_handle(
             threadBuffer(Buffer::Bf16Activations, plan->pd.src_desc().get_size()));
-        reorder(plan->aReorder, plan->aReorderPd, strm, bound.a, bound.aConverted);
+        bound.aReorderPad.set_data_handle(threadBuffer(
+            Buffer::Scratchpad, plan->aReorderPd.scratchpad_desc().get_size()));
+        plan->aReorder.execute(strm, bound.aReorderArgs);
       }
       dnnl::memory &weights = bound.args[DNNL_ARG_WEIGHTS];
       // No weight outlives the call in the map, also when a call throws (clearPackedWeights
@@ -214,10 +216,13 @@ public:
       } else {
         bound.b.set_data_handle(const_cast<void *>(b.data ? b.data : b.materialize()));
         weights = bound.b;
-        if (plan->bReorder) {
-          dnnl::memory converted(plan->pd.weights_desc(), engine);
-          reorder(plan->bReorder, plan->bReorderPd, strm, bound.b, converted);
-          weights = converted;
+        if (plan->bReorder) { // B converted to bf16 on every call (it is not a parameter)
+          bound.bConverted.set_data_handle(
+              threadBuffer(Buffer::Bf16Weights, plan->pd.weights_desc().get_size()));
+          bound.bReorderPad.set_data_handle(threadBuffer(
+              Buffer::Scratchpad, plan->bReorderPd.scratchpad_desc().get_size()));
+          plan->bReorder.execute(strm, bound.bReorderArgs);
+          weights = bound.bConverted;
         }
       }
       // The scratchpad is the calling thread's: threads (the tiled attention's loop over
@@ -274,9 +279,10 @@ private:
   }
 
   /// What a per-thread buffer holds during one call (each kind its own buffer, all alive at
-  /// once): bf16 activations, the primitive's scratchpad (primitives and reorders are created
-  /// with a user scratchpad), and a strided bias or residual gathered densely.
-  enum class Buffer { Bf16Activations, Scratchpad, Bias, Residual, Count };
+  /// once): bf16 activations, a non-parameter B converted to bf16, the primitive's scratchpad
+  /// (primitives and reorders are created with a user scratchpad), and a strided bias or
+  /// residual gathered densely.
+  enum class Buffer { Bf16Activations, Bf16Weights, Scratchpad, Bias, Residual, Count };
 
   /// The calling thread's buffer of `kind`, at least `bytes` long (reused across calls).
   static void *threadBuffer(Buffer kind, size_t bytes) {
@@ -293,6 +299,9 @@ private:
   struct Bound {
     dnnl::memory a, aConverted, b, c, pad, bias, residual;
     std::unordered_map<int, dnnl::memory> args;
+    // The conversions of A and B (plan->aReorder, plan->bReorder) when the plan has them.
+    dnnl::memory aReorderPad, bConverted, bReorderPad;
+    std::unordered_map<int, dnnl::memory> aReorderArgs, bReorderArgs;
   };
 
   /// The calling thread's Bound for `plan`, made at its first call on this thread.
@@ -308,8 +317,21 @@ private:
     if (plan->aReorder) {
       bound.aConverted = dnnl::memory(plan->pd.src_desc(), engine, DNNL_MEMORY_NONE);
       bound.args[DNNL_ARG_SRC] = bound.aConverted;
+      bound.aReorderPad =
+          dnnl::memory(plan->aReorderPd.scratchpad_desc(), engine, DNNL_MEMORY_NONE);
+      bound.aReorderArgs = {{DNNL_ARG_FROM, bound.a},
+                            {DNNL_ARG_TO, bound.aConverted},
+                            {DNNL_ARG_SCRATCHPAD, bound.aReorderPad}};
     }
     bound.b = dnnl::memory(plan->bUser, engine, DNNL_MEMORY_NONE);
+    if (plan->bReorder) {
+      bound.bConverted = dnnl::memory(plan->pd.weights_desc(), engine, DNNL_MEMORY_NONE);
+      bound.bReorderPad =
+          dnnl::memory(plan->bReorderPd.scratchpad_desc(), engine, DNNL_MEMORY_NONE);
+      bound.bReorderArgs = {{DNNL_ARG_FROM, bound.b},
+                            {DNNL_ARG_TO, bound.bConverted},
+                            {DNNL_ARG_SCRATCHPAD, bound.bReorderPad}};
+    }
     bound.args[DNNL_ARG_WEIGHTS] = dnnl::memory();
     bound.args[DNNL_ARG_DST] = bound.c;
     bound.pad = dnnl::memory(plan->pd.scratchpad_desc(), engine, DNNL_MEMORY_NONE);
@@ -481,8 +503,10 @@ bool bf16GemmsInBf16() {
       constexpr int64_t kIterations = 100'000;
       lorc::measureVectorOpGflops(VectorOp::FmaF32Avx512, kIterations); // clocks up
       for (int run = 0; run < 3; ++run) {
-        f32Rate = std::max(f32Rate, lorc::measureVectorOpGflops(VectorOp::FmaF32Avx512, kIterations));
-        bf16Rate = std::max(bf16Rate, lorc::measureVectorOpGflops(VectorOp::DotBf16, kIterations));
+        f32Rate = std::max(f32Rate,
+                           lorc::measureVectorOpGflops(VectorOp::FmaF32Avx512, kIterations));
+        bf16Rate =
+            std::max(bf16Rate, lorc::measureVectorOpGflops(VectorOp::DotBf16, kIterations));
       }
     }
     Bf16GemmChoice choice = lorc::chooseBf16Gemm(mode, hasDot, bf16Rate, f32Rate);
@@ -511,7 +535,9 @@ Bf16GemmMode lorc::parseBf16GemmMode(const char *value, std::string &warning) {
     return Bf16GemmMode::On;
   if (v == "off")
     return Bf16GemmMode::Off;
-  warning = (llvm::Twine("lorc: LORC_CPU_BF16_GEMM=") + v + ": expected auto, on or off; using auto").str();
+  warning = (llvm::Twine("lorc: LORC_CPU_BF16_GEMM=") + v +
+             ": expected auto, on or off; using auto")
+                .str();
   return Bf16GemmMode::Auto;
 }
 
@@ -575,6 +601,21 @@ void lorc::decodeFp8Rows(const Fp8RowsOperand &w, std::vector<float> &out) {
     for (int64_t c = 0; c < w.cols; ++c)
       out[r * w.cols + c] = table[row[c * w.codeStrides[1]]] / s;
   }
+}
+
+void lorc::rowMajorGemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                        const float *b, int64_t ldb, float *c, int64_t ldc, bool accumulate) {
+  GemmOperand av{}, bv{};
+  av.data = a;
+  av.strides[1] = lda;
+  av.strides[2] = 1;
+  bv.data = b;
+  bv.strides[1] = ldb;
+  bv.strides[2] = 1;
+  GemmEpilogue epilogue;
+  epilogue.accumulate = accumulate;
+  const int64_t cStrides[3] = {0, ldc, 1};
+  cpuGemm(1, m, n, k, av, bv, /*bIsParameter=*/false, c, cStrides, GemmPrecision::F32, epilogue);
 }
 
 void lorc::clearPackedWeights() { OneDnn::get().clearPacked(); }

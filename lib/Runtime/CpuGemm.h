@@ -50,15 +50,6 @@ struct GemmOperand {
   llvm::function_ref<const void *()> materialize;
 };
 
-/// A row-major f32 matrix (not transposed) whose rows are `ld` elements apart, batch stride 0.
-inline GemmOperand rowMajorOperand(const float *data, int64_t ld) {
-  GemmOperand x{};
-  x.data = data;
-  x.strides[1] = ld;
-  x.strides[2] = 1;
-  return x;
-}
-
 enum class GemmPrecision {
   F32,  ///< f32 products, f32 accumulation
   BF16, ///< A and B rounded to bf16 (nearest even), f32 accumulation and output
@@ -89,6 +80,12 @@ struct GemmEpilogue {
 void cpuGemm(int64_t batch, int64_t m, int64_t n, int64_t k, GemmOperand a, GemmOperand b,
              bool bIsParameter, float *c, const int64_t cStrides[3], GemmPrecision precision,
              const GemmEpilogue &epilogue = {});
+
+/// C [m, n] = A [m, k] · B [k, n] (or C += with `accumulate`), f32, row-major with leading
+/// dimensions `lda`, `ldb`, `ldc` (elements), B not a parameter: cpuGemm on plain matrices, as
+/// the streaming matmul multiplies its chunks.
+void rowMajorGemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                  int64_t ldb, float *c, int64_t ldc, bool accumulate);
 
 /// Forgets every packed parameter (their source bytes changed or are about to be unmapped).
 void clearPackedWeights();

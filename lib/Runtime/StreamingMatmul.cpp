@@ -182,12 +182,8 @@ llvm::Expected<StreamingStats> lorc::streamingMatmul(const FileMatrix &a, const 
     // C block += A chunk · B chunk; the first K chunk overwrites (beta = 0). The runtime's GEMM
     // (oneDNN, as every compiled GEMM): OpenBLAS 0.3.21 runs its generic kernels on CPUs newer
     // than itself, 6× slower on the Intel Xeon of 2026-12-06 (docs/GemmLibraries.md).
-    GemmEpilogue overwrite;
-    overwrite.accumulate = s.k != 0;
-    const int64_t cStrides[3] = {0, s.nj, 1};
-    cpuGemm(1, s.mi, s.nj, s.kk, rowMajorOperand(bufA[s.slotA].get(), s.kk),
-            rowMajorOperand(bufB[s.slotB].get(), s.nj), /*bIsParameter=*/false, bufC.get(),
-            cStrides, GemmPrecision::F32, overwrite);
+    rowMajorGemm(s.mi, s.nj, s.kk, bufA[s.slotA].get(), s.kk, bufB[s.slotB].get(), s.nj,
+                 bufC.get(), s.nj, /*accumulate=*/s.k != 0);
     stats.computeSeconds += since(t1);
     {
       std::lock_guard<std::mutex> lock(mu);
